@@ -1,0 +1,50 @@
+"""``Authorization: Bearer polar_oat_...``: the token's organization is the tenant of the call."""
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+
+from polar.observability import context as observability_context
+from polar.organizations.selectors import access_token_get_by_raw
+from polar.organizations.services import access_token_touch
+
+
+class TokenPrincipal:
+    """The caller of an API request: an organization acting through one of its tokens."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+
+    def __init__(self, token):
+        self.token = token
+        self.organization = token.organization
+        self.scopes = frozenset(token.scopes)
+
+    def __str__(self):
+        return f"token:{self.token.token_hint}"
+
+
+class OrganizationTokenAuthentication(BaseAuthentication):
+    keyword = "bearer"
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            raise NotAuthenticated("Missing Authorization header: send 'Authorization: Bearer polar_oat_...'.")
+        parts = header.split()
+        if len(parts) != 2 or parts[0].lower() != self.keyword:
+            raise AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'.")
+        token = access_token_get_by_raw(raw_token=parts[1])
+        if token is None:
+            raise AuthenticationFailed("Invalid access token.")
+        if token.is_revoked():
+            raise AuthenticationFailed("This access token has been revoked.")
+        if token.is_expired():
+            raise AuthenticationFailed("This access token has expired.")
+        if not token.organization.can_use_api():
+            raise AuthenticationFailed("This organization cannot use the API.")
+        access_token_touch(token=token)
+        observability_context.bind(organization_id=str(token.organization_id))
+        return TokenPrincipal(token), token
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

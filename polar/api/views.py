@@ -1,0 +1,132 @@
+"""The base of every public API view: Polar's wire conventions in one place.
+
+A view subclasses ``PolarAPIView``, names its ``scope``, parses input with ``parse_body`` /
+``parse_query``, calls one service or selector, and renders with an output serializer.
+"""
+import uuid
+
+from django.conf import settings
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from polar.errors import PolarError, PolarRequestValidationError
+
+from . import idempotency
+from .exceptions import flatten_validation_errors
+from .pagination import PolarPagination
+
+
+class UnsupportedAPIVersion(PolarError):
+    status_code = 400
+    error = "UnsupportedAPIVersion"
+
+
+class _Replay(Exception):
+    """Raised from initial() to answer a retried Idempotency-Key with the stored response."""
+
+    def __init__(self, response):
+        self.response = response
+
+
+class PolarAPIView(APIView):
+    scope: str | None = None
+    # Public name -> ORM field; the first entry of default_sorting applies when none is asked.
+    sorting_fields: dict[str, str] = {"created_at": "created_at"}
+    default_sorting: tuple[str, ...] = ("-created_at",)
+
+    @property
+    def organization(self):
+        return self.request.user.organization
+
+    # --- lifecycle ---------------------------------------------------------
+    def initial(self, request, *args, **kwargs):
+        version = request.META.get("HTTP_POLAR_VERSION")
+        if version is not None and version not in settings.POLAR_API_VERSIONS:
+            raise UnsupportedAPIVersion(
+                f"Polar-Version {version!r} is not supported; use one of {', '.join(settings.POLAR_API_VERSIONS)}."
+            )
+        super().initial(request, *args, **kwargs)
+        row, replay = idempotency.claim(request, self.organization)
+        if replay is not None:
+            raise _Replay(replay)
+        self._idempotency_row = row
+
+    def dispatch(self, request, *args, **kwargs):
+        self._idempotency_row = None
+        return super().dispatch(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replay):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if self._idempotency_row is not None:
+            idempotency.complete(self._idempotency_row, response)
+            self._idempotency_row = None
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    # --- input -------------------------------------------------------------
+    def parse_body(self, serializer_class, *, instance=None, partial=False, context=None):
+        data = self.request.data
+        if not isinstance(data, dict):
+            raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
+        serializer = serializer_class(
+            instance=instance, data=data, partial=partial, context={"request": self.request, "view": self, **(context or {})}
+        )
+        if not serializer.is_valid():
+            raise PolarRequestValidationError(flatten_validation_errors(serializer.errors, ("body",)))
+        return serializer.validated_data
+
+    def parse_query(self, serializer_class):
+        params = self.request.query_params
+        data = {}
+        for name, field in serializer_class().fields.items():
+            if isinstance(field, serializers.ListField):
+                values = params.getlist(name)
+                if values:
+                    data[name] = values
+            elif isinstance(field, serializers.DictField):
+                prefix = f"{name}["
+                values = {k[len(prefix) : -1]: v for k, v in params.items() if k.startswith(prefix) and k.endswith("]")}
+                if values:
+                    data[name] = values
+            elif name in params:
+                data[name] = params.get(name)
+        serializer = serializer_class(data=data, context={"request": self.request, "view": self})
+        if not serializer.is_valid():
+            raise PolarRequestValidationError(flatten_validation_errors(serializer.errors, ("query",)))
+        return serializer.validated_data
+
+    def parse_id(self, value, name="id") -> uuid.UUID:
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            raise PolarRequestValidationError.single(["path", name], "Input should be a valid UUID", "uuid_parsing")
+
+    # --- output ------------------------------------------------------------
+    def sorting(self) -> list[str]:
+        requested = self.request.query_params.getlist("sorting") or list(self.default_sorting)
+        order_by = []
+        for item in requested:
+            descending = item.startswith("-")
+            name = item[1:] if descending else item
+            if name not in self.sorting_fields:
+                raise PolarRequestValidationError.single(
+                    ["query", "sorting"],
+                    f"Input should be one of {', '.join(sorted(self.sorting_fields))}, optionally prefixed with '-'",
+                    "enum",
+                )
+            order_by.append(("-" if descending else "") + self.sorting_fields[name])
+        order_by.append("-id" if order_by and order_by[-1].startswith("-") else "id")
+        return order_by
+
+    def respond(self, data, status=200):
+        return Response(data, status=status)
+
+    def paginated(self, queryset, serializer_class, *, context=None):
+        paginator = PolarPagination()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        data = serializer_class(page, many=True, context={"request": self.request, **(context or {})}).data
+        return paginator.get_paginated_response(data)

@@ -1,0 +1,67 @@
+"""Organizations and their access tokens. The admin, the CLI and tests all come through here."""
+import datetime as dt
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from polar import clock
+from polar.errors import PolarRequestValidationError
+
+from .models import ALL_SCOPES, Organization, OrganizationAccessToken, generate_token, hash_token
+
+
+def organization_get_or_create(*, slug: str, name: str | None = None) -> tuple[Organization, bool]:
+    """Create the organization with this slug unless it exists. Idempotent by slug."""
+    clean_slug = slugify(slug)
+    if not clean_slug or clean_slug != slug:
+        raise PolarRequestValidationError.single(["slug"], "Slug must be lowercase letters, digits and hyphens.")
+    organization, created = Organization.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    return organization, created
+
+
+@transaction.atomic
+def access_token_create(
+    *,
+    organization: Organization,
+    comment: str = "",
+    scopes: list[str] | None = None,
+    expires_in: dt.timedelta | None = None,
+) -> tuple[OrganizationAccessToken, str]:
+    """Mint a token. Returns the row and the raw token, which is never stored and cannot be shown again."""
+    scopes = list(ALL_SCOPES if scopes is None else scopes)
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise PolarRequestValidationError.single(["scopes"], f"Unknown scopes: {', '.join(unknown)}")
+    raw = generate_token()
+    token = OrganizationAccessToken.objects.create(
+        organization=organization,
+        comment=comment,
+        token_hash=hash_token(raw),
+        token_hint=raw[: len("polar_oat_") + 6],
+        scopes=scopes,
+        expires_at=(clock.now() + expires_in) if expires_in else None,
+    )
+    return token, raw
+
+
+@transaction.atomic
+def access_token_revoke(*, token: OrganizationAccessToken) -> OrganizationAccessToken:
+    """Revoke a token. Idempotent: revoking a revoked token keeps the first revocation time."""
+    token = OrganizationAccessToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        token.modified_at = token.revoked_at
+        token.save(update_fields=["revoked_at", "modified_at"])
+    return token
+
+
+# last_used_at is written at most once a minute per token, to keep the hot path free of writes.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def access_token_touch(*, token: OrganizationAccessToken) -> None:
+    now = clock.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        # A conditional UPDATE: no lock, no audit entry (last_used_at is excluded from the audit trail).
+        OrganizationAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now

@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from polar.api import exceptions as api_exceptions
+from polar.observability import health
+
+# Every app adds its /v1/ routes in its own api/urls.py; collections end with a slash, items do not.
+v1_patterns = [
+    path("", include("polar.organizations.api.urls")),
+    path("", include("customers.api.urls")),
+    path("", include("billing.api.urls")),
+    path("", include("polar.webhooks.api.urls")),
+]
+
+urlpatterns = [
+    path("v1/", include(v1_patterns)),
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"),
+    path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="api-redoc"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = api_exceptions.json_bad_request
+handler403 = api_exceptions.json_permission_denied
+handler404 = api_exceptions.json_not_found
+handler500 = api_exceptions.json_server_error

@@ -1,0 +1,27 @@
+"""Webhook event types, with Polar's names. Adding one is one line here."""
+from django.db import models
+
+
+class WebhookEventType(models.TextChoices):
+    CHECKOUT_CREATED = "checkout.created"
+    CHECKOUT_UPDATED = "checkout.updated"
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_UPDATED = "customer.updated"
+    CUSTOMER_DELETED = "customer.deleted"
+    CUSTOMER_STATE_CHANGED = "customer.state_changed"
+    ORDER_CREATED = "order.created"
+    ORDER_UPDATED = "order.updated"
+    ORDER_PAID = "order.paid"
+    ORDER_REFUNDED = "order.refunded"
+    SUBSCRIPTION_CREATED = "subscription.created"
+    SUBSCRIPTION_UPDATED = "subscription.updated"
+    SUBSCRIPTION_ACTIVE = "subscription.active"
+    SUBSCRIPTION_CANCELED = "subscription.canceled"
+    SUBSCRIPTION_UNCANCELED = "subscription.uncanceled"
+    SUBSCRIPTION_REVOKED = "subscription.revoked"
+    PRODUCT_CREATED = "product.created"
+    PRODUCT_UPDATED = "product.updated"
+    BENEFIT_CREATED = "benefit.created"
+    BENEFIT_UPDATED = "benefit.updated"
+    BENEFIT_GRANT_CREATED = "benefit_grant.created"
+    BENEFIT_GRANT_REVOKED = "benefit_grant.revoked"

@@ -273,3 +273,39 @@ def test_graduated_is_the_sum_of_each_seat_at_its_tier_and_never_below_volume(n)
     assert graduated == sum(1000 if i <= 5 else 800 if i <= 10 else 500 for i in range(1, n + 1))
     # with decreasing tier prices, volume gives every seat the lowest reached price
     assert graduated >= seat_amount(seats("volume"), n)
+
+
+def test_proration_instant_outside_the_period_is_refused():
+    line = LineInput(price=fixed(1000), label="Pro", prorate_from=dt.datetime(2025, 2, 1, 0, 0, 1, tzinfo=UTC))
+    with pytest.raises(PricingError):
+        price(order(line))
+
+
+def test_a_change_at_the_period_end_costs_nothing():
+    line = LineInput(price=fixed(1000), label="Pro", prorate_from=JAN.end)
+    assert price(order(line)).lines[0].amount == 0
+
+
+def test_credit_line_is_discounted_and_taxed_with_its_sign():
+    # Unused half of a 10.00 plan at 10 % off and 20 % tax: −500, discount −50, tax round(−450 × 20 %) = −90
+    period = Period(dt.datetime(2025, 1, 1, tzinfo=UTC), dt.datetime(2025, 1, 3, tzinfo=UTC))
+    line = LineInput(price=fixed(1000), label="Old", kind="credit", prorate_from=dt.datetime(2025, 1, 2, tzinfo=UTC), tax_rate_bps=2000)
+    discount = DiscountInput(discount_id="d", type="percentage", basis_points=1000, duration="forever")
+    result = price(order(line, discount=discount, period=period))
+    item = result.lines[0]
+    assert (item.amount, item.discount_amount, item.tax_amount) == (-500, -50, -90)
+    assert (result.total_amount, result.amount_due, result.credit_carried) == (-540, 0, 540)
+
+
+def test_metered_usage_billed_in_arrears_carries_its_own_period():
+    december = Period(dt.datetime(2024, 12, 1, tzinfo=UTC), JAN.start)
+    line = LineInput(price=metered("0.5"), label="Calls (December)", units=Decimal(3), period=december)
+    item = price(order(line)).lines[0]
+    assert (item.amount, item.period_start, item.period_end) == (2, december.start, december.end)  # 1.5 → 2
+
+
+def test_free_and_custom_prices():
+    free = PriceVersion(price_id="f", amount_type="free", currency="usd")
+    custom = PriceVersion(price_id="c", amount_type="custom", currency="usd", amount=1234)
+    result = price(order(LineInput(price=free, label="Free"), LineInput(price=custom, label="Tip")))
+    assert [line.amount for line in result.lines] == [0, 1234]

@@ -205,3 +205,9 @@ def test_payments_need_the_payments_scope(organization):
     _row, raw = access_token_create(organization=organization, scopes=["customers:read"])
     assert _client(raw).get("/v1/payments/").status_code == 403
     assert Payment.objects.count() == 0
+
+
+def test_list_filtered_on_another_organization_id_is_empty(api_client, customer, other_organization):
+    make_payment(customer, attach_card(customer), "k1")
+    assert api_client.get("/v1/payments/", {"organization_id": str(other_organization.id)}).json()["items"] == []
+    assert len(api_client.get("/v1/payments/", {"organization_id": str(customer.organization_id)}).json()["items"]) == 1

@@ -211,3 +211,13 @@ def test_list_filtered_on_another_organization_id_is_empty(api_client, customer,
     make_payment(customer, attach_card(customer), "k1")
     assert api_client.get("/v1/payments/", {"organization_id": str(other_organization.id)}).json()["items"] == []
     assert len(api_client.get("/v1/payments/", {"organization_id": str(customer.organization_id)}).json()["items"]) == 1
+
+
+def test_attaching_through_the_api_is_audited_to_the_token(api_client, customer):
+    from auditlog.models import LogEntry
+
+    response = api_client.post(methods_url(customer.id), {"token": "pm_card_visa"}, format="json")
+    method = PaymentMethod.objects.get(pk=response.json()["id"])
+    entry = LogEntry.objects.get_for_object(method).get()
+    assert entry.action == LogEntry.Action.CREATE
+    assert entry.actor_email.endswith("org:acme")

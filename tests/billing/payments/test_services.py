@@ -275,3 +275,11 @@ def test_sweep_leaves_payments_pending_while_the_processor_is_down(customer, san
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     assert payments_reconcile_pending(created_before=later) == {"succeeded": 0, "failed": 0, "pending": 1}
     assert Payment.objects.get().status == "pending"
+
+
+def test_payment_state_changes_are_audited(customer):
+    from auditlog.models import LogEntry
+
+    payment = charge(customer, attach_card(customer))
+    actions = list(LogEntry.objects.get_for_object(payment).order_by("timestamp").values_list("action", flat=True))
+    assert actions == [LogEntry.Action.CREATE, LogEntry.Action.UPDATE]

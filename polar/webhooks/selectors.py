@@ -36,7 +36,7 @@ def webhook_attempt_list(
     event_types: list[str] | None = None,
 ):
     """HTTP attempts (Polar's "deliveries") of the organization, with their delivery and event."""
-    queryset = WebhookDeliveryAttempt.objects.filter(organization=organization).select_related("delivery", "event")
+    queryset = WebhookDeliveryAttempt.objects.filter(organization=organization).select_related("delivery__endpoint", "event")
     if endpoint_ids:
         queryset = queryset.filter(endpoint_id__in=endpoint_ids)
     if start_timestamp is not None:

@@ -95,6 +95,8 @@ class WebhookEventOutput(serializers.Serializer):
             if event.modified_at
             else None,
             "type": event.type,
+            # Required by polar-sdk 1.0.x (not listed in the contract's section 4): the payload's API version.
+            "api_version": delivery.endpoint.api_version,
             "payload": payload_body(event),
             "last_http_code": delivery.last_http_code,
             "succeeded": succeeded,

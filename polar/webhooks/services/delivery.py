@@ -20,9 +20,9 @@ Webhooks makes stable for this reason.
 import dataclasses
 import datetime as dt
 import json
-import logging
 import uuid
 
+import structlog
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -35,7 +35,7 @@ from .. import network, policy
 from ..models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
 from .outbox import webhook_event_fan_out, webhook_events_fan_out_pending
 
-logger = logging.getLogger("polar.webhooks")
+logger = structlog.get_logger("polar.webhooks")
 
 Status = WebhookDelivery.Status
 DisabledReason = WebhookEndpoint.DisabledReason
@@ -179,13 +179,13 @@ def _record(claim: _Claim, result: network.SendResult) -> WebhookDeliveryAttempt
                 webhook_endpoint_disable(endpoint=endpoint, reason=DisabledReason.FAILING)
     logger.info(
         "webhook attempt",
-        extra={
-            "endpoint_id": str(claim.endpoint_id),
-            "event_id": str(claim.event_id),
-            "attempt": attempt.number,
-            "http_code": result.http_code,
-            "succeeded": result.succeeded,
-        },
+        endpoint_id=str(claim.endpoint_id),
+        event_id=str(claim.event_id),
+        attempt=attempt.number,
+        http_code=result.http_code,
+        succeeded=result.succeeded,
+        duration_ms=result.duration_ms,
+        next_attempt_at=next_attempt_at.isoformat() if next_attempt_at else None,
     )
     return attempt
 
@@ -262,7 +262,7 @@ def _email_members_endpoint_disabled(endpoint_id) -> int:
     if not recipients and endpoint.organization.email:
         recipients = [endpoint.organization.email]
     if not recipients:
-        logger.warning("webhook endpoint disabled but nobody to tell", extra={"endpoint_id": str(endpoint_id)})
+        logger.warning("webhook endpoint disabled but nobody to tell", endpoint_id=str(endpoint_id))
         return 0
     if endpoint.disabled_reason == DisabledReason.GONE:
         why = "it answered 410 Gone, which means the receiver no longer exists"

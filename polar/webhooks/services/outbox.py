@@ -1,6 +1,5 @@
 """Emitting webhook events through the outbox, and fanning them out to endpoints."""
 import json
-import logging
 import uuid
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -10,8 +9,6 @@ from polar import clock
 
 from ..events import WebhookEventType
 from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-
-logger = logging.getLogger("polar.webhooks")
 
 
 def _jsonable(data: dict) -> dict:

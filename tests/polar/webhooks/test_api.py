@@ -189,7 +189,8 @@ def test_deliveries_list_every_attempt_in_polar_shape(api_client, delivered):
     first = body["items"][0]
     assert set(first) >= {"id", "created_at", "modified_at", "succeeded", "http_code", "response", "webhook_event"}
     assert set(first["webhook_event"]) == {
-        "id", "created_at", "modified_at", "type", "payload", "last_http_code", "succeeded", "skipped", "is_archived"
+        "id", "created_at", "modified_at", "type", "api_version", "payload", "last_http_code", "succeeded", "skipped",
+        "is_archived",
     }
     flaky = [item for item in body["items"] if item["webhook_endpoint_id"] == str(delivered["flaky"].id)]
     assert [(item["attempt_number"], item["http_code"], item["succeeded"]) for item in flaky] == [

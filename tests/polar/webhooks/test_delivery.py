@@ -245,3 +245,27 @@ def test_response_excerpt_is_cut_at_2_kb(organization, make_endpoint, emit, monk
 
     assert network._excerpt(b"x" * 5000 + b"\x00") == "x" * 2048
     assert network._excerpt(b"ok\x00") == "ok"
+
+
+def test_a_subscription_lifecycle_arrives_signed_and_in_order_despite_an_outage(
+    organization, receiver, make_endpoint, emit, sweep
+):
+    """The issue's "done when", with a synthetic emitter: created → active → updated (renewal) → canceled →
+    revoked, while the receiver is down for the first two attempts."""
+    make_endpoint(events=[
+        "subscription.created", "subscription.active", "subscription.updated", "subscription.canceled",
+        "subscription.revoked",
+    ])
+    receiver.statuses["/hook"].extend([502, 502])
+    story = ["subscription.created", "subscription.active", "subscription.updated", "subscription.canceled",
+             "subscription.revoked"]
+    for minute, event_type in enumerate(story):
+        emit(organization, event_type, {"id": "sub_1", "step": minute}, at=T0 + dt.timedelta(minutes=minute))
+    for _ in range(5):
+        sweep(T0 + dt.timedelta(hours=1))
+
+    delivered = [request for request in receiver.requests if request["headers"]["webhook-id"]]
+    assert all(request["error"] is None for request in delivered)
+    assert [request["payload"]["type"] for request in delivered] == [story[0], story[0], story[0], *story[1:]]
+    assert [request["payload"]["data"]["step"] for request in delivered[2:]] == [0, 1, 2, 3, 4]
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {Status.SUCCEEDED}

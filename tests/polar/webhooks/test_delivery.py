@@ -240,7 +240,7 @@ def test_a_live_lease_keeps_a_second_worker_from_sending(organization, receiver,
     assert len(receiver.requests) == 2
 
 
-def test_response_excerpt_is_cut_at_2_kb(organization, make_endpoint, emit, monkeypatch):
+def test_response_excerpt_is_cut_at_2_kb():
     from polar.webhooks import network
 
     assert network._excerpt(b"x" * 5000 + b"\x00") == "x" * 2048

@@ -1,7 +1,11 @@
 """Staff views of webhooks. Attempts and events are read-only; actions call the services."""
+from django import forms
 from django.contrib import admin, messages
 
+from polar.errors import PolarRequestValidationError
+
 from . import services
+from .services.endpoints import validate_endpoint_url
 from .models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
 
 
@@ -16,8 +20,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "name", "format", "events"]
+
+    def clean_url(self):
+        try:
+            return validate_endpoint_url(self.cleaned_data["url"])
+        except PolarRequestValidationError as error:
+            raise forms.ValidationError(error.detail)
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
     list_display = ["url", "organization", "enabled", "disabled_reason", "consecutive_failures", "created_at"]
     list_filter = ["enabled", "disabled_reason", "format"]
     search_fields = ["url", "id", "organization__slug"]

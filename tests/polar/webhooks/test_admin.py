@@ -38,3 +38,15 @@ def test_admin_redeliver_action_sends_the_event_again(
         )
     assert response.status_code == 302
     assert [request["headers"]["webhook-id"] for request in receiver.requests] == [str(event.id)] * 2
+
+
+def test_admin_refuses_a_bad_url_on_an_endpoint(admin_client, make_endpoint, settings):
+    endpoint = make_endpoint()
+    response = admin_client.post(
+        f"/admin/webhooks/webhookendpoint/{endpoint.id}/change/",
+        {"url": "http://169.254.169.254/latest", "name": "", "format": "raw", "events": "subscription.created"},
+    )
+    assert response.status_code == 200
+    assert "cloud metadata address" in response.content.decode()
+    endpoint.refresh_from_db()
+    assert endpoint.url.startswith("http://127.0.0.1:")

@@ -144,3 +144,45 @@ def test_an_unresolvable_name_is_a_failed_attempt(monkeypatch, organization, rec
     attempt = WebhookDeliveryAttempt.objects.get()
     assert attempt.http_code is None
     assert attempt.response.startswith("DNS resolution failed")
+
+
+def test_https_to_the_checked_address_uses_the_original_name_for_sni_and_the_certificate(tmp_path, monkeypatch):
+    """The connection goes to the pinned IP, but TLS still names the host (SNI) and the certificate is still
+    verified: a self-signed certificate is refused."""
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hooks.merchant.test",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    server_names = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_one():
+        connection, _ = listener.accept()
+        try:
+            context.wrap_socket(connection, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            connection.close()
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    _resolve_to(monkeypatch, {"hooks.merchant.test": ["127.0.0.1"]})
+    result = network.send(url=f"https://hooks.merchant.test:{port}/hook", body=b"{}", headers={})
+    thread.join(5)
+    listener.close()
+
+    assert server_names == ["hooks.merchant.test"]
+    assert result.http_code is None
+    assert "CERTIFICATE_VERIFY_FAILED" in result.response

@@ -272,3 +272,14 @@ def test_redeliver_with_a_malformed_id_is_422(api_client):
     response = api_client.post("/v1/webhooks/events/123/redeliver")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "id"]
+
+
+def test_every_type_we_accept_or_emit_is_known_to_both_sdks():
+    """polar-sdk 0.32 has a closed enum of event types: an endpoint (or delivered event) carrying another
+    value would make its client fail. Adding a type to events.py that Polar does not know fails here."""
+    from polar_sdk.models import WebhookEventType as SdkWebhookEventType
+
+    from polar.webhooks.events import SUBSCRIBABLE_EVENT_TYPES, WebhookEventType
+
+    known = {member.value for member in SdkWebhookEventType}
+    assert set(WebhookEventType.values) <= set(SUBSCRIBABLE_EVENT_TYPES) <= known

@@ -180,3 +180,7 @@ LOGGING = {"level": LOG_LEVEL, "format": LOG_FORMAT}
 # --- Metrics --------------------------------------------------------------
 # With several gunicorn workers prometheus-client aggregates through files in this directory.
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+
+# --- Local data -----------------------------------------------------------
+# Embedded PostgreSQL/Redis data, the demo token and password, gunicorn's metrics files (scripts/devservices.py).
+POLAR_DATA_DIR = Path(env("POLAR_DATA_DIR", default=str(BASE_DIR / ".data")))

@@ -316,8 +316,12 @@ def ensure_services(*, detached: bool) -> dict[str, str]:
     return env
 
 
-def stop_services(*, force: bool) -> None:
-    """Stop the embedded servers unless someone else still uses them. Caller holds the state lock."""
+def stop_services(*, force: bool, postgres: bool = True, redis: bool = True) -> None:
+    """Stop the embedded servers unless someone else still uses them. Caller holds the state lock.
+
+    ``postgres``/``redis`` False: this command used a server of its own (the URL was set) and leaves the
+    embedded one alone. ``force`` (``stop``): stop them whoever started them.
+    """
     (LEASES / str(os.getpid())).unlink(missing_ok=True)
     if force:
         DETACHED_MARK.unlink(missing_ok=True)
@@ -327,9 +331,9 @@ def stop_services(*, force: bool) -> None:
         return
     if DETACHED_MARK.exists():
         return
-    if not os.environ.get("REDIS_URL"):
+    if redis:
         redis_stop()
-    if not os.environ.get("DATABASE_URL"):
+    if postgres:
         pg_stop()
 
 
@@ -371,7 +375,7 @@ def command_run(argv: list[str]) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)
         with state_lock():
-            stop_services(force=False)
+            stop_services(force=False, postgres="DATABASE_URL" in exported, redis="REDIS_URL" in exported)
     return code if code >= 0 else 128 - code
 
 

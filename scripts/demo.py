@@ -113,6 +113,19 @@ def wait_ready(url: str, supervisor: Supervisor, timeout: float = 90) -> bool:
     return False
 
 
+def port_is_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # The same option gunicorn sets: a port in TIME_WAIT from the last run counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=os.environ.get("DEMO_HOST", "127.0.0.1"))
@@ -129,6 +142,9 @@ def main() -> int:
         return 0
 
     base_url = f"http://{args.host}:{args.port}"
+    if not port_is_free(args.host, args.port):
+        say(f"{args.host}:{args.port} is already in use: try `make demo PORT={args.port + 1}`")
+        return 2
     env = {
         **os.environ,
         "POLAR_PUBLIC_BASE_URL": os.environ.get("POLAR_PUBLIC_BASE_URL", base_url),

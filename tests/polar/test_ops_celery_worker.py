@@ -29,11 +29,13 @@ def worker_database_url() -> str:
     return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker(transactional_db):
+@pytest.fixture(scope="module")
+def worker(django_db_setup, tmp_path_factory):
     """A worker on a queue and with a node name of its own, so no other worker on this Redis takes its tasks.
-    Always killed, whatever the test does."""
+    One for the module (starting one takes seconds); always killed, whatever the tests do.
+    Yields (node name, process, log file)."""
     name = f"test-{uuid.uuid4().hex[:8]}"
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "polar.settings.test",
@@ -44,15 +46,15 @@ def worker(transactional_db):
     }
     process = subprocess.Popen(
         [CELERY, "-A", "polar", "worker", "--pool=solo", "--without-mingle", "--without-gossip",
-         "--loglevel=WARNING", f"--hostname={name}@%h", f"--queues={name}"],
+         "--loglevel=WARNING", f"--hostname={name}@localhost", f"--queues={name}"],
         cwd=settings.BASE_DIR,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
-        yield name, process
+        yield name, process, log
     finally:
         for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
             if process.poll() is None:
@@ -64,25 +66,25 @@ def worker(transactional_db):
         assert process.poll() is not None
 
 
-def wait_for_ping(name: str, process, timeout: float = 15) -> list:
+def wait_for_ping(name: str, process, log: Path, timeout: float = 15) -> list:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, "the worker exited"
-        replies = app.control.ping(destination=[f"{name}@{os.uname().nodename}"], timeout=0.5)
+        assert process.poll() is None, f"the worker exited:\n{log.read_text()[-3000:]}"
+        replies = app.control.ping(destination=[f"{name}@localhost"], timeout=0.5)
         if replies:
             return replies
     return []
 
 
 def test_worker_answers_ping(worker):
-    name, process = worker
-    replies = wait_for_ping(name, process)
-    assert replies == [{f"{name}@{os.uname().nodename}": {"ok": "pong"}}]
+    name, process, log = worker
+    replies = wait_for_ping(name, process, log)
+    assert replies == [{f"{name}@localhost": {"ok": "pong"}}]
 
 
 def test_worker_runs_a_task_against_the_database(worker, organization):
-    name, process = worker
-    assert wait_for_ping(name, process)
+    name, process, log = worker
+    assert wait_for_ping(name, process, log)
     old = IdempotencyKey.objects.create(
         organization=organization, key="old", request_method="POST", request_path="/v1/x/",
         request_fingerprint="0" * 64, created_at=clock.now() - settings.IDEMPOTENCY_KEY_TTL - timedelta(minutes=1),

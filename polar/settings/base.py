@@ -184,3 +184,8 @@ PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 # --- Local data -----------------------------------------------------------
 # Embedded PostgreSQL/Redis data, the demo token and password, gunicorn's metrics files (scripts/devservices.py).
 POLAR_DATA_DIR = Path(env("POLAR_DATA_DIR", default=str(BASE_DIR / ".data")))
+
+# --- API docs assets --------------------------------------------------------
+# /docs and /redoc load Swagger UI and ReDoc from our own static files, not a CDN: they work offline.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update({"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"})

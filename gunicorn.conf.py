@@ -38,16 +38,6 @@ def on_starting(server):
     os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
 
 
-def post_worker_init(worker):
-    """``make demo`` has no web server in front to serve the admin's CSS and JS: with GUNICORN_SERVE_STATIC=1
-    the app serves them itself (Django's StaticFilesHandler, the one runserver uses). Production leaves this
-    off and serves ``collectstatic``'s output from the proxy or a CDN."""
-    if os.environ.get("GUNICORN_SERVE_STATIC") == "1":
-        from django.contrib.staticfiles.handlers import StaticFilesHandler
-
-        worker.wsgi = StaticFilesHandler(worker.wsgi)
-
-
 def child_exit(server, worker):
     """A worker is gone: fold its gauges away so /metrics stops reporting a dead process."""
     from prometheus_client import multiprocess

@@ -145,12 +145,7 @@ def main() -> int:
     if not port_is_free(args.host, args.port):
         say(f"{args.host}:{args.port} is already in use: try `make demo PORT={args.port + 1}`")
         return 2
-    env = {
-        **os.environ,
-        "POLAR_PUBLIC_BASE_URL": os.environ.get("POLAR_PUBLIC_BASE_URL", base_url),
-        # No proxy in front of the demo: gunicorn serves the admin's CSS and JS itself (gunicorn.conf.py).
-        "GUNICORN_SERVE_STATIC": os.environ.get("GUNICORN_SERVE_STATIC", "1"),
-    }
+    env = {**os.environ, "POLAR_PUBLIC_BASE_URL": os.environ.get("POLAR_PUBLIC_BASE_URL", base_url)}
     say("seeding the demo merchant")
     seed = json.loads(
         subprocess.run(

@@ -1,0 +1,2 @@
+"""Billing admin: one module per subdomain, imported here so Django finds it."""
+from . import payments_admin  # noqa: F401

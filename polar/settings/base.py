@@ -203,3 +203,7 @@ PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 PAYMENT_PROCESSOR = env("PAYMENT_PROCESSOR", default="sandbox")
 # Sandbox fault switch overriding the admin's SandboxSettings row: "", "timeout", "timeout_after_charge", "error".
 SANDBOX_PROCESSOR_FAULT = env("SANDBOX_PROCESSOR_FAULT", default="")
+
+# --- Local data -----------------------------------------------------------
+# Embedded PostgreSQL/Redis data, the demo token and password, gunicorn's metrics files (scripts/devservices.py).
+POLAR_DATA_DIR = Path(env("POLAR_DATA_DIR", default=str(BASE_DIR / ".data")))

@@ -1,0 +1,63 @@
+# Two commands are all the set-up a fresh machine needs: `make demo` and `make test`.
+# With DATABASE_URL / REDIS_URL unset, scripts/devservices.py runs an embedded PostgreSQL and Redis under
+# .data/ for the length of the command (see README.md).
+
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The venv records the requirements it was installed from: pip runs again only when requirements.txt changes.
+STAMP := $(VENV)/.requirements.txt
+WITH_SERVICES := $(PY) scripts/devservices.py run --
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast migrate seed services services-stop services-status clean-data
+
+help:
+	@echo "make demo             migrate, seed the demo merchant, serve API + admin + docs, Celery worker and beat (PORT=$(PORT))"
+	@echo "make test             the whole test suite on real PostgreSQL and Redis (PYTEST_ARGS='-k name' to narrow)"
+	@echo "make install          create $(VENV) and install requirements.txt (only when it changed)"
+	@echo "make migrate          apply migrations and write the beat schedule into the database"
+	@echo "make seed             seed the demo merchant again (idempotent) and print its token"
+	@echo "make services         start the embedded PostgreSQL and Redis and leave them running; prints exports"
+	@echo "make services-stop    stop them;  make services-status  show them"
+	@echo "make clean-data       stop the embedded servers and delete .data/ (database, Redis, demo token)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements.txt
+	cp requirements.txt $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(WITH_SERVICES) $(PY) -m pytest --create-db $(PYTEST_ARGS)
+
+# Keeps the test database between runs: faster when the migrations did not change.
+test-fast: $(STAMP)
+	$(WITH_SERVICES) $(PY) -m pytest --reuse-db $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(WITH_SERVICES) $(PY) scripts/demo.py --port $(PORT)
+
+migrate: $(STAMP)
+	$(WITH_SERVICES) $(PY) scripts/demo.py --prepare-only
+
+seed: $(STAMP)
+	$(WITH_SERVICES) $(PY) manage.py seed_demo
+
+services: $(STAMP)
+	@$(PY) scripts/devservices.py start
+
+services-stop: $(STAMP)
+	$(PY) scripts/devservices.py stop
+
+services-status: $(STAMP)
+	@$(PY) scripts/devservices.py status
+
+clean-data:
+	if [ -x $(PY) ]; then $(PY) scripts/devservices.py stop; fi
+	rm -rf .data

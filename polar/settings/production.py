@@ -21,7 +21,4 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=False)
 WEBHOOKS_ALLOW_PRIVATE = False
 
-# drf-spectacular's deploy check builds the OpenAPI schema and reports its warnings (W001: e.g. an
-# authenticator without a schema extension) as check warnings. They are documentation-quality notes, not
-# deployment risks; schema generation failures (E001) and errors (W002) still fail `check --deploy`.
-SILENCED_SYSTEM_CHECKS = ["drf_spectacular.W001"]
+

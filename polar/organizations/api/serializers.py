@@ -1,3 +1,5 @@
+from typing import Optional
+
 from rest_framework import serializers
 
 from polar.organizations.models import Organization
@@ -77,34 +79,34 @@ class OrganizationOutput(serializers.ModelSerializer):
             "capabilities",
         ]
 
-    def get_avatar_url(self, obj):
+    def get_avatar_url(self, obj) -> Optional[str]:
         return None
 
-    def get_email(self, obj):
+    def get_email(self, obj) -> Optional[str]:
         return obj.email or None
 
-    def get_website(self, obj):
+    def get_website(self, obj) -> Optional[str]:
         return obj.website or None
 
-    def get_socials(self, obj):
+    def get_socials(self, obj) -> list[dict]:
         return []
 
-    def get_details_submitted_at(self, obj):
+    def get_details_submitted_at(self, obj) -> Optional[str]:
         return None
 
-    def get_onboarding_resubmission_requested_at(self, obj):
+    def get_onboarding_resubmission_requested_at(self, obj) -> Optional[str]:
         return None
 
-    def get_sso_enforced(self, obj):
+    def get_sso_enforced(self, obj) -> bool:
         return False
 
-    def get_default_tax_behavior(self, obj):
+    def get_default_tax_behavior(self, obj) -> str:
         return "location"
 
-    def get_feature_settings(self, obj):
+    def get_feature_settings(self, obj) -> dict:
         return {"seat_based_pricing_enabled": True}
 
-    def get_subscription_settings(self, obj):
+    def get_subscription_settings(self, obj) -> dict:
         return {
             "allow_multiple_subscriptions": True,
             "proration_behavior": obj.proration_behavior,
@@ -113,28 +115,28 @@ class OrganizationOutput(serializers.ModelSerializer):
             "allow_customer_updates": obj.allow_customer_updates,
         }
 
-    def get_customer_email_settings(self, obj):
+    def get_customer_email_settings(self, obj) -> dict:
         return dict(_CUSTOMER_EMAIL_SETTINGS)
 
-    def get_customer_portal_settings(self, obj):
+    def get_customer_portal_settings(self, obj) -> dict:
         return {"usage": {"show": True}, "subscription": {"update_seats": True, "update_plan": True}}
 
-    def get_dispute_settings(self, obj):
+    def get_dispute_settings(self, obj) -> dict:
         return {"auto_accept_below_amount": None}
 
-    def get_embed_hosts(self, obj):
+    def get_embed_hosts(self, obj) -> list[str]:
         return []
 
-    def get_country(self, obj):
+    def get_country(self, obj) -> Optional[str]:
         return None
 
-    def get_account_id(self, obj):
+    def get_account_id(self, obj) -> Optional[str]:
         return None
 
-    def get_payout_account_id(self, obj):
+    def get_payout_account_id(self, obj) -> Optional[str]:
         return None
 
-    def get_capabilities(self, obj):
+    def get_capabilities(self, obj) -> dict:
         usable = obj.can_use_api()
         return {
             "checkout_payments": usable,

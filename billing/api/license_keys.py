@@ -14,6 +14,7 @@ from .license_keys_serializers import (
     LicenseKeyDeactivateInput,
     LicenseKeyListQuery,
     LicenseKeyOutput,
+    LicenseKeyUpdateInput,
     LicenseKeyValidateInput,
     LicenseKeyWithActivationsOutput,
     validated_license_key_output,
@@ -35,12 +36,36 @@ class LicenseKeyListApi(PolarAPIView):
 class LicenseKeyDetailApi(PolarAPIView):
     scope = "license_keys"
 
-    @extend_schema(operation_id="license_keys:get", responses=LicenseKeyWithActivationsOutput)
-    def get(self, request, id):
+    def get_key(self, id):
         key = selectors.license_key_get(organization=self.organization, id=self.parse_id(id))
         if key is None:
             raise ResourceNotFound()
-        return self.respond(LicenseKeyWithActivationsOutput(key).data)
+        return key
+
+    @extend_schema(operation_id="license_keys:get", responses=LicenseKeyWithActivationsOutput)
+    def get(self, request, id):
+        return self.respond(LicenseKeyWithActivationsOutput(self.get_key(id)).data)
+
+    @extend_schema(operation_id="license_keys:update", request=LicenseKeyUpdateInput, responses=LicenseKeyOutput)
+    def patch(self, request, id):
+        key = self.get_key(id)
+        data = self.parse_body(LicenseKeyUpdateInput, partial=True)
+        key = services.license_key_update(license_key=key, **data)
+        return self.respond(LicenseKeyOutput(key).data)
+
+
+class LicenseKeyActivationDetailApi(PolarAPIView):
+    scope = "license_keys"
+
+    @extend_schema(operation_id="license_keys:get_activation", responses=LicenseKeyActivationOutput)
+    def get(self, request, id, activation_id):
+        key = selectors.license_key_get(organization=self.organization, id=self.parse_id(id))
+        if key is None:
+            raise ResourceNotFound()
+        activation = key.activations.filter(pk=self.parse_id(activation_id, "activation_id")).first()
+        if activation is None:
+            raise ResourceNotFound()
+        return self.respond(LicenseKeyActivationOutput(activation).data)
 
 
 class _PortalApi(PolarAPIView):

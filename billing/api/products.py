@@ -1,5 +1,6 @@
 """``/v1/products/``: thin views over billing.services.catalog and billing.selectors.catalog."""
 from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
 
 from billing.selectors import catalog as selectors
 from billing.services import catalog as services
@@ -28,7 +29,7 @@ def check_organization_id(view, data):
 
 class ProductListApi(PolarAPIView):
     scope = "products"
-    sorting_fields = {"created_at": "created_at", "name": "name", "price_amount_type": "created_at", "price_amount": "created_at"}
+    sorting_fields = {"created_at": "created_at", "name": "name"}
 
     @extend_schema(operation_id="products:list", responses=ProductOutput(many=True))
     def get(self, request):
@@ -64,6 +65,11 @@ class ProductDetailApi(PolarAPIView):
         data = self.parse_body(ProductUpdateInput, partial=True)
         services.product_update(product=product, **data)
         return self.respond(ProductOutput(self.get_product(id)).data)
+
+    @extend_schema(operation_id="products:delete", responses={204: None})
+    def delete(self, request, id):
+        services.product_delete(product=self.get_product(id))
+        return Response(status=204)
 
 
 class ProductBenefitsApi(PolarAPIView):

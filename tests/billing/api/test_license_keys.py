@@ -145,3 +145,37 @@ def test_bad_portal_input_is_422(api_client, organization, action, body, loc):
     response = post(api_client, action, organization, **body)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == loc
+
+
+def test_organization_level_validate_path_works_too(api_client, organization):
+    key, _ = grant_key(organization)
+    response = api_client.post("/v1/license-keys/validate", {"key": key.key, "organization_id": str(organization.id)}, format="json")
+    assert response.status_code == 200
+    assert response.json()["validations"] == 1
+
+
+def test_update_license_key(api_client, organization):
+    key, _ = grant_key(organization, limit_usage=10)
+    response = api_client.patch(f"/v1/license-keys/{key.id}", {"status": "disabled", "limit_activations": 5, "usage": 3}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["limit_activations"], response.json()["usage"]) == ("disabled", 5, 3)
+    assert post(api_client, "validate", organization, key=key.key).status_code == 404
+
+
+def test_update_usage_over_the_limit_is_422(api_client, organization):
+    key, _ = grant_key(organization, limit_usage=10)
+    response = api_client.patch(f"/v1/license-keys/{key.id}", {"usage": 11}, format="json")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "usage"]
+    key.refresh_from_db()
+    assert key.usage == 0
+
+
+def test_get_activation(api_client, organization, other_organization):
+    key, _ = grant_key(organization)
+    activation_id = post(api_client, "activate", organization, key=key.key, label="laptop").json()["id"]
+    body = api_client.get(f"/v1/license-keys/{key.id}/activations/{activation_id}").json()
+    assert (body["id"], body["license_key"]["id"]) == (activation_id, str(key.id))
+    foreign, _ = grant_key(other_organization)
+    assert api_client.get(f"/v1/license-keys/{foreign.id}/activations/{activation_id}").status_code == 404
+    assert api_client.patch(f"/v1/license-keys/{foreign.id}", {"usage": 1}, format="json").status_code == 404

@@ -276,7 +276,7 @@ def test_one_time_product_cannot_become_recurring(api_client, organization):
 def test_archive_and_unarchive(api_client, organization):
     product = make_product(organization=organization)
     body = api_client.patch(f"/v1/products/{product.id}", {"is_archived": True}, format="json").json()
-    assert body["is_archived"] is True and body["is_deletable"] is False
+    assert body["is_archived"] is True
     body = api_client.patch(f"/v1/products/{product.id}", {"is_archived": False}, format="json").json()
     assert body["is_archived"] is False
 
@@ -325,3 +325,36 @@ def test_products_need_the_products_scope(organization, anonymous_client):
     anonymous_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert anonymous_client.get("/v1/products/").status_code == 200
     assert anonymous_client.post("/v1/products/", {"name": "X", "prices": [fixed_price()]}, format="json").status_code == 403
+
+
+def test_null_fields_in_update_leave_them_unchanged(api_client, organization):
+    product = make_product(organization=organization)
+    response = api_client.patch(f"/v1/products/{product.id}", {"name": None, "is_archived": None, "prices": None}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["name"], response.json()["is_archived"], len(response.json()["prices"])) == ("Pro", False, 1)
+
+
+def test_delete_unused_product(api_client, organization):
+    product = make_product(organization=organization)
+    api_client.patch(f"/v1/products/{product.id}", {"prices": [fixed_price(1200)]}, format="json")
+    assert api_client.delete(f"/v1/products/{product.id}").status_code == 204
+    assert api_client.get(f"/v1/products/{product.id}").status_code == 404
+    assert ProductPrice.objects.count() == 0
+
+
+def test_product_in_use_is_not_deletable(api_client, organization):
+    from tests.factories.catalog import make_discount
+
+    product = make_product(organization=organization)
+    make_discount(organization=organization, products=[product.pk])
+    assert api_client.get(f"/v1/products/{product.id}").json()["is_deletable"] is False
+    response = api_client.delete(f"/v1/products/{product.id}")
+    assert response.status_code == 409
+    assert response.json()["error"] == "ProductNotDeletable"
+    assert Product.objects.filter(pk=product.pk).exists()
+
+
+def test_delete_another_organizations_product_is_404(api_client, other_organization):
+    foreign = make_product(organization=other_organization)
+    assert api_client.delete(f"/v1/products/{foreign.id}").status_code == 404
+    assert Product.objects.filter(pk=foreign.pk).exists()

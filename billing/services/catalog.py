@@ -379,7 +379,8 @@ def product_update(
         if interval_changed:
             # Kept prices carry the old interval: replace each with an identical version at the new one.
             to_archive += kept
-            requeue = kept
+            # Same display order as before (prices render by creation time).
+            requeue = sorted(kept, key=lambda price: (price.created_at, str(price.pk)))
         for price in to_archive:
             price.is_archived = True
             price.archived_at = now

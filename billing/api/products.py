@@ -1,4 +1,5 @@
 """``/v1/products/``: thin views over billing.services.catalog and billing.selectors.catalog."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -31,13 +32,13 @@ class ProductListApi(PolarAPIView):
     scope = "products"
     sorting_fields = {"created_at": "created_at", "name": "name"}
 
-    @extend_schema(operation_id="products:list", responses=ProductOutput(many=True))
+    @extend_schema(operation_id="products:list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         query = self.parse_query(ProductListQuery)
         queryset = selectors.product_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, ProductOutput)
 
-    @extend_schema(operation_id="products:create", request=ProductCreateInput, responses={201: ProductOutput})
+    @extend_schema(operation_id="products:create", request=ProductCreateInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.parse_body(ProductCreateInput)
         check_organization_id(self, data)
@@ -55,11 +56,11 @@ class ProductDetailApi(PolarAPIView):
             raise ResourceNotFound()
         return product
 
-    @extend_schema(operation_id="products:get", responses=ProductOutput)
+    @extend_schema(operation_id="products:get", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         return self.respond(ProductOutput(self.get_product(id)).data)
 
-    @extend_schema(operation_id="products:update", request=ProductUpdateInput, responses=ProductOutput)
+    @extend_schema(operation_id="products:update", request=ProductUpdateInput, responses=OpenApiTypes.OBJECT)
     def patch(self, request, id):
         product = self.get_product(id)
         data = self.parse_body(ProductUpdateInput, partial=True)
@@ -75,7 +76,7 @@ class ProductDetailApi(PolarAPIView):
 class ProductBenefitsApi(PolarAPIView):
     scope = "products"
 
-    @extend_schema(operation_id="products:update_benefits", request=ProductBenefitsUpdateInput, responses=ProductOutput)
+    @extend_schema(operation_id="products:update_benefits", request=ProductBenefitsUpdateInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, id):
         product = selectors.product_get(organization=self.organization, id=self.parse_id(id))
         if product is None:
@@ -92,7 +93,7 @@ class ProductPriceHistoryApi(PolarAPIView):
     scope = "products"
     sorting_fields = {"created_at": "created_at", "version": "version"}
 
-    @extend_schema(operation_id="products:list_prices", responses=ProductPriceHistoryOutput(many=True))
+    @extend_schema(operation_id="products:list_prices", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         product = selectors.product_get(organization=self.organization, id=self.parse_id(id))
         if product is None:

@@ -80,3 +80,58 @@ def test_each_discount_variant_parses(api_client, discount, expected):
     product = api_client.post("/v1/products/", {"name": "P", "prices": [{"amount_type": "free"}]}, format="json").json()
     body = api_client.post("/v1/discounts/", {"name": "D", "products": [product["id"]], **discount}, format="json").json()
     assert type(TypeAdapter(sdk.Discount).validate_python(body)).__name__ == expected
+
+
+def test_benefit_grant_webhooks_and_grant_list_parse(api_client, organization, meter):
+    import uuid
+
+    from billing.services.benefits import benefit_grants_create_for, benefit_grants_revoke_for
+    from billing.services.catalog import product_benefits_set
+    from polar.webhooks.models import WebhookEvent
+    from tests.factories import CustomerFactory
+    from tests.factories.catalog import make_benefit, make_license_keys_benefit, make_product
+
+    benefits = [
+        make_benefit(organization=organization),
+        make_benefit(organization=organization, type="feature_flag", description="Flag"),
+        make_benefit(organization=organization, type="meter_credit", description="Credits",
+                     properties={"units": 10, "rollover": False, "meter_id": meter.pk}),
+        make_license_keys_benefit(organization=organization),
+    ]
+    product = make_product(organization=organization, recurring_interval="month")
+    product_benefits_set(product=product, benefits=[benefit.pk for benefit in benefits])
+    customer = CustomerFactory(organization=organization)
+    subscription_id = uuid.uuid4()
+    benefit_grants_create_for(customer=customer, product=product, subscription_id=subscription_id)
+    benefit_grants_revoke_for(customer=customer, subscription_id=subscription_id)
+
+    adapter = TypeAdapter(sdk.BenefitGrantWebhook)
+    events = WebhookEvent.objects.filter(type__in=["benefit_grant.created", "benefit_grant.revoked"])
+    assert events.count() == 8
+    parsed = {type(adapter.validate_python(event.payload["data"])).__name__ for event in events}
+    assert parsed == {"BenefitGrantCustomWebhook", "BenefitGrantFeatureFlagWebhook", "BenefitGrantMeterCreditWebhook", "BenefitGrantLicenseKeysWebhook"}
+    grants = api_client.get(f"/v1/benefits/{benefits[0].id}/grants").json()["items"]
+    sdk.BenefitGrant.model_validate(grants[0])
+
+
+def test_license_key_responses_parse(api_client, organization):
+    import uuid
+
+    from billing.models import LicenseKey
+    from billing.services.benefits import benefit_grants_create_for
+    from billing.services.catalog import product_benefits_set
+    from tests.factories import CustomerFactory
+    from tests.factories.catalog import make_license_keys_benefit, make_product
+
+    product = make_product(organization=organization, recurring_interval="month")
+    product_benefits_set(product=product, benefits=[make_license_keys_benefit(organization=organization, expires={"ttl": 1, "timeframe": "year"}).pk])
+    benefit_grants_create_for(customer=CustomerFactory(organization=organization), product=product, subscription_id=uuid.uuid4())
+    key = LicenseKey.objects.get()
+    body = {"key": key.key, "organization_id": str(organization.id)}
+
+    activation = api_client.post("/v1/license-keys/activate", {**body, "label": "laptop"}, format="json").json()
+    sdk.LicenseKeyActivationRead.model_validate(activation)
+    validated = api_client.post("/v1/license-keys/validate", {**body, "activation_id": activation["id"]}, format="json").json()
+    sdk.ValidatedLicenseKey.model_validate(validated)
+    sdk.ListResourceLicenseKeyRead.model_validate(api_client.get("/v1/license-keys/").json())
+    sdk.LicenseKeyWithActivations.model_validate(api_client.get(f"/v1/license-keys/{key.id}").json())

@@ -8,6 +8,11 @@ class BillingConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
+        from .models import Payment, PaymentMethod
+
+        auditlog.register(PaymentMethod)
+        auditlog.register(Payment)
+
         from . import models
 
         # Catalog: what things cost and what buying them grants (money and access).

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from polar.audit import api_actor
 from polar.errors import PolarError, PolarRequestValidationError
 
 from . import idempotency
@@ -47,6 +48,8 @@ class PolarAPIView(APIView):
                 f"Polar-Version {version!r} is not supported; use one of {', '.join(settings.POLAR_API_VERSIONS)}."
             )
         super().initial(request, *args, **kwargs)
+        self._audit_context = api_actor(token=request.auth, remote_addr=request.META.get("REMOTE_ADDR"))
+        self._audit_context.__enter__()
         row, replay = idempotency.claim(request, self.organization)
         if replay is not None:
             raise _Replay(replay)
@@ -54,7 +57,13 @@ class PolarAPIView(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         self._idempotency_row = None
-        return super().dispatch(request, *args, **kwargs)
+        self._audit_context = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self._audit_context is not None:
+                self._audit_context.__exit__(None, None, None)
+                self._audit_context = None
 
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):

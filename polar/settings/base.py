@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "guardian",
     "auditlog",
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "polar.observability.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, API docs) served by the app itself: no separate web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -102,6 +105,12 @@ USE_TZ = True
 # --- Static ---------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Without collectstatic (tests, a fresh checkout) whitenoise finds files through the finders.
+WHITENOISE_USE_FINDERS = True
 
 # --- Redis and Celery -----------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -120,6 +129,11 @@ CELERY_BEAT_SCHEDULE = {
     "prune-idempotency-keys": {
         "task": "polar.api.tasks.idempotency_keys_prune",
         "schedule": timedelta(hours=1),
+    },
+    # Webhook outbox: fan out events a crash left behind, send due retries, disable failing endpoints.
+    "webhooks-sweep": {
+        "task": "polar.webhooks.tasks.webhooks_sweep",
+        "schedule": timedelta(seconds=5),
     },
 }
 
@@ -152,6 +166,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 # Idempotency keys are remembered this long, then pruned by beat.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
@@ -180,3 +197,9 @@ LOGGING = {"level": LOG_LEVEL, "format": LOG_FORMAT}
 # --- Metrics --------------------------------------------------------------
 # With several gunicorn workers prometheus-client aggregates through files in this directory.
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+
+# --- Payments -------------------------------------------------------------
+# Which billing.processors implementation charges cards; "sandbox" is built in (docs/sandbox.md).
+PAYMENT_PROCESSOR = env("PAYMENT_PROCESSOR", default="sandbox")
+# Sandbox fault switch overriding the admin's SandboxSettings row: "", "timeout", "timeout_after_charge", "error".
+SANDBOX_PROCESSOR_FAULT = env("SANDBOX_PROCESSOR_FAULT", default="")

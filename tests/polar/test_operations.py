@@ -74,3 +74,13 @@ def test_openapi_schema_is_served(client):
     schema = json.loads(response.content)
     assert schema["openapi"].startswith("3.")
     assert "/v1/organizations/" in schema["paths"]
+
+
+def test_docs_page_serves_its_assets_locally(client):
+    # The docs page must work on a machine without internet access: no CDN links.
+    response = client.get("/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
+    asset = next(part.split('"')[0] for part in html.split('src="')[1:] if "swagger-ui" in part)
+    assert client.get(asset).status_code == 200

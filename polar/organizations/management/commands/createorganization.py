@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from polar.audit import system_actor
 from polar.errors import PolarError
 from polar.organizations.services import access_token_create, organization_get_or_create
 
@@ -19,8 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, slug, name, comment, **options):
         try:
-            organization, _created = organization_get_or_create(slug=slug, name=name)
-            _token, raw = access_token_create(organization=organization, comment=comment)
+            with system_actor("createorganization"):
+                organization, _created = organization_get_or_create(slug=slug, name=name)
+                _token, raw = access_token_create(organization=organization, comment=comment)
         except PolarError as error:
             raise CommandError(error.detail) from error
         self.stdout.write(json.dumps({"organization_id": str(organization.id), "slug": organization.slug, "token": raw}))

@@ -1,0 +1,50 @@
+import io
+import json
+
+import pytest
+from auditlog.models import LogEntry
+from django.core.management import call_command
+
+from customers.models import Customer
+from polar.audit import system_actor
+from polar.organizations.models import Organization, OrganizationAccessToken
+from polar.organizations.services import access_token_create, access_token_revoke
+from tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_creation_and_revocation_are_audited():
+    organization = OrganizationFactory()
+    with system_actor("test"):
+        token, _raw = access_token_create(organization=organization)
+        access_token_revoke(token=token)
+    entries = LogEntry.objects.get_for_object(token).order_by("timestamp")
+    assert [entry.action for entry in entries] == [LogEntry.Action.CREATE, LogEntry.Action.UPDATE]
+    assert all(entry.actor_email == "system:test" for entry in entries)
+    assert "revoked_at" in entries[1].changes_dict
+    # the hash of the secret never reaches the audit trail
+    assert "token_hash" not in entries[0].changes_dict
+
+
+def test_organization_changes_are_audited():
+    organization = OrganizationFactory()
+    organization.status = Organization.Status.DENIED
+    organization.save()
+    assert LogEntry.objects.get_for_object(organization).filter(action=LogEntry.Action.UPDATE).exists()
+
+
+def test_using_a_token_does_not_write_audit_entries(api_client, organization):
+    before = LogEntry.objects.count()
+    api_client.get("/v1/organizations/")
+    assert OrganizationAccessToken.objects.get(organization=organization).last_used_at is not None
+    assert LogEntry.objects.count() == before
+
+
+@pytest.mark.urls("tests.polar.api.urls")
+def test_api_writes_are_attributed_to_the_token_and_request(api_client, organization):
+    response = api_client.post("/v1/things/", {"email": "a@x.co"}, format="json", HTTP_X_REQUEST_ID="req-42")
+    customer = Customer.objects.get(pk=response.json()["id"])
+    entry = LogEntry.objects.get_for_object(customer).get()
+    assert entry.actor_email.startswith("token:polar_oat_") and entry.actor_email.endswith("org:acme")
+    assert entry.cid == "req-42"

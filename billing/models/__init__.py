@@ -2,3 +2,6 @@
 from .meters import Meter  # noqa: F401
 from .payments import Payment, PaymentMethod  # noqa: F401
 from .sandbox import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings  # noqa: F401
+from .catalog import Product, ProductBenefit, ProductPrice, ProductVisibility, RecurringInterval  # noqa: F401
+from .discounts import Discount, DiscountAmount, DiscountProduct, DiscountRedemption  # noqa: F401
+from .benefits import Benefit, BenefitGrant, LicenseKey, LicenseKeyActivation  # noqa: F401

@@ -4,3 +4,25 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from . import models
+
+        # Catalog: what things cost and what buying them grants (money and access).
+        for model in (
+            models.Product,
+            models.ProductPrice,
+            models.ProductBenefit,
+            models.Discount,
+            models.DiscountAmount,
+            models.DiscountProduct,
+            models.DiscountRedemption,
+            models.Benefit,
+            models.BenefitGrant,
+            models.LicenseKeyActivation,
+        ):
+            auditlog.register(model)
+        # Validation counters are telemetry; the key itself is a secret and stays out of the trail.
+        auditlog.register(models.LicenseKey, exclude_fields=["validations", "last_validated_at", "key"])

@@ -1,0 +1,73 @@
+"""Reads of products and prices, always scoped to one organization."""
+from django.db.models import Prefetch, Q
+
+from billing.models import Product, ProductBenefit, ProductPrice
+
+
+def _with_outputs(queryset):
+    """Prefetch what ``ProductOutput`` renders: active prices (with meters) and live benefits."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "all_prices",
+            queryset=ProductPrice.objects.filter(is_archived=False).select_related("meter").order_by("created_at", "id"),
+            to_attr="active_prices",
+        ),
+        Prefetch(
+            "product_benefits",
+            queryset=ProductBenefit.objects.filter(benefit__deleted_at__isnull=True).select_related("benefit"),
+            to_attr="benefit_links",
+        ),
+    )
+
+
+def product_list(
+    *,
+    organization,
+    id=None,
+    organization_id=None,
+    query: str | None = None,
+    is_archived: bool | None = None,
+    is_recurring: bool | None = None,
+    benefit_id=None,
+    metadata: dict | None = None,
+):
+    queryset = Product.objects.filter(organization=organization)
+    if id:
+        queryset = queryset.filter(pk__in=id)
+    if organization_id:
+        queryset = queryset.filter(organization_id__in=organization_id)
+    if query:
+        queryset = queryset.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    if is_archived is not None:
+        queryset = queryset.filter(is_archived=is_archived)
+    if is_recurring is not None:
+        queryset = queryset.filter(recurring_interval__isnull=not is_recurring)
+    if benefit_id:
+        queryset = queryset.filter(
+            pk__in=ProductBenefit.objects.filter(benefit_id__in=benefit_id).values("product_id")
+        )
+    for key, value in (metadata or {}).items():
+        # Query strings carry text; match the stored value whatever its JSON type.
+        queryset = queryset.filter(Q(**{f"metadata__{key}": value}) | Q(**{f"metadata__{key}__iexact": value}))
+    return _with_outputs(queryset)
+
+
+def product_get(*, organization, id) -> Product | None:
+    return _with_outputs(Product.objects.filter(organization=organization, pk=id)).first()
+
+
+def product_price_history(*, product: Product, is_archived: bool | None = None):
+    """Every version of every price of the product, newest first (archived ones included)."""
+    queryset = ProductPrice.objects.filter(product=product).select_related("meter")
+    if is_archived is not None:
+        queryset = queryset.filter(is_archived=is_archived)
+    return queryset
+
+
+def product_price_get(*, organization, id) -> ProductPrice | None:
+    """A price version by id, archived or not (subscriptions and orders keep old versions)."""
+    return (
+        ProductPrice.objects.select_related("product", "meter")
+        .filter(product__organization=organization, pk=id)
+        .first()
+    )

@@ -1,0 +1,27 @@
+"""The pure pricing engine: (period, price versions, quantities, seats, discount state, proration
+instants) → line items and totals. No ORM, no clock, no Django: callers read the database and the
+clock, build a ``PricingInput``, store its ``to_dict()`` with the order, and call ``price()``.
+See docs/pricing.md.
+"""
+from .engine import LineItem, PricingError, PricingResult, full_amount, price, proration_factor, seat_amount
+from .inputs import DiscountInput, LineInput, Period, PriceVersion, PricingInput, SeatTier
+from .periods import iter_periods, next_period_end, period_seconds
+
+__all__ = [
+    "DiscountInput",
+    "LineInput",
+    "LineItem",
+    "Period",
+    "PriceVersion",
+    "PricingError",
+    "PricingInput",
+    "PricingResult",
+    "SeatTier",
+    "full_amount",
+    "iter_periods",
+    "next_period_end",
+    "period_seconds",
+    "price",
+    "proration_factor",
+    "seat_amount",
+]

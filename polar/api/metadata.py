@@ -1,5 +1,10 @@
-"""Polar's metadata rules, shared by every resource that carries ``metadata``."""
-from rest_framework.exceptions import ValidationError
+"""Polar's ``metadata``: a small key-value object merchants attach to resources.
+
+Limits (Polar's, so that a payload accepted here is accepted there): at most 50 keys, keys of
+1 to 40 characters, values a string of at most 500 characters, an integer, a float or a boolean.
+"""
+from django.http import QueryDict
+from rest_framework import serializers
 
 MAX_KEYS = 50
 MAX_KEY_LENGTH = 40
@@ -7,29 +12,64 @@ MAX_STRING_VALUE_LENGTH = 500
 
 
 def validate_metadata(value) -> dict:
-    """Return ``value`` if it is valid metadata, else raise ``ValidationError``.
+    """Return ``value`` as a dict if it respects Polar's limits, else raise ``serializers.ValidationError``.
 
-    At most 50 keys; keys are non-empty strings of at most 40 characters; values are strings of at
-    most 500 characters, integers, floats or booleans (no nested objects, lists or nulls).
+    ``None`` means "no metadata" and becomes ``{}``. Errors are keyed by the offending metadata key
+    so that the 422 ``loc`` names it (``["body", "metadata", "<key>"]``).
     """
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError("Metadata must be an object.", code="dict_type")
+        raise serializers.ValidationError("Input should be a valid dictionary", code="dict_type")
     if len(value) > MAX_KEYS:
-        raise ValidationError(f"Metadata can have at most {MAX_KEYS} keys.", code="too_long")
+        raise serializers.ValidationError(
+            f"Dictionary should have at most {MAX_KEYS} items after validation, not {len(value)}", code="too_long"
+        )
+    errors = {}
     for key, item in value.items():
         if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
-            raise ValidationError(
-                f"Metadata keys must be strings of 1 to {MAX_KEY_LENGTH} characters: {str(key)[:60]!r}.",
-                code="string_too_long",
+            errors[str(key)] = serializers.ErrorDetail(
+                f"Metadata keys should have between 1 and {MAX_KEY_LENGTH} characters", code="string_too_long"
             )
-        if isinstance(item, str):
+        # bool is a subclass of int: both are allowed, so no special case is needed for it.
+        elif isinstance(item, str):
             if len(item) > MAX_STRING_VALUE_LENGTH:
-                raise ValidationError(
-                    f"Metadata value of {key!r} is longer than {MAX_STRING_VALUE_LENGTH} characters.",
-                    code="string_too_long",
+                errors[key] = serializers.ErrorDetail(
+                    f"String should have at most {MAX_STRING_VALUE_LENGTH} characters", code="string_too_long"
                 )
-        elif not isinstance(item, (bool, int, float)):
-            raise ValidationError(f"Metadata value of {key!r} must be a string, integer, float or boolean.", code="value_error")
-    return value
+        elif not isinstance(item, (int, float)):
+            errors[key] = serializers.ErrorDetail(
+                "Input should be a valid string, integer, number or boolean", code="value_error"
+            )
+    if errors:
+        raise serializers.ValidationError(errors)
+    return dict(value)
+
+
+class MetadataField(serializers.Field):
+    """A serializer field applying :func:`validate_metadata` (input) and rendering the dict as is."""
+
+    default_error_messages = {}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return validate_metadata(data)
+
+    def to_representation(self, value):
+        return dict(value or {})
+
+
+def parse_metadata_query(query_params: QueryDict, name: str = "metadata") -> dict[str, list[str]]:
+    """``?metadata[plan]=pro&metadata[plan]=team&metadata[seats]=3`` -> ``{"plan": ["pro", "team"], "seats": ["3"]}``.
+
+    Polar's deepObject filter: values of one key are alternatives (OR), keys must all match (AND).
+    """
+    prefix = f"{name}["
+    result: dict[str, list[str]] = {}
+    for key, values in query_params.lists():
+        if key.startswith(prefix) and key.endswith("]") and len(key) > len(prefix) + 1:
+            result.setdefault(key[len(prefix) : -1], []).extend(values)
+    return result

@@ -1,0 +1,94 @@
+"""``/v1/customers/``: thin views over customers.services and customers.selectors."""
+from drf_spectacular.utils import extend_schema
+
+from customers import selectors, services
+from polar.api.metadata import parse_metadata_query
+from polar.api.views import PolarAPIView
+from polar.errors import ResourceNotFound
+
+from .serializers import (
+    CustomerCreateInput,
+    CustomerDeleteQuery,
+    CustomerListQuery,
+    CustomerOutput,
+    CustomerStateOutput,
+    CustomerUpdateExternalInput,
+    CustomerUpdateInput,
+)
+
+
+class _CustomerApi(PolarAPIView):
+    scope = "customers"
+
+    def get_customer(self, **lookup):
+        if "id" in lookup:
+            customer = selectors.customer_get(organization=self.organization, id=self.parse_id(lookup["id"]))
+        else:
+            customer = selectors.customer_get_by_external_id(
+                organization=self.organization, external_id=lookup["external_id"]
+            )
+        if customer is None:
+            raise ResourceNotFound("Customer not found.")
+        return customer
+
+
+class CustomerListCreateApi(_CustomerApi):
+    sorting_fields = {"created_at": "created_at", "email": "email", "name": "name"}
+
+    @extend_schema(operation_id="customers:list", parameters=[CustomerListQuery], responses=CustomerOutput(many=True))
+    def get(self, request):
+        query = self.parse_query(CustomerListQuery)
+        queryset = selectors.customer_list(
+            organization=self.organization,
+            organization_ids=query.get("organization_id"),
+            email=query.get("email"),
+            query=query.get("query"),
+            metadata=parse_metadata_query(request.query_params),
+            active=query.get("active"),
+        ).order_by(*self.sorting())
+        return self.paginated(queryset, CustomerOutput)
+
+    @extend_schema(operation_id="customers:create", request=CustomerCreateInput, responses={201: CustomerOutput})
+    def post(self, request):
+        data = self.parse_body(CustomerCreateInput)
+        customer = services.customer_create(organization=self.organization, **data)
+        return self.respond(CustomerOutput(customer).data, status=201)
+
+
+class _CustomerItemApi(_CustomerApi):
+    update_input = CustomerUpdateInput
+    external = False
+
+    def get(self, request, **lookup):
+        return self.respond(CustomerOutput(self.get_customer(**lookup)).data)
+
+    def patch(self, request, **lookup):
+        customer = self.get_customer(**lookup)
+        changes = self.parse_body(self.update_input, partial=True)
+        customer = services.customer_update(customer=customer, changes=changes, external=self.external)
+        return self.respond(CustomerOutput(customer).data)
+
+    def delete(self, request, **lookup):
+        query = self.parse_query(CustomerDeleteQuery)
+        customer = self.get_customer(**lookup)
+        services.customer_delete(customer=customer, anonymize=query["anonymize"])
+        return self.respond(None, status=204)
+
+
+@extend_schema(responses=CustomerOutput)
+class CustomerDetailApi(_CustomerItemApi):
+    pass
+
+
+@extend_schema(request=CustomerUpdateExternalInput, responses=CustomerOutput)
+class CustomerExternalApi(_CustomerItemApi):
+    update_input = CustomerUpdateExternalInput
+    external = True
+
+
+@extend_schema(responses=CustomerStateOutput)
+class CustomerStateApi(_CustomerApi):
+    def get(self, request, **lookup):
+        customer = self.get_customer(**lookup)
+        state = selectors.customer_state(customer=customer)
+        return self.respond(CustomerStateOutput(customer, context={"state": state}).data)

@@ -9,3 +9,22 @@ urlpatterns += [
     path("products/<str:id>/benefits", products.ProductBenefitsApi.as_view(), name="products-benefits"),
     path("products/<str:id>/prices", products.ProductPriceHistoryApi.as_view(), name="products-prices"),
 ]
+
+from . import benefits, discounts, license_keys  # noqa: E402
+
+urlpatterns += [
+    path("discounts/", discounts.DiscountListApi.as_view(), name="discounts-list"),
+    path("discounts/<str:id>", discounts.DiscountDetailApi.as_view(), name="discounts-detail"),
+    path("benefits/", benefits.BenefitListApi.as_view(), name="benefits-list"),
+    path("benefits/<str:id>", benefits.BenefitDetailApi.as_view(), name="benefits-detail"),
+    path("benefits/<str:id>/grants", benefits.BenefitGrantListApi.as_view(), name="benefits-grants"),
+    path("license-keys/", license_keys.LicenseKeyListApi.as_view(), name="license-keys-list"),
+    path("license-keys/<str:id>", license_keys.LicenseKeyDetailApi.as_view(), name="license-keys-detail"),
+    path("customer-portal/license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="license-keys-validate"),
+    path("customer-portal/license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="license-keys-activate"),
+    path(
+        "customer-portal/license-keys/deactivate",
+        license_keys.LicenseKeyDeactivateApi.as_view(),
+        name="license-keys-deactivate",
+    ),
+]

@@ -148,6 +148,8 @@ class LicenseKeyActivation(TimestampedModel):
     license_key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, related_name="activations")
     label = models.CharField(max_length=256)
     meta = models.JSONField(default=dict, blank=True)
+    # What the activating software said about itself (machine id...); validations must match it.
+    conditions = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at"]

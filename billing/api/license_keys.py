@@ -1,0 +1,78 @@
+"""License keys: ``GET /v1/license-keys/`` for the merchant, and Polar's customer-portal
+``validate``/``activate``/``deactivate`` endpoints (authenticated with an organization token for now)."""
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+
+from billing.selectors import benefits as selectors
+from billing.services import license_keys as services
+from polar.api.views import PolarAPIView
+from polar.errors import ResourceNotFound
+
+from .license_keys_serializers import (
+    LicenseKeyActivateInput,
+    LicenseKeyActivationOutput,
+    LicenseKeyDeactivateInput,
+    LicenseKeyListQuery,
+    LicenseKeyOutput,
+    LicenseKeyValidateInput,
+    LicenseKeyWithActivationsOutput,
+    validated_license_key_output,
+)
+
+PORTAL_SCOPES = {"POST": ["license_keys:read", "license_keys:write"]}
+
+
+class LicenseKeyListApi(PolarAPIView):
+    scope = "license_keys"
+
+    @extend_schema(operation_id="license_keys:list", responses=LicenseKeyOutput(many=True))
+    def get(self, request):
+        query = self.parse_query(LicenseKeyListQuery)
+        queryset = selectors.license_key_list(organization=self.organization, **query).order_by(*self.sorting())
+        return self.paginated(queryset, LicenseKeyOutput)
+
+
+class LicenseKeyDetailApi(PolarAPIView):
+    scope = "license_keys"
+
+    @extend_schema(operation_id="license_keys:get", responses=LicenseKeyWithActivationsOutput)
+    def get(self, request, id):
+        key = selectors.license_key_get(organization=self.organization, id=self.parse_id(id))
+        if key is None:
+            raise ResourceNotFound()
+        return self.respond(LicenseKeyWithActivationsOutput(key).data)
+
+
+class _PortalApi(PolarAPIView):
+    required_scopes = PORTAL_SCOPES
+
+    def parse_key_body(self, serializer_class):
+        data = self.parse_body(serializer_class)
+        # A key is looked up inside the named organization only; another organization's keys do not exist.
+        if data.pop("organization_id") != self.organization.pk:
+            raise ResourceNotFound("License key not found.")
+        return data
+
+
+class LicenseKeyValidateApi(_PortalApi):
+    @extend_schema(operation_id="customer_portal:license_keys:validate", request=LicenseKeyValidateInput)
+    def post(self, request):
+        data = self.parse_key_body(LicenseKeyValidateInput)
+        key, activation = services.license_key_validate(organization=self.organization, **data)
+        return self.respond(validated_license_key_output(key, activation))
+
+
+class LicenseKeyActivateApi(_PortalApi):
+    @extend_schema(operation_id="customer_portal:license_keys:activate", request=LicenseKeyActivateInput)
+    def post(self, request):
+        data = self.parse_key_body(LicenseKeyActivateInput)
+        activation = services.license_key_activate(organization=self.organization, **data)
+        return self.respond(LicenseKeyActivationOutput(activation).data)
+
+
+class LicenseKeyDeactivateApi(_PortalApi):
+    @extend_schema(operation_id="customer_portal:license_keys:deactivate", request=LicenseKeyDeactivateInput)
+    def post(self, request):
+        data = self.parse_key_body(LicenseKeyDeactivateInput)
+        services.license_key_deactivate(organization=self.organization, **data)
+        return Response(status=204)

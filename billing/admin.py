@@ -236,3 +236,5 @@ class LicenseKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+"""Billing admin: one module per subdomain, imported here so Django finds it."""
+from . import payments_admin  # noqa: F401

@@ -38,3 +38,7 @@ class BillingConfig(AppConfig):
             models.TaxRate,
         ):
             auditlog.register(model)
+        from .models import Payment, PaymentMethod  # noqa: E402
+
+        auditlog.register(PaymentMethod)
+        auditlog.register(Payment)

@@ -15,3 +15,5 @@ from .subscriptions import (  # noqa: F401
     SubscriptionStatus,
 )
 from .orders import InvoiceCounter, Order, OrderBillingReason, OrderItem, OrderStatus  # noqa: F401
+from .payments import Payment, PaymentMethod  # noqa: F401
+from .sandbox import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings  # noqa: F401

@@ -192,3 +192,9 @@ LOGGING = {"level": LOG_LEVEL, "format": LOG_FORMAT}
 # --- Metrics --------------------------------------------------------------
 # With several gunicorn workers prometheus-client aggregates through files in this directory.
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+
+# --- Payments -------------------------------------------------------------
+# Which billing.processors implementation charges cards; "sandbox" is built in (docs/sandbox.md).
+PAYMENT_PROCESSOR = env("PAYMENT_PROCESSOR", default="sandbox")
+# Sandbox fault switch overriding the admin's SandboxSettings row: "", "timeout", "timeout_after_charge", "error".
+SANDBOX_PROCESSOR_FAULT = env("SANDBOX_PROCESSOR_FAULT", default="")

@@ -1,0 +1,78 @@
+"""The SDK contract-test harness: a live server, a merchant with a token, and both polar-sdk versions.
+
+- polar-sdk 0.32.x is installed in our venv (module ``polar_sdk``) and runs in this process.
+- polar-sdk 1.0.x cannot be (its module ``polar`` is our package's name): the first run builds a
+  venv with it under ``.data/sdk-<version>/`` (re-used afterwards, rebuilt if the version changes)
+  and ``sdk10`` runs a whole scenario in one subprocess through ``sdk10_driver.py``.
+  ``POLAR_SDK10_PYTHON=/path/to/python`` uses an existing interpreter instead (dev speed).
+
+See tests/contract/README.md for adding a resource.
+"""
+import pytest
+
+from polar.organizations.services import access_token_create
+from tests.factories import OrganizationFactory
+
+from .harness import Sdk10, sdk10_python
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_closes_connections():
+    """The live server answers each request in a new thread; with persistent connections
+    (CONN_MAX_AGE) those threads would keep sessions open on the test database and stop its
+    teardown. Closing them at the end of each request keeps the database droppable."""
+    from django.db import connections
+
+    settings_dict = connections.settings["default"]
+    previous = settings_dict.get("CONN_MAX_AGE", 0)
+    settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    settings_dict["CONN_MAX_AGE"] = previous
+
+
+@pytest.fixture(scope="session")
+def sdk10_interpreter():
+    return sdk10_python()
+
+
+@pytest.fixture
+def contract_organization(transactional_db):
+    return OrganizationFactory(slug="contract-acme", name="Contract Acme")
+
+
+@pytest.fixture
+def contract_token(contract_organization):
+    _row, raw = access_token_create(organization=contract_organization, comment="contract tests")
+    return raw
+
+
+@pytest.fixture
+def contract_other_organization(transactional_db):
+    return OrganizationFactory(slug="contract-globex", name="Contract Globex")
+
+
+@pytest.fixture
+def contract_other_token(contract_other_organization):
+    _row, raw = access_token_create(organization=contract_other_organization, comment="contract tests")
+    return raw
+
+
+@pytest.fixture
+def sdk032(live_server, contract_token):
+    """polar-sdk 0.32.x, in process, authenticated as ``contract_organization``."""
+    from polar_sdk import Polar
+
+    return Polar(access_token=contract_token, server_url=live_server.url)
+
+
+@pytest.fixture
+def sdk032_other(live_server, contract_other_token):
+    from polar_sdk import Polar
+
+    return Polar(access_token=contract_other_token, server_url=live_server.url)
+
+
+@pytest.fixture
+def sdk10(live_server, contract_token, sdk10_interpreter):
+    """polar-sdk 1.0.x in its own venv, authenticated as ``contract_organization``."""
+    return Sdk10(sdk10_interpreter, live_server.url, contract_token)

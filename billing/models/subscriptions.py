@@ -91,8 +91,10 @@ class Subscription(OrganizationOwnedModel):
     # Orders the discount has been applied to (for "once" and "repeating" durations).
     discount_applied_cycles = models.PositiveIntegerField(default=0)
     seats = models.PositiveIntegerField(null=True, blank=True)
-    # TODO(payments merge): becomes a ForeignKey to billing.PaymentMethod once that model is on main.
-    payment_method_id = models.UUIDField(null=True, blank=True)
+    # The card renewals charge; null means "the customer's default payment method".
+    payment_method = models.ForeignKey(
+        "billing.PaymentMethod", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     checkout = models.ForeignKey("billing.Checkout", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     credit_balance = models.BigIntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True)

@@ -259,6 +259,12 @@ def order_void(*, order: Order) -> Order:
     return locked
 
 
+def _in_transaction() -> bool:
+    """True inside an ``atomic()`` block of ours (the test case's wrapping transaction does not count)."""
+    connection = transaction.get_connection()
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
 def _attempt_for(order: Order) -> int:
     """The attempt number to use now: reuse the key of a charge still pending or already succeeded
     (``payment_charge`` then reconciles or returns it instead of charging again), else the next one."""
@@ -281,7 +287,7 @@ def order_charge(*, order: Order, payment_method: PaymentMethod, trigger: str | 
     """
     from billing.services.payments import payment_charge
 
-    if transaction.get_connection().in_atomic_block:
+    if _in_transaction():
         raise RuntimeError("order_charge must be called outside a transaction")
     order.refresh_from_db()
     if order.status != OrderStatus.PENDING:

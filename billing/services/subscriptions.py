@@ -699,6 +699,7 @@ def subscription_change_product(
     """Move the subscription to ``product`` (its current price versions, in the subscription's
     currency) with ``proration_behavior``; see the module notes. 422 for an archived, one-time or
     foreign product, another billing interval, or no price in the subscription's currency."""
+    subscription = Subscription.objects.get(pk=subscription.pk)
     product = _validate_product(product, organization=subscription.organization)
     if product.id == subscription.product_id:
         raise _invalid("product_id", "The subscription is already on this product.")
@@ -720,6 +721,7 @@ def subscription_change_seats(
 ) -> Subscription:
     """Change the seat count of a seat-based subscription (same price versions) with ``proration_behavior``.
     422 when the subscription has no seat-based price or ``seats`` is outside its tiers."""
+    subscription = Subscription.objects.get(pk=subscription.pk)
     prices, _ = _pinned(subscription)
     if not any(p.amount_type == ProductPrice.AmountType.SEAT_BASED for p in prices):
         raise _invalid("seats", "Seats can only be set on a seat-based subscription.")

@@ -19,7 +19,16 @@ urlpatterns += [
     path("benefits/<str:id>", benefits.BenefitDetailApi.as_view(), name="benefits-detail"),
     path("benefits/<str:id>/grants", benefits.BenefitGrantListApi.as_view(), name="benefits-grants"),
     path("license-keys/", license_keys.LicenseKeyListApi.as_view(), name="license-keys-list"),
+    # Polar's organization-level twins of the customer-portal endpoints (polar-sdk 0.32 calls these).
+    path("license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="org-license-keys-validate"),
+    path("license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="org-license-keys-activate"),
+    path("license-keys/deactivate", license_keys.LicenseKeyDeactivateApi.as_view(), name="org-license-keys-deactivate"),
     path("license-keys/<str:id>", license_keys.LicenseKeyDetailApi.as_view(), name="license-keys-detail"),
+    path(
+        "license-keys/<str:id>/activations/<str:activation_id>",
+        license_keys.LicenseKeyActivationDetailApi.as_view(),
+        name="license-keys-activation-detail",
+    ),
     path("customer-portal/license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="license-keys-validate"),
     path("customer-portal/license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="license-keys-activate"),
     path(

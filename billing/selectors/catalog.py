@@ -71,3 +71,23 @@ def product_price_get(*, organization, id) -> ProductPrice | None:
         .filter(product__organization=organization, pk=id)
         .first()
     )
+
+
+def product_is_deletable(*, product: Product) -> bool:
+    """True while nothing but the catalog refers to the product: no discount restriction, no checkout,
+    subscription, order... pointing at the product or at any of its price versions.
+
+    Reverse relations are discovered from the model registry, so a new model that refers to products
+    or prices (orders, subscriptions) makes a product in use without a change here.
+    """
+    for relation in Product._meta.related_objects:
+        if relation.many_to_many or relation.related_model in (ProductPrice, ProductBenefit):
+            continue
+        if relation.related_model._default_manager.filter(**{relation.field.name: product}).exists():
+            return False
+    for relation in ProductPrice._meta.related_objects:
+        if relation.many_to_many or relation.related_model is ProductPrice:
+            continue
+        if relation.related_model._default_manager.filter(**{f"{relation.field.name}__product": product}).exists():
+            return False
+    return True

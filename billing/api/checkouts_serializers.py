@@ -52,7 +52,8 @@ class CheckoutOutput(serializers.BaseSerializer):
             "created_at": dt(checkout.created_at),
             "modified_at": dt(checkout.modified_at),
             "payment_processor": "stripe",
-            "status": checkout.status,
+            # Expiry is a matter of time, not a write: an open checkout past expires_at reads as expired.
+            "status": "expired" if checkout.status in ("open", "failed") and now >= checkout.expires_at else checkout.status,
             "client_secret": checkout.client_secret,
             "url": checkout_url(checkout),
             "expires_at": dt(checkout.expires_at),

@@ -193,3 +193,21 @@ def test_hosted_page_without_csrf_token_is_refused(api_client, product):
     response = Client(enforce_csrf_checks=True).post(f"/checkout/{body['client_secret']}", {"customer_email": "x@example.com"})
     assert response.status_code == 403
     assert not Customer.objects.exists()
+
+
+def test_expired_checkout_reads_expired_and_cannot_be_confirmed(api_client, anonymous_client, product):
+    import datetime as dt
+
+    from polar import clock
+
+    body = _create(api_client, products=[str(product.id)])
+    later = Checkout.objects.get().expires_at + dt.timedelta(seconds=1)
+    with clock.freeze(later):
+        assert api_client.get(f"/v1/checkouts/{body['id']}").json()["status"] == "expired"
+        response = anonymous_client.post(
+            f"/v1/checkouts/client/{body['client_secret']}/confirm",
+            {"customer_email": "late@example.com", "confirmation_token_id": "pm_card_visa"},
+            format="json",
+        )
+    assert response.status_code == 403 and response.json()["error"] == "NotOpenCheckout"
+    assert not Customer.objects.exists()

@@ -211,3 +211,28 @@ def test_expired_checkout_reads_expired_and_cannot_be_confirmed(api_client, anon
         )
     assert response.status_code == 403 and response.json()["error"] == "NotOpenCheckout"
     assert not Customer.objects.exists()
+
+
+def test_a_confirmation_in_progress_refuses_a_second_one(api_client, anonymous_client, product):
+    from polar import clock
+
+    body = _create(api_client, products=[str(product.id)])
+    Checkout.objects.filter(pk=body["id"]).update(status="confirmed", confirmed_at=clock.now())
+    response = anonymous_client.post(
+        f"/v1/checkouts/client/{body['client_secret']}/confirm",
+        {"customer_email": "twice@example.com", "confirmation_token_id": "pm_card_visa"},
+        format="json",
+    )
+    assert response.status_code == 409 and response.json()["error"] == "CheckoutLocked"
+    assert not Subscription.objects.exists()
+
+
+def test_confirming_a_succeeded_checkout_again_charges_once(api_client, anonymous_client, product):
+    from billing.models import Payment
+
+    body = _create(api_client, products=[str(product.id)])
+    url = f"/v1/checkouts/client/{body['client_secret']}/confirm"
+    payload = {"customer_email": "again@example.com", "confirmation_token_id": "pm_card_visa"}
+    assert anonymous_client.post(url, payload, format="json").status_code == 200
+    assert anonymous_client.post(url, payload, format="json").status_code == 200
+    assert Subscription.objects.count() == 1 and Payment.objects.filter(status="succeeded").count() == 1

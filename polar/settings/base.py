@@ -198,3 +198,7 @@ PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 PAYMENT_PROCESSOR = env("PAYMENT_PROCESSOR", default="sandbox")
 # Sandbox fault switch overriding the admin's SandboxSettings row: "", "timeout", "timeout_after_charge", "error".
 SANDBOX_PROCESSOR_FAULT = env("SANDBOX_PROCESSOR_FAULT", default="")
+
+# --- Checkouts and invoices ---------------------------------------------------------------------------
+# How long the signed invoice link returned by GET /v1/orders/{id}/invoice stays valid (seconds).
+INVOICE_URL_MAX_AGE = env.int("INVOICE_URL_MAX_AGE", default=3600)

@@ -86,6 +86,7 @@ class LicenseKeyDeactivateInput(_KeyInput):
 
 
 class LicenseKeyListQuery(serializers.Serializer):
+    status = serializers.ListField(child=serializers.ChoiceField(choices=LicenseKey.Status.choices), required=False)
     benefit_id = serializers.ListField(child=serializers.UUIDField(), required=False)
     organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
 

@@ -303,6 +303,9 @@ class ProductListQuery(serializers.Serializer):
     is_archived = serializers.BooleanField(required=False, allow_null=True)
     is_recurring = serializers.BooleanField(required=False, allow_null=True)
     benefit_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    visibility = serializers.ListField(
+        child=serializers.ChoiceField(choices=Product._meta.get_field("visibility").choices), required=False
+    )
     metadata = serializers.DictField(child=serializers.CharField(), required=False)
 
 

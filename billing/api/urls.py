@@ -1,18 +1,26 @@
 from django.urls import path
 
-from . import products
+from . import payments as payments_api
 
 urlpatterns: list = []
+urlpatterns += [
+    path("customers/<str:id>/payment-methods", payments_api.CustomerPaymentMethodListApi.as_view(), name="customers-payment-methods"),
+    path(
+        "customers/<str:id>/payment-methods/<str:payment_method_id>",
+        payments_api.CustomerPaymentMethodDetailApi.as_view(),
+        name="customers-payment-methods-detail",
+    ),
+    path("payments/", payments_api.PaymentListApi.as_view(), name="payments-list"),
+    path("payments/<str:id>", payments_api.PaymentDetailApi.as_view(), name="payments-detail"),
+]
+
+from . import benefits, discounts, license_keys, products  # noqa: E402
+
 urlpatterns += [
     path("products/", products.ProductListApi.as_view(), name="products-list"),
     path("products/<str:id>", products.ProductDetailApi.as_view(), name="products-detail"),
     path("products/<str:id>/benefits", products.ProductBenefitsApi.as_view(), name="products-benefits"),
     path("products/<str:id>/prices", products.ProductPriceHistoryApi.as_view(), name="products-prices"),
-]
-
-from . import benefits, discounts, license_keys  # noqa: E402
-
-urlpatterns += [
     path("discounts/", discounts.DiscountListApi.as_view(), name="discounts-list"),
     path("discounts/<str:id>", discounts.DiscountDetailApi.as_view(), name="discounts-detail"),
     path("benefits/", benefits.BenefitListApi.as_view(), name="benefits-list"),
@@ -36,19 +44,6 @@ urlpatterns += [
         license_keys.LicenseKeyDeactivateApi.as_view(),
         name="license-keys-deactivate",
     ),
-]
-
-from . import payments as payments_api  # noqa: E402
-
-urlpatterns += [
-    path("customers/<str:id>/payment-methods", payments_api.CustomerPaymentMethodListApi.as_view(), name="customers-payment-methods"),
-    path(
-        "customers/<str:id>/payment-methods/<str:payment_method_id>",
-        payments_api.CustomerPaymentMethodDetailApi.as_view(),
-        name="customers-payment-methods-detail",
-    ),
-    path("payments/", payments_api.PaymentListApi.as_view(), name="payments-list"),
-    path("payments/<str:id>", payments_api.PaymentDetailApi.as_view(), name="payments-detail"),
 ]
 
 from . import checkouts, orders, subscriptions  # noqa: E402

@@ -29,6 +29,7 @@ def product_list(
     is_archived: bool | None = None,
     is_recurring: bool | None = None,
     benefit_id=None,
+    visibility=None,
     metadata: dict | None = None,
 ):
     queryset = Product.objects.filter(organization=organization)
@@ -42,6 +43,8 @@ def product_list(
         queryset = queryset.filter(is_archived=is_archived)
     if is_recurring is not None:
         queryset = queryset.filter(recurring_interval__isnull=not is_recurring)
+    if visibility:
+        queryset = queryset.filter(visibility__in=visibility)
     if benefit_id:
         queryset = queryset.filter(
             pk__in=ProductBenefit.objects.filter(benefit_id__in=benefit_id).values("product_id")

@@ -130,6 +130,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "polar.api.tasks.idempotency_keys_prune",
         "schedule": timedelta(hours=1),
     },
+    # Webhook outbox: fan out events a crash left behind, send due retries, disable failing endpoints.
+    "webhooks-sweep": {
+        "task": "polar.webhooks.tasks.webhooks_sweep",
+        "schedule": timedelta(seconds=5),
+    },
 }
 
 CACHES = {

@@ -63,7 +63,7 @@ def test_create_license_keys_benefit(api_client):
         ({"type": "meter_credit", "properties": {"units": 5, "rollover": False, "meter_id": str(uuid.uuid4())}}, ["body", "properties", "meter_id"]),
         ({"type": "license_keys", "properties": {"expires": {"ttl": 1, "timeframe": "week"}}}, ["body", "properties", "expires", "timeframe"]),
         ({"type": "license_keys", "properties": {"activations": {"limit": 0, "enable_customer_admin": True}}}, ["body", "properties", "activations", "limit"]),
-        ({"type": "custom", "metadata": {"nested": {"a": 1}}}, ["body", "metadata"]),
+        ({"type": "custom", "metadata": {"nested": {"a": 1}}}, ["body", "metadata", "nested"]),
     ],
 )
 def test_bad_benefit_input_is_422_and_writes_nothing(api_client, body, loc):

@@ -111,7 +111,7 @@ def test_metered_unit_amount_keeps_fractional_cents(api_client, organization):
         ({"prices": []}, ["body", "prices"]),
         ({"prices": [fixed_price()], "trial_interval": "day"}, ["body", "trial_interval"]),
         ({"prices": [fixed_price()], "recurring_interval_count": 2}, ["body", "recurring_interval_count"]),
-        ({"prices": [fixed_price()], "metadata": {"k" * 41: "v"}}, ["body", "metadata"]),
+        ({"prices": [fixed_price()], "metadata": {"k" * 41: "v"}}, ["body", "metadata", "k" * 41]),
         ({"prices": [{"amount_type": "seat_based", "seat_tiers": {"tiers": [{"min_seats": 1, "max_seats": 5, "price_per_seat": 1}, {"min_seats": 7, "price_per_seat": 1}]}}]},
          ["body", "prices", 0, "seat_tiers", "tiers", 1, "min_seats"]),
         ({"prices": [{"amount_type": "seat_based", "seat_tiers": {"tiers": [{"min_seats": 5, "max_seats": 2, "price_per_seat": 1}]}}]},

@@ -805,3 +805,42 @@ def subscription_clear_pending_update(*, subscription: Subscription) -> Subscrip
             _cancel_pending_update(locked, clock.now())
             _emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
     return locked
+
+
+# --- for the renewal cycle ------------------------------------------------------------------------
+
+
+def subscription_static_lines(*, subscription: Subscription, tax_rate_bps: int, period: Period | None = None) -> list:
+    """The fixed/custom/seat ``LineInput``s of one full period of the subscription's pinned price
+    versions (metered prices excluded: usage is billed in arrears by the renewal)."""
+    prices, custom_amounts = _pinned(subscription)
+    return _static_lines(
+        product_name=subscription.product.name,
+        prices=prices,
+        seats=subscription.seats,
+        tax_bps=tax_rate_bps,
+        custom_amounts=custom_amounts,
+        period=period,
+    )
+
+
+def subscription_apply_pending_update(*, subscription: Subscription, at) -> PendingSubscriptionUpdate | None:
+    """Apply the open ``next_period`` update of a subscription whose row the caller has locked (the
+    renewal, inside its transaction), if it is due at ``at``. Pins its prices/seats/product, marks it
+    applied, emits ``subscription.updated``; returns it (None when there was nothing to apply). An
+    update tied to an order (an ``invoice`` change being paid for) is never applied here: see
+    ``subscription_change_settle``."""
+    pending = (
+        PendingSubscriptionUpdate.objects.select_for_update()
+        .filter(subscription=subscription, applied_at__isnull=True, canceled_at__isnull=True, order__isnull=True, applies_at__lte=at)
+        .first()
+    )
+    if pending is None:
+        return None
+    now = clock.now()
+    _apply_switch(subscription, product=pending.product or subscription.product, prices=list(pending.prices.all()), seats=pending.seats, now=now)
+    pending.applied_at = now
+    pending.modified_at = now
+    pending.save(update_fields=["applied_at", "modified_at"])
+    _emit(subscription, WebhookEventType.SUBSCRIPTION_UPDATED)
+    return pending

@@ -208,3 +208,20 @@ def test_invoice_change_interrupted_by_a_processor_timeout_settles_after_reconci
     assert services.subscription_change_settle(pending_update=pending) is True
     assert Subscription.objects.get(pk=subscription.pk).product_id == premium.id
     assert Payment.objects.filter(order_id=pending.order_id, status="succeeded").count() == 1
+
+
+def test_renewal_helpers_apply_the_scheduled_change_and_price_the_new_plan(subscription, premium):
+    from django.db import transaction
+
+    change(subscription, premium, "next_period")
+    end = subscription.current_period_end
+    with clock.freeze(end), transaction.atomic():
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        assert services.subscription_apply_pending_update(subscription=locked, at=end - dt.timedelta(seconds=1)) is None
+        applied = services.subscription_apply_pending_update(subscription=locked, at=end)
+    assert applied is not None and applied.applied_at == end
+    subscription.refresh_from_db()
+    assert subscription.product_id == premium.id and subscription.amount == 3000
+    lines = services.subscription_static_lines(subscription=subscription, tax_rate_bps=0)
+    result = price(PricingInput(period=Period(end, end + dt.timedelta(days=31)), currency="usd", lines=lines))
+    assert [(line.label, line.amount) for line in result.lines] == [("Premium", 3000)]

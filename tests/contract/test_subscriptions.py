@@ -47,6 +47,8 @@ def test_032_checkout_to_subscription_to_order(sdk032, plan):
     assert (order.billing_reason, order.status, order.paid, order.total_amount) == ("subscription_create", "paid", True, 1200)
     assert order.subscription.id == subscription.id and [i.amount for i in order.items] == [1200]
     assert sdk032.orders.get(id=order.id).invoice_number == order.invoice_number
+    invoice = sdk032.orders.invoice(id=order.id)
+    assert isinstance(invoice, m032.OrderInvoice) and "/invoices/" in invoice.url
 
     canceled = sdk032.subscriptions.update(id=subscription.id, subscription_update={"cancel_at_period_end": True})
     assert canceled.cancel_at_period_end is True and canceled.ends_at is not None
@@ -96,6 +98,7 @@ def test_10_checkout_to_subscription_to_order(sdk10, plan):
         op("subscriptions.update", "${3.items.0.id}", cancel_at_period_end=False),
         op("subscriptions.revoke", "${3.items.0.id}"),
         op("subscriptions.revoke", "${3.items.0.id}"),
+        op("orders.invoice", "${5.items.0.id}"),
     )
     checkout = ok(results[0])
     assert checkout["__class__"] == "Checkout" and checkout["total_amount"] == 1200
@@ -115,3 +118,4 @@ def test_10_checkout_to_subscription_to_order(sdk10, plan):
     assert ok(results[9])["cancel_at_period_end"] is False
     assert ok(results[10])["status"] == "canceled"
     failed(results[11], "AlreadyCanceledSubscription", 403)
+    assert "/invoices/" in ok(results[12])["url"]

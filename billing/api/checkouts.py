@@ -30,6 +30,8 @@ class CheckoutListApi(PolarAPIView):
             if customer is None:
                 raise PolarRequestValidationError.single(["body", "customer_id"], "Customer does not exist.")
         discount = None
+        if data.get("discount_code") and not data.get("discount_id"):
+            discount = services.discount_by_code(organization=organization, code=data["discount_code"])
         if data.get("discount_id"):
             discount = Discount.objects.filter(organization=organization, pk=data["discount_id"], deleted_at__isnull=True).first()
             if discount is None:

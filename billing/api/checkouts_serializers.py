@@ -149,6 +149,8 @@ class CheckoutCreateInput(serializers.Serializer):
     customer_billing_address = serializers.DictField(required=False, allow_null=True)
     customer_metadata = serializers.JSONField(required=False, allow_null=True)
     discount_id = serializers.UUIDField(required=False, allow_null=True)
+    # Not in Polar's CheckoutCreate (extra keys are ignored by Polar): pre-apply a discount by its code.
+    discount_code = serializers.CharField(required=False, allow_null=True, max_length=256)
     allow_discount_codes = serializers.BooleanField(required=False, allow_null=True, default=True)
     allow_trial = serializers.BooleanField(required=False, allow_null=True, default=True)
     trial_interval = serializers.ChoiceField(choices=["day", "week", "month", "year"], required=False, allow_null=True)

@@ -236,3 +236,13 @@ def test_confirming_a_succeeded_checkout_again_charges_once(api_client, anonymou
     assert anonymous_client.post(url, payload, format="json").status_code == 200
     assert anonymous_client.post(url, payload, format="json").status_code == 200
     assert Subscription.objects.count() == 1 and Payment.objects.filter(status="succeeded").count() == 1
+
+
+def test_create_with_a_discount_code_applies_it_and_an_unknown_code_is_422(api_client, organization, product):
+    percentage_discount(organization, basis_points=5000, code="HALF")
+    body = _create(api_client, products=[str(product.id)], discount_code="half")
+    assert (body["discount_amount"], body["total_amount"]) == (500, 500)
+    assert ["body", "discount_code"] in _loc(
+        api_client.post("/v1/checkouts/", {"products": [str(product.id)], "discount_code": "NOPE"}, format="json")
+    )
+    assert Checkout.objects.count() == 1

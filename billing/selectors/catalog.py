@@ -67,6 +67,14 @@ def product_price_history(*, product: Product, is_archived: bool | None = None):
     return queryset
 
 
+def product_prices_active(*, product: Product, currency: str | None = None):
+    """The product's current price versions (what a new checkout may buy), optionally in one currency."""
+    queryset = ProductPrice.objects.filter(product=product, is_archived=False).select_related("meter")
+    if currency is not None:
+        queryset = queryset.filter(price_currency=currency.lower())
+    return queryset.order_by("created_at", "id")
+
+
 def product_price_get(*, organization, id) -> ProductPrice | None:
     """A price version by id, archived or not (subscriptions and orders keep old versions)."""
     return (

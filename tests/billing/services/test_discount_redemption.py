@@ -143,3 +143,16 @@ def test_concurrent_redemptions_by_one_customer_respect_the_per_customer_limit()
 
     assert results.count("ok") == 1
     assert DiscountRedemption.objects.filter(discount=discount, customer=customer).count() == 1
+
+
+@pytest.mark.django_db
+def test_redeeming_twice_for_one_checkout_counts_once(organization):
+    import uuid
+
+    discount = make_discount(organization=organization, max_redemptions=5)
+    checkout_id = uuid.uuid4()
+    first = discount_redeem(discount=discount, checkout_id=checkout_id)
+    again = discount_redeem(discount=discount, checkout_id=checkout_id)
+    assert again.pk == first.pk
+    discount.refresh_from_db()
+    assert discount.redemptions_count == 1

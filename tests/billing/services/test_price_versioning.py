@@ -99,3 +99,12 @@ def test_active_slot_is_unique_in_the_database(organization):
     product = make_product(organization=organization, prices=[fixed_price(1000)])
     with pytest.raises(IntegrityError), transaction.atomic():
         ProductPrice.objects.create(product=product, amount_type="custom", type="one_time", price_currency="usd", minimum_amount=0)
+
+
+def test_active_prices_selector_returns_current_versions_by_currency(organization):
+    from billing.selectors.catalog import product_prices_active
+
+    product = make_product(organization=organization, prices=[fixed_price(1000), fixed_price(900, "eur")])
+    product_update(product=product, prices=[fixed_price(1100), fixed_price(900, "eur")])
+    assert [p.price_amount for p in product_prices_active(product=product, currency="USD")] == [1100]
+    assert [p.price_currency for p in product_prices_active(product=product)] == ["usd", "eur"]

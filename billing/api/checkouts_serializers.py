@@ -131,8 +131,8 @@ class CheckoutPublicConfirmedOutput(CheckoutOutput):
             "name": organization.name,
             "slug": organization.slug,
             "avatar_url": None,
-            "proration_behavior": "prorate",
-            "allow_customer_updates": True,
+            "proration_behavior": getattr(organization, "proration_behavior", "prorate"),
+            "allow_customer_updates": getattr(organization, "allow_customer_updates", True),
         }
         data["customer_session_token"] = None
         return data

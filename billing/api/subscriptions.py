@@ -98,11 +98,11 @@ class SubscriptionDetailApi(PolarAPIView):
         elif kind == "product_id":
             product = _find(Product, self.organization, data["product_id"], "product_id")
             services.subscription_change_product(
-                subscription=subscription, product=product, proration_behavior=data.get("proration_behavior", "prorate")
+                subscription=subscription, product=product, proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior
             )
         elif kind == "seats":
             services.subscription_change_seats(
-                subscription=subscription, seats=data["seats"], proration_behavior=data.get("proration_behavior", "prorate")
+                subscription=subscription, seats=data["seats"], proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior
             )
         elif kind == "discount_id":
             discount = _find(Discount, self.organization, data["discount_id"], "discount_id", deleted_at__isnull=True)

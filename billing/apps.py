@@ -31,3 +31,15 @@ class BillingConfig(AppConfig):
             auditlog.register(model)
         # Validation counters are telemetry; the key itself is a secret and stays out of the trail.
         auditlog.register(models.LicenseKey, exclude_fields=["validations", "last_validated_at", "key"])
+        # Checkouts, subscriptions and orders: access (what a customer has) and money (what they pay).
+        for model in (
+            models.Checkout,
+            models.Subscription,
+            models.SubscriptionPrice,
+            models.PendingSubscriptionUpdate,
+            models.SubscriptionProration,
+            models.Order,
+            models.OrderItem,
+            models.TaxRate,
+        ):
+            auditlog.register(model)

@@ -24,6 +24,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+from billing import views as billing_views  # noqa: E402
+
+urlpatterns += [
+    path("checkout/<str:client_secret>", billing_views.checkout_page, name="checkout-page"),
+    path("invoices/<uuid:order_id>/<str:signature>", billing_views.invoice_page, name="invoice-page"),
+]
+
 handler400 = api_exceptions.json_bad_request
 handler403 = api_exceptions.json_permission_denied
 handler404 = api_exceptions.json_not_found

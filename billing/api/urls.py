@@ -45,3 +45,20 @@ urlpatterns += [
         name="license-keys-deactivate",
     ),
 ]
+
+from . import checkouts, orders, subscriptions  # noqa: E402
+
+urlpatterns += [
+    path("subscriptions/", subscriptions.SubscriptionListApi.as_view(), name="subscriptions-list"),
+    path("subscriptions/<str:id>", subscriptions.SubscriptionDetailApi.as_view(), name="subscriptions-detail"),
+    path("orders/", orders.OrderListApi.as_view(), name="orders-list"),
+    path("orders/<str:id>", orders.OrderDetailApi.as_view(), name="orders-detail"),
+    path("orders/<str:id>/invoice", orders.OrderInvoiceApi.as_view(), name="orders-invoice"),
+    path("checkouts/", checkouts.CheckoutListApi.as_view(), name="checkouts-list"),
+    path("checkouts/<str:id>", checkouts.CheckoutDetailApi.as_view(), name="checkouts-detail"),
+    path(
+        "checkouts/client/<str:client_secret>/confirm",
+        checkouts.CheckoutClientConfirmApi.as_view(),
+        name="checkouts-client-confirm",
+    ),
+]

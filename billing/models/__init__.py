@@ -5,3 +5,15 @@ from .sandbox import SandboxCharge, SandboxDispute, SandboxPaymentMethod, Sandbo
 from .catalog import Product, ProductBenefit, ProductPrice, ProductVisibility, RecurringInterval  # noqa: F401
 from .discounts import Discount, DiscountAmount, DiscountProduct, DiscountRedemption  # noqa: F401
 from .benefits import Benefit, BenefitGrant, LicenseKey, LicenseKeyActivation  # noqa: F401
+from .tax import TaxRate  # noqa: F401
+from .checkouts import Checkout, CheckoutProduct  # noqa: F401
+from .subscriptions import (  # noqa: F401
+    CustomerCancellationReason,
+    PendingSubscriptionUpdate,
+    ProrationBehavior,
+    Subscription,
+    SubscriptionPrice,
+    SubscriptionProration,
+    SubscriptionStatus,
+)
+from .orders import InvoiceCounter, Order, OrderBillingReason, OrderItem, OrderStatus  # noqa: F401

@@ -76,9 +76,9 @@ class Payment(OrganizationOwnedModel):
     fee = models.BigIntegerField(null=True, blank=True)
     trigger = models.CharField(max_length=32, choices=Trigger.choices, null=True, blank=True)
     description = models.CharField(max_length=512, blank=True, default="")
-    # Nullable UUIDs until the checkouts/orders models exist; they will become foreign keys.
-    checkout_id = models.UUIDField(null=True, blank=True, db_index=True)
-    order_id = models.UUIDField(null=True, blank=True, db_index=True)
+    # Foreign keys since billing 0006 (same columns as the earlier plain UUIDs: ``order_id`` still works).
+    checkout = models.ForeignKey("billing.Checkout", on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
+    order = models.ForeignKey("billing.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
     # The last processor trouble seen for a pending payment (a timeout), for support staff.
     last_error = models.CharField(max_length=512, null=True, blank=True)
 

@@ -207,3 +207,7 @@ SANDBOX_PROCESSOR_FAULT = env("SANDBOX_PROCESSOR_FAULT", default="")
 # --- Local data -----------------------------------------------------------
 # Embedded PostgreSQL/Redis data, the demo token and password, gunicorn's metrics files (scripts/devservices.py).
 POLAR_DATA_DIR = Path(env("POLAR_DATA_DIR", default=str(BASE_DIR / ".data")))
+
+# --- Checkouts and invoices ---------------------------------------------------------------------------
+# How long the signed invoice link returned by GET /v1/orders/{id}/invoice stays valid (seconds).
+INVOICE_URL_MAX_AGE = env.int("INVOICE_URL_MAX_AGE", default=3600)

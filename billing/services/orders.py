@@ -1,0 +1,336 @@
+"""Orders: pricing them through the engine, numbering them, and charging them.
+
+Two entry points matter to other areas:
+
+- ``order_create(...)``: inside the caller's transaction, prices a ``PricingInput`` with
+  ``billing.pricing.price``, allocates the next gapless invoice number (``InvoiceCounter`` row locked
+  with ``select_for_update``), inserts the order and its items, stores the pricing inputs, and emits
+  ``order.created`` (and ``order.paid`` when nothing is due). The unique constraint
+  (subscription, period_start, billing_reason) raises ``IntegrityError`` for a duplicate renewal.
+- ``order_charge(...)``: **outside** any transaction, charges what is due with an idempotency key
+  derived from the order and the attempt number, then records the outcome in its own transaction.
+
+Pricing helpers (``price_version_for``, ``line_for``, ``discount_input_for``, ``tax_rate_bps_for``)
+turn our rows into the engine's pure inputs; renewals use them too.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import structlog
+from django.db import transaction
+
+from billing.models import (
+    Discount,
+    InvoiceCounter,
+    Order,
+    OrderBillingReason,
+    OrderItem,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    ProductPrice,
+    TaxRate,
+)
+from billing.pricing import DiscountInput, LineInput, Period, PriceVersion, PricingInput, SeatTier, price
+from polar import clock
+from polar.errors import ConflictError
+from polar.webhooks.events import WebhookEventType
+from polar.webhooks.services import webhook_event_emit
+
+logger = structlog.get_logger(__name__)
+
+
+# --- pricing inputs from our rows ----------------------------------------------------------------
+
+
+def price_version_for(product_price: ProductPrice, *, custom_amount: int | None = None) -> PriceVersion:
+    """The engine's view of one immutable price version. ``custom_amount`` is what a pay-what-you-want
+    buyer chose (defaults to the preset, else the minimum)."""
+    amount_type = product_price.amount_type
+    common = {"price_id": str(product_price.id), "currency": product_price.price_currency}
+    if amount_type == ProductPrice.AmountType.FIXED:
+        return PriceVersion(amount_type="fixed", amount=product_price.price_amount, **common)
+    if amount_type == ProductPrice.AmountType.CUSTOM:
+        chosen = custom_amount
+        if chosen is None:
+            chosen = product_price.preset_amount if product_price.preset_amount is not None else product_price.minimum_amount
+        return PriceVersion(amount_type="custom", amount=chosen or 0, **common)
+    if amount_type == ProductPrice.AmountType.SEAT_BASED:
+        tiers = tuple(
+            SeatTier(min_seats=t["min_seats"], max_seats=t.get("max_seats"), price_per_seat=t["price_per_seat"])
+            for t in product_price.seat_tiers or ()
+        )
+        return PriceVersion(amount_type="seat_based", tiers=tiers, tier_mode=product_price.seat_tier_type or "volume", **common)
+    return PriceVersion(
+        amount_type="metered_unit", unit_amount=product_price.unit_amount, cap_amount=product_price.cap_amount, **common
+    )
+
+
+def line_label(product_price: ProductPrice, *, product_name: str, seats: int | None = None) -> str:
+    if product_price.amount_type == ProductPrice.AmountType.SEAT_BASED and seats is not None:
+        return f"{product_name} ({seats} seat{'s' if seats != 1 else ''})"
+    return product_name
+
+
+def line_for(
+    product_price: ProductPrice,
+    *,
+    product_name: str,
+    tax_rate_bps: int,
+    seats: int | None = None,
+    custom_amount: int | None = None,
+    kind: str = "charge",
+    period: Period | None = None,
+    prorate_from: dt.datetime | None = None,
+    label_prefix: str = "",
+) -> LineInput:
+    """One static (fixed/custom/seat) line. Metered prices are billed in arrears by the renewal."""
+    return LineInput(
+        price=price_version_for(product_price, custom_amount=custom_amount),
+        label=label_prefix + line_label(product_price, product_name=product_name, seats=seats),
+        kind=kind,
+        seats=seats if product_price.amount_type == ProductPrice.AmountType.SEAT_BASED else None,
+        period=period,
+        prorate_from=prorate_from,
+        tax_rate_bps=tax_rate_bps,
+    )
+
+
+def discount_input_for(discount: Discount | None, *, applied_cycles: int = 0, first_order: bool = False) -> DiscountInput | None:
+    """The engine's discount state: ``once`` applies only to the first order; ``repeating`` while
+    ``duration_in_months`` cycles have not all been used (one cycle = one billing period)."""
+    if discount is None:
+        return None
+    if discount.duration == Discount.Duration.ONCE:
+        applies = first_order or applied_cycles == 0
+        months_remaining = None
+    elif discount.duration == Discount.Duration.REPEATING:
+        months_remaining = max((discount.duration_in_months or 0) - applied_cycles, 0)
+        applies = months_remaining > 0
+    else:
+        applies, months_remaining = True, None
+    return DiscountInput(
+        discount_id=str(discount.id),
+        type=discount.type,
+        basis_points=discount.basis_points,
+        amounts={row.currency: row.amount for row in discount.amounts.all()},
+        duration=discount.duration,
+        months_remaining=months_remaining,
+        applies=applies,
+    )
+
+
+def tax_rate_bps_for(*, organization, customer=None, billing_address: dict | None = None) -> int:
+    """The organization's rate for the buyer's country (billing address), zero where none applies."""
+    address = billing_address if billing_address is not None else getattr(customer, "billing_address", None)
+    country = (address or {}).get("country")
+    if not country:
+        return 0
+    rate = TaxRate.objects.filter(organization=organization, country=str(country).upper()).first()
+    return rate.basis_points if rate else 0
+
+
+# --- creating orders ------------------------------------------------------------------------------
+
+
+def _emit(order: Order, event: WebhookEventType) -> None:
+    from billing.api.orders_serializers import OrderOutput
+
+    order = Order.objects.select_related("customer", "product", "subscription", "discount").get(pk=order.pk)
+    webhook_event_emit(organization=order.organization, type=event, data=OrderOutput(order).data)
+
+
+def _next_invoice_number(organization) -> tuple[int, str]:
+    """Allocate the next number under the counter's row lock. The lock is held until the caller's
+    transaction ends, which serialises numbering per organization; a rollback gives the number back."""
+    InvoiceCounter.objects.get_or_create(organization=organization)
+    counter = InvoiceCounter.objects.select_for_update().get(organization=organization)
+    sequence = counter.next_number
+    counter.next_number = sequence + 1
+    counter.save(update_fields=["next_number"])
+    prefix = (organization.slug or "INV").upper()[:24]
+    return sequence, f"{prefix}-{sequence:06d}"
+
+
+def order_create(
+    *,
+    organization,
+    customer,
+    billing_reason: str,
+    pricing_input: PricingInput,
+    product=None,
+    subscription=None,
+    checkout=None,
+    discount: Discount | None = None,
+    seats: int | None = None,
+    applied_balance: int = 0,
+    period_start: dt.datetime | None = None,
+    description: str = "",
+    metadata: dict | None = None,
+) -> Order:
+    """Price ``pricing_input`` and write the order, its items and its invoice number.
+
+    Must run inside the caller's ``transaction.atomic()`` (it also opens one). ``applied_balance`` is
+    credit the caller takes off the total (never more than the total). ``period_start`` defaults to the
+    pricing period's start; a ``subscription_update`` passes the change instant. The order is ``pending`` when
+    something is due, else ``paid`` at once (``paid_at`` now). Emits ``order.created`` (+ ``order.paid``).
+    A second order for the same (subscription, period_start, billing_reason) raises ``IntegrityError``.
+    """
+    if billing_reason not in OrderBillingReason.values:
+        raise ValueError(f"unknown billing reason {billing_reason!r}")
+    result = price(pricing_input)
+    applied = max(0, min(applied_balance, result.total_amount))
+    due = max(result.total_amount - applied, 0)
+    now = clock.now()
+    with transaction.atomic():
+        sequence, number = _next_invoice_number(organization)
+        order = Order.objects.create(
+            organization=organization,
+            customer=customer,
+            product=product,
+            subscription=subscription,
+            checkout=checkout,
+            discount=discount,
+            billing_reason=billing_reason,
+            status=OrderStatus.PENDING if due > 0 else OrderStatus.PAID,
+            currency=result.currency,
+            subtotal_amount=result.subtotal_amount,
+            discount_amount=result.discount_amount,
+            net_amount=result.net_amount,
+            tax_amount=result.tax_amount,
+            total_amount=result.total_amount,
+            applied_balance_amount=applied,
+            due_amount=due,
+            pricing_inputs=pricing_input.to_dict(),
+            pricing_version=PricingInput.VERSION,
+            period_start=period_start or pricing_input.period.start,
+            period_end=pricing_input.period.end,
+            seats=seats,
+            invoice_number=number,
+            invoice_sequence=sequence,
+            billing_name=customer.billing_name or customer.name,
+            billing_address=customer.billing_address,
+            description=description[:512],
+            metadata=metadata or {},
+            paid_at=None if due > 0 else now,
+        )
+        OrderItem.objects.bulk_create(
+            [
+                OrderItem(
+                    order=order,
+                    label=line.label[:512],
+                    amount=line.amount,
+                    discount_amount=line.discount_amount,
+                    tax_amount=line.tax_amount,
+                    tax_rate_bps=line.tax_rate_bps,
+                    proration=line.proration,
+                    product_price_id=uuid.UUID(line.price_id),
+                    period_start=line.period_start,
+                    period_end=line.period_end,
+                    position=index,
+                )
+                for index, line in enumerate(result.lines)
+            ]
+        )
+        _emit(order, WebhookEventType.ORDER_CREATED)
+        if order.status == OrderStatus.PAID:
+            _emit(order, WebhookEventType.ORDER_PAID)
+    return order
+
+
+class OrderNotPayable(ConflictError):
+    error = "OrderNotPayable"
+
+
+def order_void(*, order: Order) -> Order:
+    """Void a pending order nobody will pay (a declined plan change). Locks the order; idempotent."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == OrderStatus.VOID:
+            return locked
+        if locked.status != OrderStatus.PENDING:
+            raise OrderNotPayable(f"Order {locked.id} is {locked.status}; only a pending order can be voided.")
+        locked.status = OrderStatus.VOID
+        locked.modified_at = clock.now()
+        locked.save(update_fields=["status", "modified_at"])
+        _emit(locked, WebhookEventType.ORDER_UPDATED)
+    return locked
+
+
+def _in_transaction() -> bool:
+    """True inside an ``atomic()`` block of ours (the test case's wrapping transaction does not count)."""
+    connection = transaction.get_connection()
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _attempt_for(order: Order) -> int:
+    """The attempt number to use now: reuse the key of a charge still pending or already succeeded
+    (``payment_charge`` then reconciles or returns it instead of charging again), else the next one."""
+    payments = list(Payment.objects.filter(order_id=order.id).order_by("created_at").values_list("status", "idempotency_key"))
+    for status, key in payments:
+        if status in (Payment.Status.PENDING, Payment.Status.SUCCEEDED):
+            return int(key.rsplit(":", 1)[1])
+    return len(payments) + 1
+
+
+def order_charge(*, order: Order, payment_method: PaymentMethod, trigger: str | None = None) -> Payment | None:
+    """Charge an order's ``due_amount`` to ``payment_method``; return the ``Payment`` (None if nothing was due).
+
+    Call it with **no transaction open** (the processor must not be called while we hold row locks).
+    The key is ``order:<id>:attempt:<n>``: a crash or a retry after the ``Payment`` row was written
+    reuses the same key, so the processor charges at most once per attempt; a new attempt is only
+    made after the previous one failed. On success the order becomes ``paid`` (row locked, in its own
+    transaction) and ``order.updated``/``order.paid`` are emitted. A decline leaves the order
+    ``pending`` and returns the failed ``Payment`` (the caller decides what a decline means).
+    """
+    from billing.services.payments import payment_charge
+
+    if _in_transaction():
+        raise RuntimeError("order_charge must be called outside a transaction")
+    order.refresh_from_db()
+    if order.status != OrderStatus.PENDING:
+        if order.paid:
+            return Payment.objects.filter(order_id=order.id, status=Payment.Status.SUCCEEDED).first()
+        raise OrderNotPayable(f"Order {order.id} is {order.status}.")
+    if order.due_amount <= 0:
+        return None
+    attempt = _attempt_for(order)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.payment_attempts < attempt:
+            locked.payment_attempts = attempt
+            locked.save(update_fields=["payment_attempts"])
+    payment = payment_charge(
+        customer=order.customer,
+        payment_method=payment_method,
+        amount=order.due_amount,
+        currency=order.currency,
+        idempotency_key=order.payment_idempotency_key(attempt),
+        order_id=order.id,
+        checkout_id=order.checkout_id,
+        trigger=trigger or (Payment.Trigger.SUBSCRIPTION_CYCLE if order.billing_reason == OrderBillingReason.SUBSCRIPTION_CYCLE else Payment.Trigger.PURCHASE),
+        description=order.description or order.invoice_number,
+    )
+    if payment.status == Payment.Status.SUCCEEDED:
+        order_mark_paid(order=order, payment=payment)
+    return payment
+
+
+def order_mark_paid(*, order: Order, payment: Payment | None = None) -> Order:
+    """Record that ``order`` is paid. Locks the order; idempotent (a paid order is returned as it is).
+    Emits ``order.updated`` and ``order.paid``."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == OrderStatus.PENDING:
+            now = clock.now()
+            locked.status = OrderStatus.PAID
+            locked.paid_at = now
+            locked.next_payment_attempt_at = None
+            locked.modified_at = now
+            locked.save(update_fields=["status", "paid_at", "next_payment_attempt_at", "modified_at"])
+            _emit(locked, WebhookEventType.ORDER_UPDATED)
+            _emit(locked, WebhookEventType.ORDER_PAID)
+    order.refresh_from_db()
+    return order

@@ -42,12 +42,13 @@ def customer_list(
     return queryset
 
 
-def _customer_ids_with_active_subscriptions(*, organization) -> list:
-    # TODO(integrator): subscriptions live in billing (built in parallel). Return the ids of this
-    # organization's customers with a trialing, active or past_due subscription, e.g.
-    #     Subscription.objects.filter(organization=organization, status__in=[...]).values("customer_id")
-    # Until then no customer has an active subscription, which is true in this branch.
-    return []
+def _customer_ids_with_active_subscriptions(*, organization):
+    """Customers with a trialing, active or past_due subscription (a subquery, not a list)."""
+    from billing.models import Subscription
+
+    return Subscription.objects.filter(
+        organization=organization, status__in=Subscription.ACTIVE_STATUSES
+    ).values("customer_id")
 
 
 def customer_get(*, organization, id) -> Customer | None:
@@ -59,14 +60,54 @@ def customer_get_by_external_id(*, organization, external_id: str) -> Customer |
 
 
 def customer_state(*, customer: Customer) -> dict:
-    """What a merchant gates features on, in Polar's CustomerState shape (each list of dicts).
+    """What a merchant gates features on, in Polar's CustomerState shape (each list of dicts):
 
-    The three lists are filled by the areas that own them (TODO(integrator): wire each one here):
-    - ``active_subscriptions``: the customer's trialing/active/past_due subscriptions as
-      CustomerStateSubscription (billing subscriptions selectors), each with its ``meters``;
-    - ``granted_benefits``: the customer's benefit grants that are granted and not revoked, as
-      CustomerStateBenefitGrant (billing benefits selectors);
-    - ``active_meters``: the customer's meters with ``consumed_units``, ``credited_units`` and
-      ``balance``, as CustomerStateMeter (customer meters / billing usage selectors).
+    - ``active_subscriptions``: trialing, active and past_due subscriptions (CustomerStateSubscription);
+    - ``granted_benefits``: grants that are granted and not revoked (CustomerStateBenefitGrant);
+    - ``active_meters``: the customer's meters for the current period with consumed and credited units
+      and the balance (CustomerStateMeter), from the usage selectors.
     """
-    return {"active_subscriptions": [], "granted_benefits": [], "active_meters": []}
+    # billing depends on customers (foreign keys), so it is imported here, not at module level.
+    from billing.api.subscriptions_serializers import subscription_base_output
+    from billing.models import Subscription
+    from billing.selectors.benefits import benefit_grants_active
+
+    subscriptions = Subscription.objects.filter(
+        customer=customer, status__in=Subscription.ACTIVE_STATUSES
+    ).order_by("created_at", "pk")
+    active_subscriptions = []
+    for subscription in subscriptions:
+        data = subscription_base_output(subscription)
+        data.setdefault("seats", None)
+        data["meters"] = []
+        active_subscriptions.append(data)
+    granted_benefits = [
+        {
+            "id": str(grant.id),
+            "created_at": _iso(grant.created_at),
+            "modified_at": _iso(grant.modified_at),
+            "granted_at": _iso(grant.granted_at),
+            "benefit_id": str(grant.benefit_id),
+            "benefit_type": grant.benefit.type,
+            "benefit_metadata": grant.benefit.metadata or {},
+            "properties": grant.properties or {},
+        }
+        for grant in benefit_grants_active(customer=customer)
+    ]
+    return {
+        "active_subscriptions": active_subscriptions,
+        "granted_benefits": granted_benefits,
+        "active_meters": _customer_active_meters(customer=customer),
+    }
+
+
+def _customer_active_meters(*, customer) -> list[dict]:
+    try:
+        from billing.selectors.usage import customer_state_meters
+    except ImportError:  # the usage selectors are merged separately
+        return []
+    return customer_state_meters(customer=customer)
+
+
+def _iso(value):
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None

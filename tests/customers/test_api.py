@@ -451,3 +451,28 @@ def test_state_is_the_customer_plus_empty_lists(api_client, organization):
 
 def test_routes_need_a_token(anonymous_client):
     assert anonymous_client.get("/v1/customers/").status_code == 401
+
+
+def test_state_lists_active_subscriptions_and_granted_benefits(api_client, organization):
+    from billing.services.subscriptions import subscription_cancel, subscription_create
+    from tests.factories.payments import attach_card
+    from tests.factories.subscriptions import custom_benefit, monthly_product
+
+    benefit = custom_benefit(organization)
+    product = monthly_product(organization, amount=1500, benefits=[benefit])
+    method = attach_card(organization=organization, email="state@example.com", external_id="state-1")
+    customer = method.customer
+    subscription = subscription_create(organization=organization, customer=customer, product=product, payment_method=method)
+
+    body = api_client.get(f"/v1/customers/{customer.id}/state").json()
+    assert [(s["id"], s["status"], s["amount"]) for s in body["active_subscriptions"]] == [(str(subscription.id), "active", 1500)]
+    assert [(g["benefit_id"], g["benefit_type"]) for g in body["granted_benefits"]] == [(str(benefit.id), "custom")]
+    assert api_client.get("/v1/customers/", {"active": "true"}).json()["pagination"]["total_count"] == 1
+
+    # canceled at period end: still active until then; revoked: gone from the state at once
+    subscription_cancel(subscription=subscription)
+    assert len(api_client.get(f"/v1/customers/{customer.id}/state").json()["active_subscriptions"]) == 1
+    assert api_client.delete(f"/v1/subscriptions/{subscription.id}").status_code == 200
+    body = api_client.get("/v1/customers/external/state-1/state").json()
+    assert body["active_subscriptions"] == [] and body["granted_benefits"] == []
+    assert api_client.get("/v1/customers/", {"active": "true"}).json()["pagination"]["total_count"] == 0

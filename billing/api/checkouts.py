@@ -4,7 +4,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing.models import Discount
 from billing.selectors import checkouts as selectors
@@ -65,9 +64,15 @@ class CheckoutDetailApi(PolarAPIView):
         return self.respond(CheckoutOutput(checkout).data)
 
 
-class CheckoutClientConfirmApi(APIView):
+class CheckoutClientConfirmApi(PolarAPIView):
+    """Public: the client secret is the credential. Idempotency-Keys live in the checkout's organization."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+    def idempotency_organization(self):
+        checkout = selectors.checkout_get_by_client_secret(client_secret=self.kwargs["client_secret"])
+        return checkout.organization if checkout is not None else None
 
     @extend_schema(operation_id="checkouts:client_confirm", request=CheckoutConfirmInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, client_secret):

@@ -40,6 +40,13 @@ class PolarAPIView(APIView):
     def organization(self):
         return self.request.user.organization
 
+    def idempotency_organization(self):
+        """Whose namespace Idempotency-Keys of this request live in: the caller's organization.
+
+        Public views (no token, e.g. a checkout confirmed with its client secret) override this to
+        name the organization of the resource they act on, or return None to opt out."""
+        return self.organization
+
     # --- lifecycle ---------------------------------------------------------
     def initial(self, request, *args, **kwargs):
         version = request.META.get("HTTP_POLAR_VERSION")
@@ -48,9 +55,13 @@ class PolarAPIView(APIView):
                 f"Polar-Version {version!r} is not supported; use one of {', '.join(settings.POLAR_API_VERSIONS)}."
             )
         super().initial(request, *args, **kwargs)
-        self._audit_context = api_actor(token=request.auth, remote_addr=request.META.get("REMOTE_ADDR"))
-        self._audit_context.__enter__()
-        row, replay = idempotency.claim(request, self.organization)
+        if request.auth is not None:
+            self._audit_context = api_actor(token=request.auth, remote_addr=request.META.get("REMOTE_ADDR"))
+            self._audit_context.__enter__()
+        organization = self.idempotency_organization()
+        if organization is None:
+            return
+        row, replay = idempotency.claim(request, organization)
         if replay is not None:
             raise _Replay(replay)
         self._idempotency_row = row

@@ -246,3 +246,21 @@ def test_create_with_a_discount_code_applies_it_and_an_unknown_code_is_422(api_c
         api_client.post("/v1/checkouts/", {"products": [str(product.id)], "discount_code": "NOPE"}, format="json")
     )
     assert Checkout.objects.count() == 1
+def test_client_confirm_honours_idempotency_key(api_client, organization):
+    """The public confirm is a POST like any other: a retried Idempotency-Key replays the first answer."""
+    from rest_framework.test import APIClient
+
+    from billing.models import Order, Subscription
+    from tests.factories.subscriptions import monthly_product
+
+    product = monthly_product(organization, amount=1200)
+    checkout = api_client.post("/v1/checkouts/", {"products": [str(product.id)]}, format="json").json()
+    public = APIClient()
+    body = {"customer_email": "idem@example.com", "customer_name": "Idem", "confirmation_token_id": "pm_card_visa"}
+    path = f"/v1/checkouts/client/{checkout['client_secret']}/confirm"
+    first = public.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="confirm-1")
+    second = public.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="confirm-1")
+    assert first.status_code == 200
+    assert second.json() == first.json() and second["Idempotent-Replayed"] == "true"
+    assert Subscription.objects.filter(organization=organization).count() == 1
+    assert Order.objects.filter(organization=organization, status="paid").count() == 1

@@ -9,8 +9,8 @@ semicolons is therefore just a metadata key that no event has.
 Semantics (docs/events.md):
 - a property is ``name``, ``source``, ``timestamp`` or a metadata key; ``metadata.`` in front is optional;
   dots navigate into objects (``_cost.amount``, ``_llm.total_tokens``).
-- string values compare as text; number values compare numerically with metadata values that are JSON
-  numbers (other types never match); booleans support ``eq``/``ne``; ``timestamp`` takes ISO 8601 or
+- string values compare as text (byte order); number values compare numerically with metadata values that
+  are JSON numbers or decimal strings (other values never match); booleans support ``eq``/``ne``; ``timestamp`` takes ISO 8601 or
   Unix seconds. ``like``/``not_like`` mean "contains"/"does not contain" the value literally (``%`` and
   ``_`` in the value are not wildcards), case-sensitive.
 - a clause about a key an event does not have is unknown, so the event does not match (``ne`` included).
@@ -190,13 +190,20 @@ def _text_expr(path):
     return sql.SQL("e.metadata #>> ({}::text[])").format(sql.Placeholder()), [path]
 
 
+NUMERIC_STRING = r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"
+
+
 def numeric_expr(path):
-    """A metadata value as numeric, NULL unless it is a JSON number (so a stray string cannot fail a query)."""
+    """A metadata value as numeric: JSON numbers, and strings that are plain decimals (``_cost.amount`` may be
+    sent as "0.0125"); NULL for anything else, so a stray value never fails a query or counts as 0."""
     json_sql, json_params = _json_expr(path)
     text_sql, text_params = _text_expr(path)
     return (
-        sql.SQL("(CASE WHEN jsonb_typeof({}) = 'number' THEN ({})::numeric END)").format(json_sql, text_sql),
-        [*json_params, *text_params],
+        sql.SQL(
+            "(CASE jsonb_typeof({json}) WHEN 'number' THEN ({text})::numeric"
+            " WHEN 'string' THEN (CASE WHEN {text2} ~ {pattern} THEN ({text3})::numeric END) END)"
+        ).format(json=json_sql, text=text_sql, text2=text_sql, pattern=sql.Placeholder(), text3=text_sql),
+        [*json_params, *text_params, *text_params, NUMERIC_STRING, *text_params],
     )
 
 

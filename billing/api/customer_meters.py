@@ -10,6 +10,14 @@ from .events import _ListPayloads
 from .events_output import customer_meter_payload
 
 
+class _ComputedPage(list):
+    """A computed list for PolarPagination, which calls ``count()`` with no argument as on a queryset.
+    (Kernel note for the integrator: ``hasattr(list, "count")`` is true, so plain lists crash there.)"""
+
+    def count(self, *args):
+        return len(self) if not args else super().count(*args)
+
+
 class CustomerMeterListQuery(serializers.Serializer):
     customer_id = serializers.ListField(child=serializers.UUIDField(), required=False)
     external_customer_id = serializers.ListField(child=serializers.CharField(max_length=256), required=False)
@@ -37,7 +45,7 @@ class CustomerMeterListApi(PolarAPIView):
         for field in reversed(sorting):
             name = field.lstrip("-")
             rows.sort(key=lambda row: (getattr(row, name) is None, getattr(row, name) or 0), reverse=field.startswith("-"))
-        return self.paginated(rows, _ListPayloads(customer_meter_payload))
+        return self.paginated(_ComputedPage(rows), _ListPayloads(customer_meter_payload))
 
 
 class CustomerMeterDetailApi(PolarAPIView):

@@ -289,22 +289,31 @@ def customer_meter_credited_units(*, customer_id, meter, period) -> int:
     return 0
 
 
-def _consumed_by_customer(*, organization, meter, start, end) -> dict[uuid.UUID, Decimal]:
-    """Consumed units per linked customer for one meter over ``[start, end)``: one grouped query."""
+def _consumed_by_customer(*, organization, meter, start, end, customer_ids=None) -> dict[uuid.UUID, Decimal]:
+    """Consumed units per linked customer for one meter over ``[start, end)``: one grouped query.
+
+    With ``customer_ids`` the query stays on the per-customer index (the entitlement-check case)."""
     filter_sql, filter_params = compile_filter(meter.filter)
     aggregate_sql, aggregate_params = compile_aggregation(meter.aggregation)
+    if customer_ids is not None:
+        customers_sql, customers_params = sql.SQL("e.customer_id = ANY({}::uuid[])").format(sql.Placeholder()), [
+            sorted(customer_ids)
+        ]
+    else:
+        customers_sql, customers_params = sql.SQL("e.customer_id IS NOT NULL"), []
     query = sql.SQL(
         'SELECT e.customer_id, {aggregate} FROM billing_event e WHERE e.organization_id = {organization}'
-        ' AND e."timestamp" >= {start} AND e."timestamp" < {end} AND e.customer_id IS NOT NULL AND ({filter})'
+        ' AND e."timestamp" >= {start} AND e."timestamp" < {end} AND {customers} AND ({filter})'
         " GROUP BY e.customer_id"
     ).format(
         aggregate=aggregate_sql,
         organization=sql.Placeholder(),
         start=sql.Placeholder(),
         end=sql.Placeholder(),
+        customers=customers_sql,
         filter=filter_sql,
     )
-    rows = _execute(query, [*aggregate_params, organization.id, start, end, *filter_params])
+    rows = _execute(query, [*aggregate_params, organization.id, start, end, *customers_params, *filter_params])
     return {customer_id: Decimal(value or 0) for customer_id, value in rows}
 
 
@@ -351,9 +360,12 @@ def customer_meter_list(*, organization, customer_ids=None, external_customer_id
         )
     consumed: dict[tuple[uuid.UUID, uuid.UUID], Decimal] = {}
     for meter in meters:
-        for customer_id, value in _consumed_by_customer(organization=organization, meter=meter, start=start, end=end).items():
-            if customer_filter is None or customer_id in customer_filter:
-                consumed[(customer_id, meter.id)] = value
+        if customer_filter is not None and not customer_filter:
+            break
+        for customer_id, value in _consumed_by_customer(
+            organization=organization, meter=meter, start=start, end=end, customer_ids=customer_filter
+        ).items():
+            consumed[(customer_id, meter.id)] = value
     if consumed:
         CustomerMeter.objects.bulk_create(
             [

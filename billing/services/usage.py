@@ -50,6 +50,8 @@ COST_CURRENCIES = frozenset({"usd"})
 MAX_COST_DECIMAL_PLACES = 12
 
 _LLM_REQUIRED_INT = ("input_tokens", "output_tokens", "total_tokens")
+# PostgreSQL text and jsonb cannot hold U+0000: refuse it up front rather than fail the insert.
+_NUL_MESSAGE = "Strings must not contain the NUL character (U+0000)"
 _LLM_REQUIRED_STR = ("vendor", "model")
 
 
@@ -130,7 +132,7 @@ def _check_llm(value, loc, errors):
         return
     for key in _LLM_REQUIRED_STR:
         item = value.get(key)
-        if not isinstance(item, str) or not item or len(item) > MAX_METADATA_STRING_LENGTH:
+        if not isinstance(item, str) or not item or len(item) > MAX_METADATA_STRING_LENGTH or "\x00" in item:
             errors.add([*loc, key], "Input should be a non-empty string", "string_type")
     for key in (*_LLM_REQUIRED_INT, "cached_input_tokens"):
         item = value.get(key)
@@ -140,8 +142,11 @@ def _check_llm(value, loc, errors):
             errors.add([*loc, key], "Input should be a non-negative integer", "int_type")
     for key in ("prompt", "response"):
         item = value.get(key)
-        if item is not None and not isinstance(item, str):
+        if item is not None and (not isinstance(item, str) or "\x00" in item):
             errors.add([*loc, key], "Input should be a valid string", "string_type")
+    for key in value:
+        if key not in (*_LLM_REQUIRED_STR, *_LLM_REQUIRED_INT, "cached_input_tokens", "prompt", "response"):
+            errors.add([*loc, key], "Extra inputs are not permitted", "extra_forbidden")
 
 
 def check_metadata(metadata, loc, errors, *, allow_structured=True):
@@ -156,10 +161,15 @@ def check_metadata(metadata, loc, errors, *, allow_structured=True):
         if not key or len(key) > MAX_METADATA_KEY_LENGTH:
             errors.add([*loc, key], f"Keys must be 1 to {MAX_METADATA_KEY_LENGTH} characters", "string_too_long")
             continue
+        if "\x00" in key:
+            errors.add([*loc, key], _NUL_MESSAGE, "value_error")
+            continue
         kind = type(value)
         if kind is str:
             if len(value) > MAX_METADATA_STRING_LENGTH:
                 errors.add([*loc, key], f"Strings can be at most {MAX_METADATA_STRING_LENGTH} characters", "string_too_long")
+            elif "\x00" in value:
+                errors.add([*loc, key], _NUL_MESSAGE, "value_error")
         elif kind is int or kind is bool:
             continue
         elif kind is float:
@@ -190,6 +200,9 @@ def _check_id(value, loc, errors):
         return None
     if not value or len(value) > MAX_ID_LENGTH:
         errors.add(loc, f"String should have 1 to {MAX_ID_LENGTH} characters", "string_too_long")
+        return None
+    if "\x00" in value:
+        errors.add(loc, _NUL_MESSAGE, "value_error")
         return None
     return value
 
@@ -259,7 +272,7 @@ def events_ingest(*, organization, events) -> dict:
             errors.add(loc, "Input should be a valid dictionary or object", "model_type")
             continue
         name = event.get("name")
-        if type(name) is not str or not name or len(name) > MAX_NAME_LENGTH:
+        if type(name) is not str or not name or len(name) > MAX_NAME_LENGTH or "\x00" in name:
             if name is None:
                 errors.add([*loc, "name"], "Field required", "missing")
             else:

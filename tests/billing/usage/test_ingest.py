@@ -188,3 +188,25 @@ def test_ingest_needs_the_events_write_scope(organization, customer):
     _row, raw = access_token_create(organization=organization, scopes=["events:read"])
     response = ingest(_client(raw), [{"name": "x", "customer_id": str(customer.id)}])
     assert response.status_code == 403
+
+
+def test_nul_characters_are_a_422_not_a_database_error(api_client, customer, frozen_now):
+    c = str(customer.id)
+    response = ingest(api_client, [
+        {"name": "a\u0000b", "customer_id": c},
+        {"name": "x", "customer_id": c, "external_id": "e\u0000"},
+        {"name": "x", "customer_id": c, "metadata": {"k\u0000": 1}},
+        {"name": "x", "customer_id": c, "metadata": {"k": "v\u0000"}},
+    ])
+    assert response.status_code == 422
+    assert [error["loc"][2] for error in response.json()["detail"]] == [0, 1, 2, 3]
+    assert Event.objects.count() == 0
+
+
+def test_llm_metadata_is_validated(api_client, customer, frozen_now):
+    llm = {"vendor": "openai", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+    good = ingest(api_client, [{"name": "llm", "customer_id": str(customer.id), "metadata": {"_llm": llm}}])
+    assert good.json() == {"inserted": 1, "duplicates": 0}
+    bad = ingest(api_client, [{"name": "llm", "customer_id": str(customer.id), "metadata": {"_llm": dict(llm, input_tokens=-1)}}])
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "events", 0, "metadata", "_llm", "input_tokens"]

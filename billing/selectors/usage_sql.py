@@ -198,12 +198,13 @@ def numeric_expr(path):
     sent as "0.0125"); NULL for anything else, so a stray value never fails a query or counts as 0."""
     json_sql, json_params = _json_expr(path)
     text_sql, text_params = _text_expr(path)
+    # jsonb -> numeric directly for numbers (no detour through text): this runs once per event scanned.
     return (
         sql.SQL(
-            "(CASE jsonb_typeof({json}) WHEN 'number' THEN ({text})::numeric"
-            " WHEN 'string' THEN (CASE WHEN {text2} ~ {pattern} THEN ({text3})::numeric END) END)"
-        ).format(json=json_sql, text=text_sql, text2=text_sql, pattern=sql.Placeholder(), text3=text_sql),
-        [*json_params, *text_params, *text_params, NUMERIC_STRING, *text_params],
+            "(CASE jsonb_typeof({json}) WHEN 'number' THEN ({json2})::numeric"
+            " WHEN 'string' THEN (CASE WHEN {text} ~ {pattern} THEN ({text2})::numeric END) END)"
+        ).format(json=json_sql, json2=json_sql, text=text_sql, pattern=sql.Placeholder(), text2=text_sql),
+        [*json_params, *json_params, *text_params, NUMERIC_STRING, *text_params],
     )
 
 

@@ -60,6 +60,7 @@ class EventListQuery(serializers.Serializer):
     end_timestamp = serializers.DateTimeField(required=False)
     metadata = serializers.DictField(child=serializers.CharField(max_length=500), required=False)
     organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    meter_id = serializers.UUIDField(required=False)
 
 
 class EventListApi(PolarAPIView):
@@ -70,7 +71,13 @@ class EventListApi(PolarAPIView):
     @extend_schema(operation_id="events:list", responses=None)
     def get(self, request):
         query = self.parse_query(EventListQuery)
+        meter = None
+        if query.get("meter_id") is not None:
+            meter = selectors.meter_get(organization=self.organization, id=query["meter_id"])
+            if meter is None:
+                raise ResourceNotFound("Meter not found")
         queryset = selectors.event_list(
+            meter=meter,
             organization=self.organization,
             customer_ids=query.get("customer_id"),
             external_customer_ids=query.get("external_customer_id"),

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from psycopg import sql
 
@@ -43,8 +44,10 @@ def event_list(
     start_timestamp=None,
     end_timestamp=None,
     metadata=None,
+    meter=None,
 ):
-    """Events of the organization, filtered. ``metadata`` is ``{key: value}`` compared as text."""
+    """Events of the organization, filtered. ``metadata`` is ``{key: value}`` compared as text; ``meter``
+    keeps the events its filter matches."""
     queryset = Event.objects.filter(organization_id=organization.id).select_related("customer")
     if customer_ids:
         queryset = queryset.filter(customer_id__in=customer_ids)
@@ -63,6 +66,14 @@ def event_list(
         # KeyTextTransform binds the key as a parameter; a key full of "__" is just a key.
         alias = f"_metadata_{index}"
         queryset = queryset.annotate(**{alias: KeyTextTransform(key, "metadata")}).filter(**{alias: value})
+    if meter is not None:
+        # The meter's compiled filter (bound parameters only) as a semi-join on the event ids.
+        filter_sql, filter_params = compile_filter(meter.filter)
+        connection.ensure_connection()
+        subquery = sql.SQL("SELECT e.id FROM billing_event e WHERE e.organization_id = %s AND ({})").format(filter_sql)
+        queryset = queryset.filter(
+            id__in=RawSQL(subquery.as_string(connection.connection), [organization.id, *filter_params])
+        )
     return queryset
 
 

@@ -65,3 +65,17 @@ def test_bad_event_list_query_is_a_422(api_client):
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][:2] == ["query", "customer_id"]
     assert api_client.get("/v1/events/", {"sorting": "name"}).status_code == 422
+
+
+def test_list_events_matched_by_a_meter(api_client, organization, other_organization, customer, frozen_now):
+    from tests.factories.usage import MeterFactory
+
+    _events(api_client, customer)
+    meter = MeterFactory(
+        organization=organization,
+        filter={"conjunction": "and", "clauses": [{"property": "model", "operator": "eq", "value": "b"}]},
+    )
+    items = api_client.get("/v1/events/", {"meter_id": str(meter.id)}).json()["items"]
+    assert [item["name"] for item in items] == ["upload"]
+    foreign = MeterFactory(organization=other_organization)
+    assert api_client.get("/v1/events/", {"meter_id": str(foreign.id)}).status_code == 404

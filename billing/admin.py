@@ -2,3 +2,4 @@
 from . import payments_admin  # noqa: F401
 from . import catalog_admin  # noqa: F401
 from . import subscriptions_admin  # noqa: F401,E402
+from . import usage_admin  # noqa: F401,E402

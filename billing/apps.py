@@ -43,3 +43,5 @@ class BillingConfig(AppConfig):
             models.TaxRate,
         ):
             auditlog.register(model)
+        # Meters decide what usage is billed; events themselves are an append-only stream, not audited row by row.
+        auditlog.register(models.Meter)

@@ -102,10 +102,8 @@ def customer_state(*, customer: Customer) -> dict:
 
 
 def _customer_active_meters(*, customer) -> list[dict]:
-    try:
-        from billing.selectors.usage import customer_state_meters
-    except ImportError:  # the usage selectors are merged separately
-        return []
+    from billing.selectors.usage import customer_state_meters
+
     return customer_state_meters(customer=customer)
 
 

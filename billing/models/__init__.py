@@ -17,3 +17,5 @@ from .subscriptions import (  # noqa: F401
     SubscriptionStatus,
 )
 from .orders import InvoiceCounter, Order, OrderBillingReason, OrderItem, OrderStatus  # noqa: F401
+from .meters import CustomerMeter  # noqa: F401
+from .events import Event, EventExternalId  # noqa: F401

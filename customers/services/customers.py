@@ -137,11 +137,11 @@ def customer_create(
     _save_unique(customer, force_insert=True)
     _emit(customer, WebhookEventType.CUSTOMER_CREATED)
 
-    # TODO(integrator): usage events ingested before this customer existed carry its external id;
-    # link them now, in this transaction, once billing/services/usage.py provides the function:
-    #     if customer.external_id is not None:
-    #         from billing.services.usage import link_events_to_customer
-    #         link_events_to_customer(customer=customer)
+    # Usage events ingested before this customer existed carry its external id: link them in this transaction.
+    if customer.external_id is not None:
+        from billing.services.usage import link_events_to_customer
+
+        link_events_to_customer(customer=customer)
     return customer
 
 

@@ -32,7 +32,8 @@ class PolarPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.page = _positive_int(request, "page", 1)
         self.limit = _positive_int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
-        self.total_count = queryset.count() if hasattr(queryset, "count") else len(queryset)
+        # A QuerySet counts in SQL; a plain list (already computed rows) by its length.
+        self.total_count = len(queryset) if isinstance(queryset, (list, tuple)) else queryset.count()
         offset = (self.page - 1) * self.limit
         return list(queryset[offset : offset + self.limit])
 

@@ -135,6 +135,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "polar.webhooks.tasks.webhooks_sweep",
         "schedule": timedelta(seconds=5),
     },
+    "events-partitions-ensure": {
+        "task": "billing.tasks.events_partitions_ensure",
+        "schedule": timedelta(days=1),
+    },
 }
 
 CACHES = {

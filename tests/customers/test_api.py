@@ -476,3 +476,38 @@ def test_state_lists_active_subscriptions_and_granted_benefits(api_client, organ
     body = api_client.get("/v1/customers/external/state-1/state").json()
     assert body["active_subscriptions"] == [] and body["granted_benefits"] == []
     assert api_client.get("/v1/customers/", {"active": "true"}).json()["pagination"]["total_count"] == 0
+
+
+def test_state_lists_meters_with_credits_from_meter_credit_grants(api_client, organization):
+    from billing.services.benefits import benefit_create
+    from billing.services.subscriptions import subscription_create
+    from billing.services.usage import events_ingest
+    from tests.factories.catalog import MeterFactory
+    from tests.factories.payments import attach_card
+    from tests.factories.subscriptions import monthly_product
+
+    meter = MeterFactory(organization=organization)
+    credit = benefit_create(
+        organization=organization, type="meter_credit", description="100 tokens",
+        properties={"units": 100, "rollover": False, "meter_id": str(meter.id)},
+    )
+    product = monthly_product(organization, amount=1000, benefits=[credit])
+    method = attach_card(organization=organization, email="meters@example.com", external_id="m-1")
+    subscription_create(organization=organization, customer=method.customer, product=product, payment_method=method)
+    events_ingest(organization=organization, events=[{"name": "api_call", "external_customer_id": "m-1"}] * 3)
+
+    meters = api_client.get(f"/v1/customers/{method.customer.id}/state").json()["active_meters"]
+    assert [(m["meter_id"], m["consumed_units"], m["credited_units"], m["balance"]) for m in meters] == [
+        (str(meter.id), 3.0, 100, 97.0)
+    ]
+
+
+def test_creating_a_customer_links_the_events_ingested_under_its_external_id(api_client, organization):
+    ingested = api_client.post(
+        "/v1/events/ingest", {"events": [{"name": "api_call", "external_customer_id": "early-1"}] * 2}, format="json"
+    )
+    assert ingested.json() == {"inserted": 2, "duplicates": 0}
+    customer = api_client.post("/v1/customers/", {"email": "early@example.com", "external_id": "early-1"}, format="json").json()
+    events = api_client.get("/v1/events/", {"customer_id": customer["id"]}).json()
+    assert events["pagination"]["total_count"] == 2
+    assert {event["customer_id"] for event in events["items"]} == {customer["id"]}

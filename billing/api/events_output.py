@@ -1,0 +1,62 @@
+"""Renderers of usage resources in Polar's wire shapes (plain dicts: cheap, and exact about required keys)."""
+
+
+def customer_payload(customer) -> dict | None:
+    """Polar's CustomerIndividual / CustomerTeam: the one rendering of a customer (customers' output)."""
+    if customer is None:
+        return None
+    from customers.api.serializers import CustomerOutput
+
+    return CustomerOutput(customer).data
+
+
+def event_payload(event) -> dict:
+    """Polar's UserEvent (``source: "user"``); system events use the same keys."""
+    return {
+        "id": str(event.id),
+        "timestamp": event.timestamp,
+        "organization_id": str(event.organization_id),
+        "customer_id": str(event.customer_id) if event.customer_id else None,
+        "customer": customer_payload(event.customer) if event.customer_id else None,
+        "external_customer_id": event.external_customer_id,
+        "member_id": None,
+        "external_member_id": None,
+        "parent_id": event.parent_id,
+        "label": event.name,
+        "name": event.name,
+        "source": event.source,
+        "metadata": event.metadata,
+    }
+
+
+def meter_payload(meter) -> dict:
+    return {
+        "id": str(meter.id),
+        "created_at": meter.created_at,
+        "modified_at": meter.modified_at,
+        "organization_id": str(meter.organization_id),
+        "name": meter.name,
+        "filter": meter.filter,
+        "aggregation": meter.aggregation,
+        "metadata": meter.metadata or {},
+        "unit": meter.unit,
+        "custom_label": meter.custom_label,
+        "custom_multiplier": meter.custom_multiplier,
+        "archived_at": meter.archived_at,
+    }
+
+
+def customer_meter_payload(customer_meter) -> dict:
+    units = customer_meter.units
+    return {
+        "id": str(customer_meter.id),
+        "created_at": customer_meter.created_at,
+        "modified_at": customer_meter.modified_at,
+        "customer_id": str(customer_meter.customer_id),
+        "meter_id": str(customer_meter.meter_id),
+        "consumed_units": float(units.consumed),
+        "credited_units": int(units.credited),
+        "balance": float(units.balance),
+        "customer": customer_payload(customer_meter.customer),
+        "meter": meter_payload(customer_meter.meter),
+    }

@@ -13,7 +13,7 @@ from tests.factories import CustomerFactory, OrganizationFactory
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import monthly_product
 
-from .conftest import T0
+from tests.billing.subscription_fixtures import T0
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from billing.services.payments import PaymentFailed
 from polar import clock
 from tests.factories.payments import attach_card
 
-from .conftest import T0
+from tests.billing.subscription_fixtures import T0
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from polar import clock
 from polar.errors import PolarRequestValidationError
 from polar.webhooks.models import WebhookEvent
 
-from .conftest import T0
+from tests.billing.subscription_fixtures import T0
 
 pytestmark = pytest.mark.django_db
 

@@ -17,3 +17,5 @@ from .subscriptions import (  # noqa: F401
 from .orders import InvoiceCounter, Order, OrderBillingReason, OrderItem, OrderStatus  # noqa: F401
 from .payments import Payment, PaymentMethod  # noqa: F401
 from .sandbox import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings  # noqa: F401
+from .meters import CustomerMeter  # noqa: F401
+from .events import Event, EventExternalId  # noqa: F401

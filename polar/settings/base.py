@@ -130,6 +130,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "polar.api.tasks.idempotency_keys_prune",
         "schedule": timedelta(hours=1),
     },
+    "events-partitions-ensure": {
+        "task": "billing.tasks.events_partitions_ensure",
+        "schedule": timedelta(days=1),
+    },
 }
 
 CACHES = {

@@ -1,0 +1,85 @@
+"""Renderers of usage resources in Polar's wire shapes (plain dicts: cheap, and exact about required keys)."""
+
+
+def customer_payload(customer) -> dict | None:
+    """Polar's CustomerIndividual / CustomerTeam, with the union of both SDKs' required keys.
+
+    TODO(integration): switch to the customers area's output serializer once merged, so there is one
+    rendering of a customer.
+    """
+    if customer is None:
+        return None
+    return {
+        "id": str(customer.id),
+        "created_at": customer.created_at,
+        "modified_at": customer.modified_at,
+        "metadata": customer.metadata or {},
+        "external_id": customer.external_id,
+        "email": customer.email,
+        "email_verified": customer.email_verified,
+        "type": customer.type,
+        "name": customer.name,
+        "billing_name": customer.billing_name,
+        "billing_address": customer.billing_address,
+        "tax_id": customer.tax_id,
+        "locale": customer.locale,
+        "organization_id": str(customer.organization_id),
+        "deleted_at": customer.deleted_at,
+        "avatar_url": None,
+        "default_payment_method_id": (
+            str(customer.default_payment_method_id) if customer.default_payment_method_id else None
+        ),
+        "first_user_event_at": customer.first_user_event_at,
+    }
+
+
+def event_payload(event) -> dict:
+    """Polar's UserEvent (``source: "user"``); system events use the same keys."""
+    return {
+        "id": str(event.id),
+        "timestamp": event.timestamp,
+        "organization_id": str(event.organization_id),
+        "customer_id": str(event.customer_id) if event.customer_id else None,
+        "customer": customer_payload(event.customer) if event.customer_id else None,
+        "external_customer_id": event.external_customer_id,
+        "member_id": None,
+        "external_member_id": None,
+        "parent_id": event.parent_id,
+        "label": event.name,
+        "name": event.name,
+        "source": event.source,
+        "metadata": event.metadata,
+    }
+
+
+def meter_payload(meter) -> dict:
+    return {
+        "id": str(meter.id),
+        "created_at": meter.created_at,
+        "modified_at": meter.modified_at,
+        "organization_id": str(meter.organization_id),
+        "name": meter.name,
+        "filter": meter.filter,
+        "aggregation": meter.aggregation,
+        "metadata": meter.metadata or {},
+        "unit": meter.unit,
+        "custom_label": meter.custom_label,
+        "custom_multiplier": meter.custom_multiplier,
+        "archived_at": meter.archived_at,
+    }
+
+
+def customer_meter_payload(customer_meter) -> dict:
+    units = customer_meter.units
+    return {
+        "id": str(customer_meter.id),
+        "created_at": customer_meter.created_at,
+        "modified_at": customer_meter.modified_at,
+        "customer_id": str(customer_meter.customer_id),
+        "meter_id": str(customer_meter.meter_id),
+        "consumed_units": float(units.consumed),
+        "credited_units": int(units.credited),
+        "balance": float(units.balance),
+        "customer": customer_payload(customer_meter.customer),
+        "meter": meter_payload(customer_meter.meter),
+    }

@@ -356,3 +356,30 @@ def _validate_charge(*, customer, payment_method, amount, currency, idempotency_
         raise PolarRequestValidationError.single(["body", "payment_method_id"], "Payment method not found for this customer", "value_error")
     if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255:
         raise ValueError("idempotency_key must be a non-empty string of at most 255 characters")
+
+
+def payments_reconcile_pending(*, created_before, limit: int = 500) -> dict[str, int]:
+    """Settle ``pending`` payments created before ``created_before`` (a beat sweep / ``run_billing`` step).
+
+    Each is passed to ``payment_reconcile`` (found by key at the processor, or sent again with the same
+    key). No lock is held across processor calls; two sweeps racing on one payment are harmless because
+    the processor dedupes by key and ``_record`` only writes a still-pending row. A payment whose
+    processor is still unreachable stays pending for the next sweep. Returns counts by outcome.
+    """
+    counts = {"succeeded": 0, "failed": 0, "pending": 0}
+    ids = list(
+        Payment.objects.filter(status=Payment.Status.PENDING, created_at__lt=created_before)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    for payment_id in ids:
+        payment = Payment.objects.select_related("payment_method").get(pk=payment_id)
+        try:
+            payment = payment_reconcile(payment=payment)
+        except PaymentProcessorTimeout:
+            counts["pending"] += 1
+            continue
+        except PaymentError as exc:
+            payment = exc.payment or payment
+        counts[payment.status] = counts.get(payment.status, 0) + 1
+    return counts

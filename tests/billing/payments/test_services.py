@@ -12,6 +12,7 @@ from billing.services.payments import (
     payment_method_attach,
     payment_method_delete,
     payment_reconcile,
+    payments_reconcile_pending,
 )
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 from tests.factories import CustomerFactory
@@ -245,3 +246,40 @@ def test_bad_amount_or_currency_is_refused(customer, amount, currency, loc):
         charge(customer, method, amount=amount, currency=currency)
     assert excinfo.value.errors[0]["loc"] == ["body", loc]
     assert Payment.objects.count() == 0
+
+
+def test_sweep_settles_old_pending_payments_once(customer, sandbox_fault):
+    import datetime as dt
+
+    method = attach_card(customer)
+    sandbox_fault("timeout_after_charge")
+    with pytest.raises(PaymentProcessorTimeout):
+        charge(customer, method, key="order:s1:attempt:1")
+    sandbox_fault("timeout")
+    with pytest.raises(PaymentProcessorTimeout):
+        charge(customer, method, key="order:s2:attempt:1")
+    sandbox_fault("none")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    assert payments_reconcile_pending(created_before=later) == {"succeeded": 2, "failed": 0, "pending": 0}
+    assert SandboxCharge.objects.count() == 2
+    assert payments_reconcile_pending(created_before=later) == {"succeeded": 0, "failed": 0, "pending": 0}
+
+
+def test_sweep_leaves_payments_pending_while_the_processor_is_down(customer, sandbox_fault):
+    import datetime as dt
+
+    method = attach_card(customer)
+    sandbox_fault("timeout")
+    with pytest.raises(PaymentProcessorTimeout):
+        charge(customer, method)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    assert payments_reconcile_pending(created_before=later) == {"succeeded": 0, "failed": 0, "pending": 1}
+    assert Payment.objects.get().status == "pending"
+
+
+def test_payment_state_changes_are_audited(customer):
+    from auditlog.models import LogEntry
+
+    payment = charge(customer, attach_card(customer))
+    actions = list(LogEntry.objects.get_for_object(payment).order_by("timestamp").values_list("action", flat=True))
+    assert actions == [LogEntry.Action.CREATE, LogEntry.Action.UPDATE]

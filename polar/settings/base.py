@@ -134,6 +134,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.events_partitions_ensure",
         "schedule": timedelta(days=1),
     },
+    "renewals-sweep": {
+        "task": "billing.tasks.renewals_sweep",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 CACHES = {

@@ -75,3 +75,9 @@ urlpatterns += [
     path("customer-meters/", customer_meters_api.CustomerMeterListApi.as_view(), name="customer-meters-list"),
     path("customer-meters/<str:id>", customer_meters_api.CustomerMeterDetailApi.as_view(), name="customer-meters-detail"),
 ]
+
+from . import upcoming as upcoming_api  # noqa: E402
+
+urlpatterns += [
+    path("subscriptions/<str:id>/upcoming", upcoming_api.SubscriptionUpcomingApi.as_view(), name="subscriptions-upcoming"),
+]

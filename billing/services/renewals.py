@@ -577,3 +577,72 @@ def billing_run(*, now: dt.datetime) -> dict:
         for name, step in TIME_DRIVEN_STEPS:
             summary[name] = step(now=now)
     return summary
+
+
+# --- the upcoming renewal (a preview; writes nothing) ---------------------------------------------------
+
+
+@dataclasses.dataclass
+class RenewalPreview:
+    order: Order  # unsaved: the Order shape of the next renewal
+    items: list[OrderItem]  # unsaved, in position order
+
+
+def renewal_preview(*, subscription: Subscription) -> RenewalPreview | None:
+    """The order the next renewal would write, priced now: static prices for the next period (a
+    scheduled change included), usage of the current period **so far** (cutoff: now), late usage,
+    prorations, discount and credit balance. Reads only: no lock, no row written. None for a
+    subscription that will not renew (ended, incomplete, unpaid)."""
+    from billing.pricing import price
+
+    if subscription.status not in Subscription.RENEWABLE_STATUSES:
+        return None
+    now = clock.now()
+    plan = cycle_plan(subscription=subscription, usage_end=min(now, subscription.current_period_end))
+    result = price(plan.pricing_input)
+    applied = max(0, min(subscription.credit_balance, result.total_amount))
+    order = Order(
+        organization=subscription.organization,
+        customer=subscription.customer,
+        product=_next_product(subscription, plan.closed.end),
+        subscription=subscription,
+        discount=subscription.discount if plan.discount_applies else None,
+        billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
+        status=OrderStatus.PENDING if result.total_amount - applied > 0 else OrderStatus.PAID,
+        currency=result.currency,
+        subtotal_amount=result.subtotal_amount,
+        discount_amount=result.discount_amount,
+        net_amount=result.net_amount,
+        tax_amount=result.tax_amount,
+        total_amount=result.total_amount,
+        applied_balance_amount=applied,
+        due_amount=max(result.total_amount - applied, 0),
+        pricing_inputs=plan.pricing_input.to_dict(),
+        period_start=plan.closed.end,
+        period_end=plan.pricing_input.period.end,
+        seats=subscription.seats,
+        invoice_number="",
+        invoice_sequence=0,
+        billing_name=subscription.customer.billing_name or subscription.customer.name,
+        billing_address=subscription.customer.billing_address,
+        description=f"Renewal of {subscription.product.name}",
+        created_at=now,
+    )
+    items = [
+        OrderItem(
+            order=order,
+            label=line.label[:512],
+            amount=line.amount,
+            discount_amount=line.discount_amount,
+            tax_amount=line.tax_amount,
+            tax_rate_bps=line.tax_rate_bps,
+            proration=line.proration,
+            product_price_id=uuid.UUID(line.price_id),
+            period_start=line.period_start,
+            period_end=line.period_end,
+            position=index,
+            created_at=now,
+        )
+        for index, line in enumerate(result.lines)
+    ]
+    return RenewalPreview(order=order, items=items)

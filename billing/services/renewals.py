@@ -120,6 +120,7 @@ class CyclePlan:
     pricing_input: PricingInput
     prorations: list[SubscriptionProration]
     discount_applies: bool
+    pending: PendingSubscriptionUpdate | None = None  # the scheduled change applied at the boundary
 
 
 def _pinned_prices(subscription: Subscription) -> tuple[list[ProductPrice], dict]:
@@ -238,7 +239,7 @@ def _pending_update(subscription: Subscription, boundary: dt.datetime) -> Pendin
         PendingSubscriptionUpdate.objects.filter(
             subscription=subscription, applied_at__isnull=True, canceled_at__isnull=True, applies_at__lte=boundary
         )
-        .prefetch_related("prices")
+        .select_related("product").prefetch_related("prices")
         .first()
     )
 
@@ -260,6 +261,7 @@ def cycle_plan(*, subscription: Subscription, usage_end: dt.datetime | None = No
 
     lines: list[LineInput] = []
     next_period = None
+    pending = None
     if not subscription.cancel_at_period_end:
         next_period = Period(
             closed.end,
@@ -307,6 +309,7 @@ def cycle_plan(*, subscription: Subscription, usage_end: dt.datetime | None = No
         ),
         prorations=prorations,
         discount_applies=discount_applies,
+        pending=pending,
     )
 
 
@@ -320,86 +323,83 @@ def _emit_subscription(subscription: Subscription, *events) -> None:
 
 
 def _cycle_locked(locked: Subscription, *, now: dt.datetime) -> Order | None:
-    """The cycle of a locked, due subscription (transaction 1). Returns the order written, if any."""
+    """The cycle of a locked, due subscription (transaction 1). Returns the order written, if any.
+
+    The subscription is changed first and the order inserted last: ``order_create`` locks the
+    organization's invoice counter, which serialises every renewal of the organization until
+    commit, so that section is kept as short as possible. If the insert hits the unique constraint
+    (an order for this boundary exists: the renewal was already done), only the insert is rolled
+    back (savepoint); the period advance stands, which is what the existing order billed, and the
+    credit balance and discount cycles are put back as they were.
+    """
+    from billing.pricing import price
     from billing.services.subscriptions import _apply_switch, subscription_end
 
     plan = cycle_plan(subscription=locked)
     boundary = plan.closed.end
     was_trialing = locked.status == SubscriptionStatus.TRIALING
+    before = (locked.credit_balance, locked.discount_applied_cycles)
+    next_product = plan.pending.product if plan.pending is not None and plan.pending.product_id else locked.product
+    discount = locked.discount if plan.discount_applies else None
 
-    order = None
+    applied = 0
     if plan.pricing_input.lines:
-        applied = min(locked.credit_balance, max(_price_total(plan.pricing_input), 0))
-        try:
-            with transaction.atomic():
-                order = order_services.order_create(
-                    organization=locked.organization,
-                    customer=locked.customer,
-                    billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
-                    pricing_input=plan.pricing_input,
-                    product=_next_product(locked, boundary),
-                    subscription=locked,
-                    discount=locked.discount if plan.discount_applies else None,
-                    seats=locked.seats,
-                    applied_balance=applied,
-                    period_start=boundary,
-                    description=f"Renewal of {locked.product.name}" if plan.next else f"Final usage of {locked.product.name}",
-                )
-        except IntegrityError:
-            # A cycle order for this boundary exists: this renewal was already done.
-            logger.info("renewals.already_done", subscription_id=str(locked.id), boundary=boundary.isoformat())
-            return None
-        from billing.pricing import price
-
         result = price(plan.pricing_input)
+        applied = min(locked.credit_balance, max(result.total_amount, 0))
         locked.credit_balance = locked.credit_balance - applied + result.credit_carried
-        if plan.prorations:
-            SubscriptionProration.objects.filter(pk__in=[p.pk for p in plan.prorations]).update(order=order)
         if plan.discount_applies:
             locked.discount_applied_cycles += 1
 
     if plan.next is None:
-        # cancel at period end: the final usage order (if any) is written, then the subscription ends.
+        # cancel at period end: the subscription ends at the boundary, then its final usage order.
         locked.save(update_fields=["credit_balance", "discount_applied_cycles"])
         subscription_end(subscription=locked)
-        return order
+    else:
+        if plan.pending is not None:
+            prices = list(plan.pending.prices.all())
+            if prices:
+                seats = plan.pending.seats if plan.pending.seats is not None else locked.seats
+                _apply_switch(locked, product=next_product, prices=prices, seats=seats, now=now)
+            elif plan.pending.seats is not None:
+                locked.seats = plan.pending.seats
+            plan.pending.applied_at = now
+            plan.pending.modified_at = now
+            plan.pending.save(update_fields=["applied_at", "modified_at"])
+        events = [WebhookEventType.SUBSCRIPTION_UPDATED]
+        if was_trialing:
+            locked.status = SubscriptionStatus.ACTIVE
+            events.append(WebhookEventType.SUBSCRIPTION_ACTIVE)
+        locked.current_period_start = plan.next.start
+        locked.current_period_end = plan.next.end
+        locked.modified_at = now
+        locked.save()
+        _emit_subscription(locked, *events)
 
-    pending = _pending_update(locked, boundary)
-    if pending is not None:
-        prices = list(pending.prices.all())
-        if prices:
-            product = pending.product or locked.product
-            seats = pending.seats if pending.seats is not None else locked.seats
-            _apply_switch(locked, product=product, prices=prices, seats=seats, now=now)
-        elif pending.seats is not None:
-            locked.seats = pending.seats
-        pending.applied_at = now
-        pending.modified_at = now
-        pending.save(update_fields=["applied_at", "modified_at"])
-
-    events = [WebhookEventType.SUBSCRIPTION_UPDATED]
-    if was_trialing:
-        locked.status = SubscriptionStatus.ACTIVE
-        events.append(WebhookEventType.SUBSCRIPTION_ACTIVE)
-    locked.current_period_start = plan.next.start
-    locked.current_period_end = plan.next.end
-    locked.modified_at = now
-    locked.save()
-    _emit_subscription(locked, *events)
+    if not plan.pricing_input.lines:
+        return None
+    try:
+        with transaction.atomic():
+            order = order_services.order_create(
+                organization=locked.organization,
+                customer=locked.customer,
+                billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
+                pricing_input=plan.pricing_input,
+                product=next_product,
+                subscription=locked,
+                discount=discount,
+                seats=locked.seats,
+                applied_balance=applied,
+                period_start=boundary,
+                description=f"Renewal of {locked.product.name}" if plan.next else f"Final usage of {locked.product.name}",
+            )
+            if plan.prorations:
+                SubscriptionProration.objects.filter(pk__in=[p.pk for p in plan.prorations]).update(order=order)
+    except IntegrityError:
+        logger.warning("renewals.already_done", subscription_id=str(locked.id), boundary=boundary.isoformat())
+        locked.credit_balance, locked.discount_applied_cycles = before
+        locked.save(update_fields=["credit_balance", "discount_applied_cycles"])
+        return None
     return order
-
-
-def _price_total(pricing_input: PricingInput) -> int:
-    from billing.pricing import price
-
-    return price(pricing_input).total_amount
-
-
-def _next_product(locked: Subscription, boundary):
-    pending = _pending_update(locked, boundary)
-    if pending is not None and pending.product_id is not None:
-        return pending.product
-    return locked.product
 
 
 def subscription_cycle_advance(*, subscription_id) -> Order | None:
@@ -483,7 +483,8 @@ def renewal_order_charge(*, order: Order) -> Payment | None:
         return None
     payment = order_services.order_charge(order=order, payment_method=method)
     if payment is not None and payment.status == Payment.Status.SUCCEEDED:
-        _recover_if_settled(subscription)
+        if subscription.status == SubscriptionStatus.PAST_DUE:
+            _recover_if_settled(subscription)
     elif payment is not None and payment.status == Payment.Status.FAILED:
         _mark_past_due(subscription, order=order, payment=payment)
     return payment
@@ -604,7 +605,7 @@ def renewal_preview(*, subscription: Subscription) -> RenewalPreview | None:
     order = Order(
         organization=subscription.organization,
         customer=subscription.customer,
-        product=_next_product(subscription, plan.closed.end),
+        product=plan.pending.product if plan.pending is not None and plan.pending.product_id else subscription.product,
         subscription=subscription,
         discount=subscription.discount if plan.discount_applies else None,
         billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,

@@ -105,6 +105,9 @@ def test_duplicate_order_insert_is_treated_as_already_done(subscription):
         Subscription.objects.filter(pk=subscription.pk).update(current_period_start=T0, current_period_end=DUE)
         assert renewals.subscription_cycle(subscription_id=subscription.id) is None
     assert [o.id for o in _cycle_orders(subscription)] == [first.id]
+    subscription.refresh_from_db()
+    # The period is advanced past the boundary the existing order billed, so no sweep loops on it.
+    assert (subscription.current_period_start, subscription.credit_balance) == (DUE, 0)
 
 
 # --- a real worker, killed with SIGKILL between the order commit and the charge --------------------

@@ -10,7 +10,7 @@ from billing.services.subscriptions import subscription_cancel, subscription_cha
 from polar import clock
 from tests.factories.subscriptions import custom_benefit, monthly_product, percentage_discount
 
-from .conftest import T0, ingest, metered_product, subscribe
+from .conftest import ingest, metered_product, subscribe
 
 
 def at(month, day, hour=12):

@@ -137,3 +137,20 @@ def test_run_billing_rejects_a_bad_now(bad):
 
     with pytest.raises(CommandError):
         call_command("run_billing", now=bad)
+
+
+def test_beat_runs_the_renewal_sweep_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["renewals-sweep"]
+    assert entry["task"] == "billing.tasks.renewals_sweep"
+    assert entry["schedule"] == dt.timedelta(minutes=1)
+
+
+def test_the_sweep_task_renews_what_is_due(organization, customer, subscription, django_capture_on_commit_callbacks):
+    from billing.tasks import renewals_sweep
+    from polar import clock
+
+    with clock.freeze(at(2, 28)), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert renewals_sweep.apply().get() == 1  # the cycle task is sent on commit and runs eagerly in tests
+    assert len(callbacks) == 1
+    (order,) = cycle_orders(subscription)
+    assert order.status == OrderStatus.PAID

@@ -181,7 +181,7 @@ def _late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int) -> lis
         subscription=subscription,
         billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
         period_start__gte=before - LATE_USAGE_LOOKBACK,
-    ).only("id", "pricing_inputs")
+    ).only("id", "pricing_inputs", "period_start")
     billed: dict[tuple[str, str, str], dict] = {}
     for order in orders:
         data = order.pricing_inputs
@@ -195,7 +195,10 @@ def _late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int) -> lis
             entry["seen"] = max(entry["seen"], Decimal(line.get("units") or 0))
             entry["credit"] = max(entry["credit"], Decimal(line.get("credited_units") or 0))
             entry["order_ids"].append(order.id)
-    if not billed:
+            # The latest cycle that measured this period ran at or after its boundary.
+            entry["measured_at"] = max(entry.get("measured_at", order.period_start), order.period_start)
+    billed = {key: entry for key, entry in billed.items() if dt.datetime.fromisoformat(key[2]) <= before}
+    if not billed or not _late_events_exist(subscription=subscription, billed=billed):
         return []
     amounts: dict[tuple[str, str, str], int] = {}
     items = OrderItem.objects.filter(order_id__in={oid for e in billed.values() for oid in e["order_ids"]})
@@ -232,6 +235,33 @@ def _late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int) -> lis
             )
         )
     return lines
+
+
+def _late_events_exist(*, subscription, billed: dict) -> bool:
+    """Cheap pre-check before re-measuring closed periods: did any event of the customer with a
+    timestamp in a billed period arrive (``ingested_at``) at or after the cycle that measured it?
+    Conservative: a cycle runs at or after its boundary, so using the boundary can only report
+    events that were in fact counted (the re-measure then finds no difference), never miss one."""
+    from django.db import connection
+
+    customer = subscription.customer
+    clauses, params = [], []
+    for (_price_id, start, end), entry in billed.items():
+        clauses.append('(e."timestamp" >= %s AND e."timestamp" < %s AND e.ingested_at >= %s)')
+        params += [dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end), entry["measured_at"]]
+    who = "e.customer_id = %s"
+    who_params = [customer.id]
+    if customer.external_id:
+        who = "(e.customer_id = %s OR (e.customer_id IS NULL AND e.external_customer_id = %s))"
+        who_params.append(customer.external_id)
+    query = (
+        f"SELECT EXISTS (SELECT 1 FROM billing_event e WHERE e.organization_id = %s AND {who} AND ("
+        + " OR ".join(clauses)
+        + "))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [subscription.organization_id, *who_params, *params])
+        return bool(cursor.fetchone()[0])
 
 
 def _pending_update(subscription: Subscription, boundary: dt.datetime) -> PendingSubscriptionUpdate | None:

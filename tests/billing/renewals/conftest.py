@@ -43,9 +43,9 @@ def metered_product(organization, meter, *, name="API plan", amount=1000, unit_a
     )
 
 
-def ingest(organization, customer, at: dt.datetime, n: int, name="api_call"):
-    """``n`` events at instant ``at`` (ingested as if just after it happened)."""
-    with clock.freeze(at + dt.timedelta(seconds=1)):
+def ingest(organization, customer, at: dt.datetime, n: int, name="api_call", received: dt.datetime | None = None):
+    """``n`` events that happened at ``at``, ingested at ``received`` (default: just after they happened)."""
+    with clock.freeze(received or at + dt.timedelta(seconds=1)):
         events = [
             {"name": name, "customer_id": str(customer.id), "timestamp": at.isoformat(), "external_id": f"e{next(_event_ids)}"}
             for _ in range(n)

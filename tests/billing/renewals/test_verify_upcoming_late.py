@@ -114,7 +114,7 @@ def test_late_usage_is_billed_on_the_next_cycle_as_a_line_labelled_with_its_peri
     run_billing(at(2, 28))
     first = cycle_orders(subscription)[0]
     first_total = first.total_amount
-    ingest(organization, customer, at(2, 20), 4)  # arrives on Mar 1+ but happened in [Jan 31, Feb 28)
+    ingest(organization, customer, at(2, 20), 4, received=at(3, 5))  # happened in [Jan 31, Feb 28), arrives Mar 5
     ingest(organization, customer, at(3, 20), 2)
 
     run_billing(at(3, 31))
@@ -147,11 +147,11 @@ def test_late_usage_respects_credits_and_what_is_left_of_the_cap(organization, c
     subscription = subscribe(organization, customer, product)
     ingest(organization, customer, at(2, 3), 6)  # under the credit: 0 billed
     run_billing(at(2, 28))
-    ingest(organization, customer, at(2, 4), 7)  # now 13: 3 over the credit → 1.5 → 2
+    ingest(organization, customer, at(2, 4), 7, received=at(3, 1))  # now 13: 3 over the credit → 1.5 → 2
     run_billing(at(3, 31))
-    ingest(organization, customer, at(2, 5), 100)  # 113 − 10 = 103 × 0.5 = 51.5, but only 20 − 2 = 18 of the cap is left
+    ingest(organization, customer, at(2, 5), 100, received=at(4, 1))  # 113 − 10 = 103 × 0.5 = 51.5, but only 20 − 2 = 18 of the cap is left
     run_billing(at(4, 30))
-    ingest(organization, customer, at(2, 6), 100)  # the cap is used up: nothing more
+    ingest(organization, customer, at(2, 6), 100, received=at(5, 1))  # the cap is used up: nothing more
     run_billing(at(5, 31))
 
     late = [[(i.label, i.amount) for i in o.items.all() if i.label.startswith("Late")] for o in cycle_orders(subscription)]
@@ -161,3 +161,12 @@ def test_late_usage_respects_credits_and_what_is_left_of_the_cap(organization, c
         [("Late usage: API calls (2026-01-31 – 2026-02-28)", 18)],
         [],
     ]
+
+
+def test_usage_received_after_the_boundary_but_before_a_delayed_cycle_is_billed_once(organization, customer, subscription):
+    ingest(organization, customer, at(2, 27), 6, received=at(3, 2))  # after the boundary, before the (late) run
+    run_billing(at(3, 3))  # an outage: the Feb 28 cycle runs on Mar 3 and counts them
+    run_billing(at(3, 31))
+    first, second = cycle_orders(subscription)
+    assert [i.amount for i in first.items.all()] == [1000, 3]
+    assert [i.label for i in second.items.all() if i.label.startswith("Late")] == []

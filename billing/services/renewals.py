@@ -84,28 +84,45 @@ def renewals_claim(*, now: dt.datetime | None = None, limit: int = SWEEP_BATCH_S
     return list(queryset.select_for_update(skip_locked=True, of=("self",)).values_list("id", flat=True)[:limit])
 
 
+# A subscription enqueued by a sweep is not enqueued again by the next sweeps for this long (per
+# period end), so a backlog longer than the beat interval does not pile duplicate tasks up in the
+# queue. Only an optimisation: a duplicate task is a no-op, and a lost one is re-sent after it.
+ENQUEUED_MARKER_TTL = 600
+
+
+def _mark_enqueued(subscription_id, period_end: dt.datetime) -> bool:
+    from django.core.cache import cache
+
+    return cache.add(f"renewals:enqueued:{subscription_id}:{period_end.timestamp():.0f}", 1, timeout=ENQUEUED_MARKER_TTL)
+
+
 def renewals_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE, max_batches: int = 100) -> int:
     """Enqueue one ``subscription_cycle`` task per due subscription; returns how many were enqueued.
 
     Each batch is claimed in its own short transaction (``skip_locked``) and its tasks are sent on
-    commit, so a task never starts before the claim is released and a rollback sends nothing. Rows
-    enqueued by an earlier sweep and not yet renewed may be enqueued again: the cycle is idempotent.
+    commit, so a task never starts before the claim is released and a rollback sends nothing. A row
+    already enqueued for the same period end within ``ENQUEUED_MARKER_TTL`` is skipped (a Redis
+    marker); should it be enqueued twice anyway, the cycle is idempotent.
     """
     from billing.tasks import subscription_cycle as cycle_task
 
     now = now or clock.now()
-    enqueued: set[uuid.UUID] = set()
+    seen: set[uuid.UUID] = set()
+    enqueued = 0
     for _ in range(max_batches):
         with transaction.atomic():
-            ids = renewals_claim(now=now, limit=batch_size, exclude=enqueued)
+            ids = renewals_claim(now=now, limit=batch_size, exclude=seen)
+            ends = dict(Subscription.objects.filter(pk__in=ids).values_list("id", "current_period_end"))
             for subscription_id in ids:
-                transaction.on_commit(lambda sid=str(subscription_id): cycle_task.delay(sid))
-        enqueued.update(ids)
+                if _mark_enqueued(subscription_id, ends[subscription_id]):
+                    enqueued += 1
+                    transaction.on_commit(lambda sid=str(subscription_id): cycle_task.delay(sid))
+        seen.update(ids)
         if len(ids) < batch_size:
             break
     if enqueued:
-        logger.info("renewals.sweep", enqueued=len(enqueued), now=now.isoformat())
-    return len(enqueued)
+        logger.info("renewals.sweep", enqueued=enqueued, now=now.isoformat())
+    return enqueued
 
 
 # --- building the cycle's pricing input ------------------------------------------------------------

@@ -154,3 +154,13 @@ def test_the_sweep_task_renews_what_is_due(organization, customer, subscription,
     assert len(callbacks) == 1
     (order,) = cycle_orders(subscription)
     assert order.status == OrderStatus.PAID
+
+
+def test_a_second_sweep_does_not_enqueue_a_subscription_already_queued(subscription, django_capture_on_commit_callbacks):
+    from billing.services.renewals import renewals_sweep
+    from polar import clock
+
+    with clock.freeze(at(2, 28)), django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert renewals_sweep() == 1
+        assert renewals_sweep() == 0  # the first task has not run yet: not sent twice
+    assert len(callbacks) == 1

@@ -14,8 +14,10 @@ def events_partitions_ensure() -> list[str]:
 def renewals_sweep() -> int:
     """Beat, every minute: claim due subscriptions (skip locked) and enqueue one cycle task each."""
     from billing.services.renewals import renewals_sweep as sweep
+    from polar.audit import system_actor
 
-    return sweep()
+    with system_actor("billing.tasks.renewals_sweep"):
+        return sweep()
 
 
 @shared_task(
@@ -32,8 +34,11 @@ def subscription_cycle(subscription_id: str) -> str | None:
     from billing.services.payments import PaymentProcessorTimeout
     from billing.services.renewals import subscription_cycle as cycle
 
+    from polar.audit import system_actor
+
     try:
-        order = cycle(subscription_id=subscription_id)
+        with system_actor("billing.tasks.subscription_cycle"):
+            order = cycle(subscription_id=subscription_id)
     except PaymentProcessorTimeout as exc:
         # The order is written and its payment pending: a retry reconciles it through the same key.
         raise subscription_cycle.retry(exc=exc, countdown=30)

@@ -32,7 +32,10 @@ class Command(BaseCommand):
         from billing.services.renewals import billing_run
 
         now = parse_instant(options["now"]) if options.get("now") else clock.now()
-        summary = billing_run(now=now)
+        from polar.audit import system_actor
+
+        with system_actor("run_billing"):
+            summary = billing_run(now=now)
         self.stdout.write(json.dumps({"now": now.isoformat(), **summary}, default=str, sort_keys=True))
         errors = summary.get("renewals", {}).get("errors") or []
         if errors:

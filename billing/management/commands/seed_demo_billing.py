@@ -14,4 +14,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from billing.services.renewals_demo import seed_demo_billing
 
-        self.stdout.write(json.dumps(seed_demo_billing(organization_slug=options["organization"])))
+        from polar.audit import system_actor
+
+        with system_actor("seed_demo_billing"):
+            result = seed_demo_billing(organization_slug=options["organization"])
+        self.stdout.write(json.dumps(result))

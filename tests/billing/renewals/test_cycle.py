@@ -164,3 +164,12 @@ def test_a_second_sweep_does_not_enqueue_a_subscription_already_queued(subscript
         assert renewals_sweep() == 1
         assert renewals_sweep() == 0  # the first task has not run yet: not sent twice
     assert len(callbacks) == 1
+
+
+def test_renewal_writes_are_audited_as_the_system_command(subscription):
+    from auditlog.models import LogEntry
+
+    run_billing(at(2, 28))
+    (order,) = cycle_orders(subscription)
+    entry = LogEntry.objects.get_for_object(order).order_by("timestamp").first()
+    assert entry.actor_email == "system:run_billing"

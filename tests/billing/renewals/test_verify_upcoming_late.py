@@ -170,3 +170,18 @@ def test_usage_received_after_the_boundary_but_before_a_delayed_cycle_is_billed_
     first, second = cycle_orders(subscription)
     assert [i.amount for i in first.items.all()] == [1000, 3]
     assert [i.label for i in second.items.all() if i.label.startswith("Late")] == []
+
+
+def test_upcoming_shows_a_scheduled_plan_change_at_the_next_renewal(api_client, organization, customer, subscription):
+    from billing.services.subscriptions import subscription_change_product
+    from tests.factories.subscriptions import monthly_product
+
+    premium = monthly_product(organization, name="Premium", amount=3000)
+    with clock.freeze(at(2, 10)):
+        subscription_change_product(subscription=subscription, product=premium, proration_behavior="next_period")
+        body = api_client.get(f"/v1/subscriptions/{subscription.id}/upcoming").json()
+    assert [(i["label"], i["amount"]) for i in body["items"]] == [
+        ("Premium", 3000),
+        ("API plan – API calls usage (2026-01-31 – 2026-02-28)", 0),
+    ]
+    assert body["product_id"] == str(premium.id)

@@ -8,6 +8,11 @@ class BillingConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
+        from .models import Payment, PaymentMethod
+
+        auditlog.register(PaymentMethod)
+        auditlog.register(Payment)
+
         from . import models
 
         # Catalog: what things cost and what buying them grants (money and access).
@@ -38,7 +43,3 @@ class BillingConfig(AppConfig):
             models.TaxRate,
         ):
             auditlog.register(model)
-        from .models import Payment, PaymentMethod  # noqa: E402
-
-        auditlog.register(PaymentMethod)
-        auditlog.register(Payment)

@@ -48,6 +48,8 @@ def validate_tax_id(value: str, country: str) -> list:
     if tax_format == "eu_vat":
         # Greece's VAT prefix is EL, not its ISO code.
         prefix = "EL" if country == "GR" else country
+        if normalised[:2].isalpha() and normalised[:2] != prefix:
+            raise InvalidTaxID(value)  # another member state's VAT number: not for this address
         if not normalised.startswith(prefix):
             normalised = prefix + normalised
     return [normalised, tax_format]

@@ -1,4 +1,5 @@
 """``/v1/benefits/``: thin views over billing.services.benefits and billing.selectors.benefits."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -16,13 +17,13 @@ class BenefitListApi(PolarAPIView):
     scope = "benefits"
     sorting_fields = {"created_at": "created_at", "description": "description", "type": "type"}
 
-    @extend_schema(operation_id="benefits:list", responses=BenefitOutput(many=True))
+    @extend_schema(operation_id="benefits:list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         query = self.parse_query(BenefitListQuery)
         queryset = selectors.benefit_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, BenefitOutput)
 
-    @extend_schema(operation_id="benefits:create", request=BenefitCreateInput, responses={201: BenefitOutput})
+    @extend_schema(operation_id="benefits:create", request=BenefitCreateInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.parse_body(BenefitCreateInput)
         check_organization_id(self, data)
@@ -39,11 +40,11 @@ class BenefitDetailApi(PolarAPIView):
             raise ResourceNotFound()
         return benefit
 
-    @extend_schema(operation_id="benefits:get", responses=BenefitOutput)
+    @extend_schema(operation_id="benefits:get", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         return self.respond(BenefitOutput(self.get_benefit(id)).data)
 
-    @extend_schema(operation_id="benefits:update", request=BenefitUpdateInput, responses=BenefitOutput)
+    @extend_schema(operation_id="benefits:update", request=BenefitUpdateInput, responses=OpenApiTypes.OBJECT)
     def patch(self, request, id):
         benefit = self.get_benefit(id)
         data = self.parse_body(BenefitUpdateInput, partial=True, context={"benefit": benefit})
@@ -67,7 +68,7 @@ class BenefitGrantListApi(PolarAPIView):
     scope = "benefits"
     sorting_fields = {"created_at": "created_at", "granted_at": "granted_at", "revoked_at": "revoked_at"}
 
-    @extend_schema(operation_id="benefits:grants", responses=BenefitGrantOutput(many=True))
+    @extend_schema(operation_id="benefits:grants", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         benefit = selectors.benefit_get(organization=self.organization, id=self.parse_id(id))
         if benefit is None:

@@ -194,4 +194,5 @@ class BenefitListQuery(serializers.Serializer):
     type = serializers.ListField(child=serializers.ChoiceField(choices=SUPPORTED_BENEFIT_TYPES), required=False)
     query = serializers.CharField(required=False)
     id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    exclude_id = serializers.ListField(child=serializers.UUIDField(), required=False)
     organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)

@@ -1,5 +1,6 @@
 """``/v1/checkouts/``: create and get (organization token), and ``client/{client_secret}/confirm``
 (no token: the client secret is the buyer's credential, as on Polar)."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -19,7 +20,7 @@ from .checkouts_serializers import CheckoutConfirmInput, CheckoutCreateInput, Ch
 class CheckoutListApi(PolarAPIView):
     scope = "checkouts"
 
-    @extend_schema(operation_id="checkouts:create", request=CheckoutCreateInput, responses={201: CheckoutOutput})
+    @extend_schema(operation_id="checkouts:create", request=CheckoutCreateInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.parse_body(CheckoutCreateInput)
         organization = self.organization
@@ -29,6 +30,8 @@ class CheckoutListApi(PolarAPIView):
             if customer is None:
                 raise PolarRequestValidationError.single(["body", "customer_id"], "Customer does not exist.")
         discount = None
+        if data.get("discount_code") and not data.get("discount_id"):
+            discount = services.discount_by_code(organization=organization, code=data["discount_code"])
         if data.get("discount_id"):
             discount = Discount.objects.filter(organization=organization, pk=data["discount_id"], deleted_at__isnull=True).first()
             if discount is None:
@@ -54,7 +57,7 @@ class CheckoutListApi(PolarAPIView):
 class CheckoutDetailApi(PolarAPIView):
     scope = "checkouts"
 
-    @extend_schema(operation_id="checkouts:get", responses=CheckoutOutput)
+    @extend_schema(operation_id="checkouts:get", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         checkout = selectors.checkout_get(organization=self.organization, id=self.parse_id(id))
         if checkout is None:
@@ -66,7 +69,7 @@ class CheckoutClientConfirmApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(operation_id="checkouts:client_confirm", request=CheckoutConfirmInput, responses=CheckoutPublicConfirmedOutput)
+    @extend_schema(operation_id="checkouts:client_confirm", request=CheckoutConfirmInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, client_secret):
         checkout = selectors.checkout_get_by_client_secret(client_secret=client_secret)
         if checkout is None:

@@ -52,7 +52,8 @@ class CheckoutOutput(serializers.BaseSerializer):
             "created_at": dt(checkout.created_at),
             "modified_at": dt(checkout.modified_at),
             "payment_processor": "stripe",
-            "status": checkout.status,
+            # Expiry is a matter of time, not a write: an open checkout past expires_at reads as expired.
+            "status": "expired" if checkout.status in ("open", "failed") and now >= checkout.expires_at else checkout.status,
             "client_secret": checkout.client_secret,
             "url": checkout_url(checkout),
             "expires_at": dt(checkout.expires_at),
@@ -130,8 +131,8 @@ class CheckoutPublicConfirmedOutput(CheckoutOutput):
             "name": organization.name,
             "slug": organization.slug,
             "avatar_url": None,
-            "proration_behavior": "prorate",
-            "allow_customer_updates": True,
+            "proration_behavior": getattr(organization, "proration_behavior", "prorate"),
+            "allow_customer_updates": getattr(organization, "allow_customer_updates", True),
         }
         data["customer_session_token"] = None
         return data
@@ -148,6 +149,8 @@ class CheckoutCreateInput(serializers.Serializer):
     customer_billing_address = serializers.DictField(required=False, allow_null=True)
     customer_metadata = serializers.JSONField(required=False, allow_null=True)
     discount_id = serializers.UUIDField(required=False, allow_null=True)
+    # Not in Polar's CheckoutCreate (extra keys are ignored by Polar): pre-apply a discount by its code.
+    discount_code = serializers.CharField(required=False, allow_null=True, max_length=256)
     allow_discount_codes = serializers.BooleanField(required=False, allow_null=True, default=True)
     allow_trial = serializers.BooleanField(required=False, allow_null=True, default=True)
     trial_interval = serializers.ChoiceField(choices=["day", "week", "month", "year"], required=False, allow_null=True)

@@ -1,4 +1,5 @@
 """``/v1/discounts/``: thin views over billing.services.discounts and billing.selectors.discounts."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -16,13 +17,13 @@ class DiscountListApi(PolarAPIView):
     sorting_fields = {"created_at": "created_at", "name": "name", "code": "code", "starts_at": "starts_at",
                       "ends_at": "ends_at", "redemptions_count": "redemptions_count"}
 
-    @extend_schema(operation_id="discounts:list", responses=DiscountOutput(many=True))
+    @extend_schema(operation_id="discounts:list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         query = self.parse_query(DiscountListQuery)
         queryset = selectors.discount_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, DiscountOutput)
 
-    @extend_schema(operation_id="discounts:create", request=DiscountCreateInput, responses={201: DiscountOutput})
+    @extend_schema(operation_id="discounts:create", request=DiscountCreateInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.parse_body(DiscountCreateInput)
         check_organization_id(self, data)
@@ -40,11 +41,11 @@ class DiscountDetailApi(PolarAPIView):
             raise ResourceNotFound()
         return discount
 
-    @extend_schema(operation_id="discounts:get", responses=DiscountOutput)
+    @extend_schema(operation_id="discounts:get", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         return self.respond(DiscountOutput(self.get_discount(id)).data)
 
-    @extend_schema(operation_id="discounts:update", request=DiscountUpdateInput, responses=DiscountOutput)
+    @extend_schema(operation_id="discounts:update", request=DiscountUpdateInput, responses=OpenApiTypes.OBJECT)
     def patch(self, request, id):
         discount = self.get_discount(id)
         data = self.parse_body(DiscountUpdateInput, partial=True)

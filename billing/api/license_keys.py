@@ -1,5 +1,6 @@
 """License keys: ``GET /v1/license-keys/`` for the merchant, and Polar's customer-portal
 ``validate``/``activate``/``deactivate`` endpoints (authenticated with an organization token for now)."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -14,6 +15,7 @@ from .license_keys_serializers import (
     LicenseKeyDeactivateInput,
     LicenseKeyListQuery,
     LicenseKeyOutput,
+    LicenseKeyUpdateInput,
     LicenseKeyValidateInput,
     LicenseKeyWithActivationsOutput,
     validated_license_key_output,
@@ -25,7 +27,7 @@ PORTAL_SCOPES = {"POST": ["license_keys:read", "license_keys:write"]}
 class LicenseKeyListApi(PolarAPIView):
     scope = "license_keys"
 
-    @extend_schema(operation_id="license_keys:list", responses=LicenseKeyOutput(many=True))
+    @extend_schema(operation_id="license_keys:list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         query = self.parse_query(LicenseKeyListQuery)
         queryset = selectors.license_key_list(organization=self.organization, **query).order_by(*self.sorting())
@@ -35,12 +37,36 @@ class LicenseKeyListApi(PolarAPIView):
 class LicenseKeyDetailApi(PolarAPIView):
     scope = "license_keys"
 
-    @extend_schema(operation_id="license_keys:get", responses=LicenseKeyWithActivationsOutput)
-    def get(self, request, id):
+    def get_key(self, id):
         key = selectors.license_key_get(organization=self.organization, id=self.parse_id(id))
         if key is None:
             raise ResourceNotFound()
-        return self.respond(LicenseKeyWithActivationsOutput(key).data)
+        return key
+
+    @extend_schema(operation_id="license_keys:get", responses=OpenApiTypes.OBJECT)
+    def get(self, request, id):
+        return self.respond(LicenseKeyWithActivationsOutput(self.get_key(id)).data)
+
+    @extend_schema(operation_id="license_keys:update", request=LicenseKeyUpdateInput, responses=OpenApiTypes.OBJECT)
+    def patch(self, request, id):
+        key = self.get_key(id)
+        data = self.parse_body(LicenseKeyUpdateInput, partial=True)
+        key = services.license_key_update(license_key=key, **data)
+        return self.respond(LicenseKeyOutput(key).data)
+
+
+class LicenseKeyActivationDetailApi(PolarAPIView):
+    scope = "license_keys"
+
+    @extend_schema(operation_id="license_keys:get_activation", responses=OpenApiTypes.OBJECT)
+    def get(self, request, id, activation_id):
+        key = selectors.license_key_get(organization=self.organization, id=self.parse_id(id))
+        if key is None:
+            raise ResourceNotFound()
+        activation = key.activations.filter(pk=self.parse_id(activation_id, "activation_id")).first()
+        if activation is None:
+            raise ResourceNotFound()
+        return self.respond(LicenseKeyActivationOutput(activation).data)
 
 
 class _PortalApi(PolarAPIView):
@@ -55,7 +81,7 @@ class _PortalApi(PolarAPIView):
 
 
 class LicenseKeyValidateApi(_PortalApi):
-    @extend_schema(operation_id="customer_portal:license_keys:validate", request=LicenseKeyValidateInput)
+    @extend_schema(operation_id="customer_portal:license_keys:validate", request=LicenseKeyValidateInput, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = self.parse_key_body(LicenseKeyValidateInput)
         key, activation = services.license_key_validate(organization=self.organization, **data)
@@ -63,7 +89,7 @@ class LicenseKeyValidateApi(_PortalApi):
 
 
 class LicenseKeyActivateApi(_PortalApi):
-    @extend_schema(operation_id="customer_portal:license_keys:activate", request=LicenseKeyActivateInput)
+    @extend_schema(operation_id="customer_portal:license_keys:activate", request=LicenseKeyActivateInput, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = self.parse_key_body(LicenseKeyActivateInput)
         activation = services.license_key_activate(organization=self.organization, **data)
@@ -71,7 +97,7 @@ class LicenseKeyActivateApi(_PortalApi):
 
 
 class LicenseKeyDeactivateApi(_PortalApi):
-    @extend_schema(operation_id="customer_portal:license_keys:deactivate", request=LicenseKeyDeactivateInput)
+    @extend_schema(operation_id="customer_portal:license_keys:deactivate", request=LicenseKeyDeactivateInput, responses={204: None})
     def post(self, request):
         data = self.parse_key_body(LicenseKeyDeactivateInput)
         services.license_key_deactivate(organization=self.organization, **data)

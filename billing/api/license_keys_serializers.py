@@ -86,5 +86,19 @@ class LicenseKeyDeactivateInput(_KeyInput):
 
 
 class LicenseKeyListQuery(serializers.Serializer):
+    status = serializers.ListField(child=serializers.ChoiceField(choices=LicenseKey.Status.choices), required=False)
     benefit_id = serializers.ListField(child=serializers.UUIDField(), required=False)
     organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+
+
+class LicenseKeyUpdateInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=LicenseKey.Status.choices, required=False, allow_null=True)
+    usage = serializers.IntegerField(required=False, min_value=0)
+    limit_activations = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=50)
+    limit_usage = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        if "status" in attrs and attrs["status"] is None:
+            del attrs["status"]
+        return attrs

@@ -6,6 +6,7 @@ rendered from ``templates/invoices/invoice.html`` by ``billing.views.invoice_pag
 token for ``INVOICE_URL_MAX_AGE`` seconds (a signed, expiring link a browser can open). No PDF: no PDF
 library is installed.
 """
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
 from billing.selectors import orders as selectors
@@ -20,7 +21,7 @@ class OrderListApi(PolarAPIView):
     scope = "orders"
     sorting_fields = {"created_at": "created_at", "amount": "total_amount", "net_amount": "net_amount"}
 
-    @extend_schema(operation_id="orders:list", responses=OrderOutput(many=True))
+    @extend_schema(operation_id="orders:list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         query = self.parse_query(OrderListQuery)
         queryset = selectors.order_list(organization=self.organization, **query).order_by(*self.sorting())
@@ -38,7 +39,7 @@ class _OrderMixin:
 class OrderDetailApi(_OrderMixin, PolarAPIView):
     scope = "orders"
 
-    @extend_schema(operation_id="orders:get", responses=OrderOutput)
+    @extend_schema(operation_id="orders:get", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         return self.respond(OrderOutput(self.get_order(id)).data)
 
@@ -46,7 +47,7 @@ class OrderDetailApi(_OrderMixin, PolarAPIView):
 class OrderInvoiceApi(_OrderMixin, PolarAPIView):
     scope = "orders"
 
-    @extend_schema(operation_id="orders:invoice")
+    @extend_schema(operation_id="orders:invoice", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         order = self.get_order(id)
         return self.respond({"url": request.build_absolute_uri(invoice_signed_path(order))})

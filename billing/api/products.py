@@ -1,5 +1,7 @@
 """``/v1/products/``: thin views over billing.services.catalog and billing.selectors.catalog."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
 
 from billing.selectors import catalog as selectors
 from billing.services import catalog as services
@@ -28,15 +30,15 @@ def check_organization_id(view, data):
 
 class ProductListApi(PolarAPIView):
     scope = "products"
-    sorting_fields = {"created_at": "created_at", "name": "name", "price_amount_type": "created_at", "price_amount": "created_at"}
+    sorting_fields = {"created_at": "created_at", "name": "name"}
 
-    @extend_schema(operation_id="products:list", responses=ProductOutput(many=True))
+    @extend_schema(operation_id="products:list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         query = self.parse_query(ProductListQuery)
         queryset = selectors.product_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, ProductOutput)
 
-    @extend_schema(operation_id="products:create", request=ProductCreateInput, responses={201: ProductOutput})
+    @extend_schema(operation_id="products:create", request=ProductCreateInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.parse_body(ProductCreateInput)
         check_organization_id(self, data)
@@ -54,22 +56,27 @@ class ProductDetailApi(PolarAPIView):
             raise ResourceNotFound()
         return product
 
-    @extend_schema(operation_id="products:get", responses=ProductOutput)
+    @extend_schema(operation_id="products:get", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         return self.respond(ProductOutput(self.get_product(id)).data)
 
-    @extend_schema(operation_id="products:update", request=ProductUpdateInput, responses=ProductOutput)
+    @extend_schema(operation_id="products:update", request=ProductUpdateInput, responses=OpenApiTypes.OBJECT)
     def patch(self, request, id):
         product = self.get_product(id)
         data = self.parse_body(ProductUpdateInput, partial=True)
         services.product_update(product=product, **data)
         return self.respond(ProductOutput(self.get_product(id)).data)
 
+    @extend_schema(operation_id="products:delete", responses={204: None})
+    def delete(self, request, id):
+        services.product_delete(product=self.get_product(id))
+        return Response(status=204)
+
 
 class ProductBenefitsApi(PolarAPIView):
     scope = "products"
 
-    @extend_schema(operation_id="products:update_benefits", request=ProductBenefitsUpdateInput, responses=ProductOutput)
+    @extend_schema(operation_id="products:update_benefits", request=ProductBenefitsUpdateInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, id):
         product = selectors.product_get(organization=self.organization, id=self.parse_id(id))
         if product is None:
@@ -86,7 +93,7 @@ class ProductPriceHistoryApi(PolarAPIView):
     scope = "products"
     sorting_fields = {"created_at": "created_at", "version": "version"}
 
-    @extend_schema(operation_id="products:list_prices", responses=ProductPriceHistoryOutput(many=True))
+    @extend_schema(operation_id="products:list_prices", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         product = selectors.product_get(organization=self.organization, id=self.parse_id(id))
         if product is None:

@@ -7,6 +7,7 @@ Only amount types both SDKs know are emitted (never ``unit_based``/``metered_tie
 from rest_framework import serializers
 
 from billing.models import Product, ProductPrice, RecurringInterval
+from billing.selectors.catalog import product_is_deletable
 from polar import money
 from polar.api.metadata import validate_metadata
 
@@ -122,8 +123,7 @@ class ProductOutput(serializers.BaseSerializer):
         data["benefits"] = BenefitOutput(product_benefits(product), many=True).data
         data["medias"] = []
         data["attached_custom_fields"] = []
-        # Polar deletes a product by archiving it; an archived product has nothing left to delete.
-        data["is_deletable"] = not product.is_archived
+        data["is_deletable"] = product_is_deletable(product=product)
         return data
 
 
@@ -276,9 +276,20 @@ class ProductCreateInput(_ProductInputBase):
 
 
 class ProductUpdateInput(_ProductInputBase):
-    name = serializers.CharField(min_length=1, max_length=256, required=False)
-    prices = serializers.ListField(child=PriceInput(allow_existing=True), allow_empty=False, max_length=50, required=False)
-    is_archived = serializers.BooleanField(required=False)
+    name = serializers.CharField(min_length=1, max_length=256, required=False, allow_null=True)
+    prices = serializers.ListField(
+        child=PriceInput(allow_existing=True), allow_empty=False, max_length=50, required=False, allow_null=True
+    )
+    is_archived = serializers.BooleanField(required=False, allow_null=True)
+    visibility = serializers.ChoiceField(choices=Product._meta.get_field("visibility").choices, required=False, allow_null=True)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        # The SDKs send null for "leave as it is" on these.
+        for name in ("name", "prices", "is_archived", "visibility"):
+            if name in attrs and attrs[name] is None:
+                del attrs[name]
+        return attrs
 
 
 class ProductBenefitsUpdateInput(serializers.Serializer):
@@ -292,6 +303,9 @@ class ProductListQuery(serializers.Serializer):
     is_archived = serializers.BooleanField(required=False, allow_null=True)
     is_recurring = serializers.BooleanField(required=False, allow_null=True)
     benefit_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    visibility = serializers.ListField(
+        child=serializers.ChoiceField(choices=Product._meta.get_field("visibility").choices), required=False
+    )
     metadata = serializers.DictField(child=serializers.CharField(), required=False)
 
 

@@ -1,4 +1,5 @@
 """``/v1/subscriptions/``: thin views over billing.services.subscriptions and billing.selectors.subscriptions."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
 from billing.models import Discount, PaymentMethod, Product
@@ -31,13 +32,13 @@ class SubscriptionListApi(PolarAPIView):
         "amount": "amount",
     }
 
-    @extend_schema(operation_id="subscriptions:list", responses=SubscriptionOutput(many=True))
+    @extend_schema(operation_id="subscriptions:list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         query = self.parse_query(SubscriptionListQuery)
         queryset = selectors.subscription_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, SubscriptionOutput)
 
-    @extend_schema(operation_id="subscriptions:create", request=SubscriptionCreateInput, responses={201: SubscriptionOutput})
+    @extend_schema(operation_id="subscriptions:create", request=SubscriptionCreateInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.parse_body(SubscriptionCreateInput)
         organization = self.organization
@@ -74,11 +75,11 @@ class SubscriptionDetailApi(PolarAPIView):
     def render(self, id):
         return self.respond(SubscriptionOutput(self.get_subscription(id)).data)
 
-    @extend_schema(operation_id="subscriptions:get", responses=SubscriptionOutput)
+    @extend_schema(operation_id="subscriptions:get", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         return self.render(id)
 
-    @extend_schema(operation_id="subscriptions:update", request=SubscriptionUpdateInput, responses=SubscriptionOutput)
+    @extend_schema(operation_id="subscriptions:update", request=SubscriptionUpdateInput, responses=OpenApiTypes.OBJECT)
     def patch(self, request, id):
         subscription = self.get_subscription(id)
         data = self.parse_body(SubscriptionUpdateInput)
@@ -97,11 +98,11 @@ class SubscriptionDetailApi(PolarAPIView):
         elif kind == "product_id":
             product = _find(Product, self.organization, data["product_id"], "product_id")
             services.subscription_change_product(
-                subscription=subscription, product=product, proration_behavior=data.get("proration_behavior", "prorate")
+                subscription=subscription, product=product, proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior
             )
         elif kind == "seats":
             services.subscription_change_seats(
-                subscription=subscription, seats=data["seats"], proration_behavior=data.get("proration_behavior", "prorate")
+                subscription=subscription, seats=data["seats"], proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior
             )
         elif kind == "discount_id":
             discount = _find(Discount, self.organization, data["discount_id"], "discount_id", deleted_at__isnull=True)
@@ -110,7 +111,7 @@ class SubscriptionDetailApi(PolarAPIView):
             services.subscription_clear_pending_update(subscription=subscription)
         return self.render(id)
 
-    @extend_schema(operation_id="subscriptions:revoke", responses=SubscriptionOutput)
+    @extend_schema(operation_id="subscriptions:revoke", responses=OpenApiTypes.OBJECT)
     def delete(self, request, id):
         services.subscription_revoke(subscription=self.get_subscription(id))
         return self.render(id)

@@ -1,36 +1,8 @@
 from django.urls import path
 
-from . import products
+from . import payments as payments_api
 
 urlpatterns: list = []
-urlpatterns += [
-    path("products/", products.ProductListApi.as_view(), name="products-list"),
-    path("products/<str:id>", products.ProductDetailApi.as_view(), name="products-detail"),
-    path("products/<str:id>/benefits", products.ProductBenefitsApi.as_view(), name="products-benefits"),
-    path("products/<str:id>/prices", products.ProductPriceHistoryApi.as_view(), name="products-prices"),
-]
-
-from . import benefits, discounts, license_keys  # noqa: E402
-
-urlpatterns += [
-    path("discounts/", discounts.DiscountListApi.as_view(), name="discounts-list"),
-    path("discounts/<str:id>", discounts.DiscountDetailApi.as_view(), name="discounts-detail"),
-    path("benefits/", benefits.BenefitListApi.as_view(), name="benefits-list"),
-    path("benefits/<str:id>", benefits.BenefitDetailApi.as_view(), name="benefits-detail"),
-    path("benefits/<str:id>/grants", benefits.BenefitGrantListApi.as_view(), name="benefits-grants"),
-    path("license-keys/", license_keys.LicenseKeyListApi.as_view(), name="license-keys-list"),
-    path("license-keys/<str:id>", license_keys.LicenseKeyDetailApi.as_view(), name="license-keys-detail"),
-    path("customer-portal/license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="license-keys-validate"),
-    path("customer-portal/license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="license-keys-activate"),
-    path(
-        "customer-portal/license-keys/deactivate",
-        license_keys.LicenseKeyDeactivateApi.as_view(),
-        name="license-keys-deactivate",
-    ),
-]
-
-from . import payments as payments_api  # noqa: E402
-
 urlpatterns += [
     path("customers/<str:id>/payment-methods", payments_api.CustomerPaymentMethodListApi.as_view(), name="customers-payment-methods"),
     path(
@@ -40,6 +12,38 @@ urlpatterns += [
     ),
     path("payments/", payments_api.PaymentListApi.as_view(), name="payments-list"),
     path("payments/<str:id>", payments_api.PaymentDetailApi.as_view(), name="payments-detail"),
+]
+
+from . import benefits, discounts, license_keys, products  # noqa: E402
+
+urlpatterns += [
+    path("products/", products.ProductListApi.as_view(), name="products-list"),
+    path("products/<str:id>", products.ProductDetailApi.as_view(), name="products-detail"),
+    path("products/<str:id>/benefits", products.ProductBenefitsApi.as_view(), name="products-benefits"),
+    path("products/<str:id>/prices", products.ProductPriceHistoryApi.as_view(), name="products-prices"),
+    path("discounts/", discounts.DiscountListApi.as_view(), name="discounts-list"),
+    path("discounts/<str:id>", discounts.DiscountDetailApi.as_view(), name="discounts-detail"),
+    path("benefits/", benefits.BenefitListApi.as_view(), name="benefits-list"),
+    path("benefits/<str:id>", benefits.BenefitDetailApi.as_view(), name="benefits-detail"),
+    path("benefits/<str:id>/grants", benefits.BenefitGrantListApi.as_view(), name="benefits-grants"),
+    path("license-keys/", license_keys.LicenseKeyListApi.as_view(), name="license-keys-list"),
+    # Polar's organization-level twins of the customer-portal endpoints (polar-sdk 0.32 calls these).
+    path("license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="org-license-keys-validate"),
+    path("license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="org-license-keys-activate"),
+    path("license-keys/deactivate", license_keys.LicenseKeyDeactivateApi.as_view(), name="org-license-keys-deactivate"),
+    path("license-keys/<str:id>", license_keys.LicenseKeyDetailApi.as_view(), name="license-keys-detail"),
+    path(
+        "license-keys/<str:id>/activations/<str:activation_id>",
+        license_keys.LicenseKeyActivationDetailApi.as_view(),
+        name="license-keys-activation-detail",
+    ),
+    path("customer-portal/license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="license-keys-validate"),
+    path("customer-portal/license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="license-keys-activate"),
+    path(
+        "customer-portal/license-keys/deactivate",
+        license_keys.LicenseKeyDeactivateApi.as_view(),
+        name="license-keys-deactivate",
+    ),
 ]
 
 from . import checkouts, orders, subscriptions  # noqa: E402

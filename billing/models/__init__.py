@@ -1,5 +1,7 @@
 """Billing models, one module per subdomain; import them here so Django finds them."""
 from .meters import Meter  # noqa: F401
+from .payments import Payment, PaymentMethod  # noqa: F401
+from .sandbox import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings  # noqa: F401
 from .catalog import Product, ProductBenefit, ProductPrice, ProductVisibility, RecurringInterval  # noqa: F401
 from .discounts import Discount, DiscountAmount, DiscountProduct, DiscountRedemption  # noqa: F401
 from .benefits import Benefit, BenefitGrant, LicenseKey, LicenseKeyActivation  # noqa: F401
@@ -15,7 +17,5 @@ from .subscriptions import (  # noqa: F401
     SubscriptionStatus,
 )
 from .orders import InvoiceCounter, Order, OrderBillingReason, OrderItem, OrderStatus  # noqa: F401
-from .payments import Payment, PaymentMethod  # noqa: F401
-from .sandbox import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings  # noqa: F401
 from .meters import CustomerMeter  # noqa: F401
 from .events import Event, EventExternalId  # noqa: F401

@@ -19,9 +19,9 @@ class Checkout(OrganizationOwnedModel):
     computed when the session is created or the selection changes; the order created on
     confirmation is priced again from the price versions, never from these figures.
 
-    ``status``: open → (confirm) succeeded, or failed when the first charge is declined (the
-    session stays usable: a failed checkout can be confirmed again with another card), expired
-    after ``expires_at``. ``subscription`` / ``order`` are what confirmation created.
+    ``status``: open → confirmed (a confirmation is being processed; a concurrent one is refused) →
+    succeeded, or failed when the card or the first charge is declined (the session stays usable: a
+    failed checkout can be confirmed again with another card); past ``expires_at`` it reads expired. ``subscription`` / ``order`` are what confirmation created.
     """
 
     class Status(models.TextChoices):
@@ -85,7 +85,7 @@ class Checkout(OrganizationOwnedModel):
         return f"checkout {self.id} ({self.status})"
 
     def is_open(self, now) -> bool:
-        return self.status in (self.Status.OPEN, self.Status.FAILED) and now < self.expires_at
+        return self.status in (self.Status.OPEN, self.Status.FAILED, self.Status.CONFIRMED) and now < self.expires_at
 
 
 class CheckoutProduct(TimestampedModel):

@@ -107,3 +107,11 @@ class DiscountRedemption(TimestampedModel):
 
     class Meta:
         indexes = [models.Index(fields=["discount", "customer"])]
+        constraints = [
+            # A retried checkout confirmation must not redeem twice.
+            models.UniqueConstraint(
+                fields=["discount", "checkout_id"],
+                condition=Q(checkout_id__isnull=False),
+                name="discount_redemption_once_per_checkout",
+            ),
+        ]

@@ -176,6 +176,9 @@ class PendingSubscriptionUpdate(TimestampedModel):
     product = models.ForeignKey("billing.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     prices = models.ManyToManyField("billing.ProductPrice", blank=True, related_name="+")
     seats = models.PositiveIntegerField(null=True, blank=True)
+    # Set for an ``invoice`` change being paid for: the update applies when this order is paid and is
+    # canceled if it is voided. Renewals must not apply an update whose order is not paid.
+    order = models.ForeignKey("billing.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     applied_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
 

@@ -4,7 +4,7 @@ from django.db.models import Q
 from billing.models import Benefit, BenefitGrant, LicenseKey
 
 
-def benefit_list(*, organization, type=None, query: str | None = None, id=None, organization_id=None):
+def benefit_list(*, organization, type=None, query: str | None = None, id=None, exclude_id=None, organization_id=None):
     queryset = Benefit.objects.filter(organization=organization, deleted_at__isnull=True)
     if type:
         queryset = queryset.filter(type__in=type)
@@ -12,6 +12,8 @@ def benefit_list(*, organization, type=None, query: str | None = None, id=None, 
         queryset = queryset.filter(description__icontains=query)
     if id:
         queryset = queryset.filter(pk__in=id)
+    if exclude_id:
+        queryset = queryset.exclude(pk__in=exclude_id)
     if organization_id:
         queryset = queryset.filter(organization_id__in=organization_id)
     return queryset
@@ -53,8 +55,10 @@ def meter_credit_grants_active(*, customer):
     return benefit_grants_active(customer=customer).filter(benefit__type=Benefit.Type.METER_CREDIT).select_related("benefit__meter")
 
 
-def license_key_list(*, organization, benefit_id=None, organization_id=None):
+def license_key_list(*, organization, benefit_id=None, organization_id=None, status=None):
     queryset = LicenseKey.objects.filter(organization=organization).select_related("customer")
+    if status:
+        queryset = queryset.filter(status__in=status)
     if benefit_id:
         queryset = queryset.filter(benefit_id__in=benefit_id)
     if organization_id:

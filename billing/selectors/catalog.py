@@ -29,6 +29,7 @@ def product_list(
     is_archived: bool | None = None,
     is_recurring: bool | None = None,
     benefit_id=None,
+    visibility=None,
     metadata: dict | None = None,
 ):
     queryset = Product.objects.filter(organization=organization)
@@ -42,6 +43,8 @@ def product_list(
         queryset = queryset.filter(is_archived=is_archived)
     if is_recurring is not None:
         queryset = queryset.filter(recurring_interval__isnull=not is_recurring)
+    if visibility:
+        queryset = queryset.filter(visibility__in=visibility)
     if benefit_id:
         queryset = queryset.filter(
             pk__in=ProductBenefit.objects.filter(benefit_id__in=benefit_id).values("product_id")
@@ -64,6 +67,14 @@ def product_price_history(*, product: Product, is_archived: bool | None = None):
     return queryset
 
 
+def product_prices_active(*, product: Product, currency: str | None = None):
+    """The product's current price versions (what a new checkout may buy), optionally in one currency."""
+    queryset = ProductPrice.objects.filter(product=product, is_archived=False).select_related("meter")
+    if currency is not None:
+        queryset = queryset.filter(price_currency=currency.lower())
+    return queryset.order_by("created_at", "id")
+
+
 def product_price_get(*, organization, id) -> ProductPrice | None:
     """A price version by id, archived or not (subscriptions and orders keep old versions)."""
     return (
@@ -71,3 +82,23 @@ def product_price_get(*, organization, id) -> ProductPrice | None:
         .filter(product__organization=organization, pk=id)
         .first()
     )
+
+
+def product_is_deletable(*, product: Product) -> bool:
+    """True while nothing but the catalog refers to the product: no discount restriction, no checkout,
+    subscription, order... pointing at the product or at any of its price versions.
+
+    Reverse relations are discovered from the model registry, so a new model that refers to products
+    or prices (orders, subscriptions) makes a product in use without a change here.
+    """
+    for relation in Product._meta.related_objects:
+        if relation.many_to_many or relation.related_model in (ProductPrice, ProductBenefit):
+            continue
+        if relation.related_model._default_manager.filter(**{relation.field.name: product}).exists():
+            return False
+    for relation in ProductPrice._meta.related_objects:
+        if relation.many_to_many or relation.related_model is ProductPrice:
+            continue
+        if relation.related_model._default_manager.filter(**{f"{relation.field.name}__product": product}).exists():
+            return False
+    return True

@@ -14,11 +14,16 @@ from django.db import transaction
 
 from billing.models import Benefit, Meter, Product, ProductBenefit, ProductPrice
 from polar import clock
-from polar.errors import PolarRequestValidationError
+from polar.errors import PolarError, PolarRequestValidationError
 from polar.webhooks.events import WebhookEventType
 from polar.webhooks.services import webhook_event_emit
 
 PRICES_LOC = ("body", "prices")
+
+
+class ProductNotDeletable(PolarError):
+    status_code = 409
+    error = "ProductNotDeletable"
 _UNSET = object()
 
 
@@ -374,7 +379,8 @@ def product_update(
         if interval_changed:
             # Kept prices carry the old interval: replace each with an identical version at the new one.
             to_archive += kept
-            requeue = kept
+            # Same display order as before (prices render by creation time).
+            requeue = sorted(kept, key=lambda price: (price.created_at, str(price.pk)))
         for price in to_archive:
             price.is_archived = True
             price.archived_at = now
@@ -435,3 +441,23 @@ def product_benefits_set(*, product: Product, benefits: list) -> Product:
         product.save(update_fields=["modified_at"])
         _emit_product(product, WebhookEventType.PRODUCT_UPDATED)
     return product
+
+
+def product_delete(*, product: Product) -> None:
+    """Delete a product nothing refers to (Polar's rule: no orders, subscriptions, checkouts or discounts);
+    a product in use raises ``ProductNotDeletable`` (409) and should be archived instead.
+
+    Locks the product row; the price versions and benefit links go with it (newest version first, since
+    each version protects the one it replaced).
+    """
+    from billing.selectors.catalog import product_is_deletable
+
+    with transaction.atomic():
+        product = Product.objects.select_for_update().get(pk=product.pk)
+        if not product_is_deletable(product=product):
+            raise ProductNotDeletable("Product is in use and cannot be deleted; archive it instead.")
+        for price in product.all_prices.order_by("-version", "-created_at"):
+            price.delete()
+        for link in product.product_benefits.all():
+            link.delete()
+        product.delete()

@@ -43,6 +43,19 @@ class NotOpenCheckout(PolarError):
     error = "NotOpenCheckout"
 
 
+class CheckoutLocked(PolarError):
+    """Another confirmation of this checkout is being processed (a double-submitted form)."""
+
+    status_code = 409
+    error = "CheckoutLocked"
+
+
+# A confirmation marks the checkout ``confirmed`` while it attaches the card and charges; another
+# confirmation meanwhile is refused. One left ``confirmed`` by a crash can be confirmed again after
+# this long (the retry reuses the subscription/order already written, and so the same charge key).
+CONFIRMATION_LOCK = dt.timedelta(minutes=5)
+
+
 def _invalid(loc, msg, type_="value_error"):
     return PolarRequestValidationError.single(list(loc), msg, type_)
 
@@ -219,15 +232,20 @@ def checkout_create(
     return checkout
 
 
-def _discount_by_code(checkout: Checkout, code: str) -> Discount:
+def discount_by_code(*, organization, code: str) -> Discount:
+    """The organization's live discount with this code (ignoring case), or a 422 on ``discount_code``."""
     discount = (
         Discount.objects.annotate(code_lower=Lower("code"))
-        .filter(organization=checkout.organization, deleted_at__isnull=True, code_lower=code.strip().lower())
+        .filter(organization=organization, deleted_at__isnull=True, code_lower=code.strip().lower())
         .first()
     )
     if discount is None:
         raise _invalid(("body", "discount_code"), "Discount code does not exist.")
     return discount
+
+
+def _discount_by_code(checkout: Checkout, code: str) -> Discount:
+    return discount_by_code(organization=checkout.organization, code=code)
 
 
 def _mark_failed(checkout: Checkout) -> None:
@@ -257,7 +275,7 @@ def checkout_confirm(
     confirmable again), and the processor's 502/503 errors.
     """
     from billing.services.discounts import discount_unusable_reason
-    from billing.services.payments import PaymentFailed, PaymentMethodSetupFailed, payment_method_attach
+    from billing.services.payments import payment_method_attach
     from customers.services.customers import customer_create
 
     checkout.refresh_from_db()
@@ -299,6 +317,10 @@ def checkout_confirm(
         locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
         if locked.status == Checkout.Status.SUCCEEDED:
             return locked
+        if locked.status == Checkout.Status.CONFIRMED and locked.confirmed_at and now < locked.confirmed_at + CONFIRMATION_LOCK:
+            raise CheckoutLocked("This checkout is being processed.")
+        locked.status = Checkout.Status.CONFIRMED
+        locked.confirmed_at = now
         if customer is None and locked.external_customer_id:
             customer = Customer.objects.filter(
                 organization=locked.organization, external_id=locked.external_customer_id, deleted_at__isnull=True
@@ -335,8 +357,10 @@ def checkout_confirm(
             payment_method = payment_method_attach(customer=customer, token=token, set_default=True)
         if product.is_recurring:
             existing = checkout.subscription
-            if existing is not None and existing.status == "incomplete":
-                subscription_services.subscription_pay_first_order(subscription=existing, payment_method=payment_method)
+            if existing is not None:
+                # A retry (after a decline or a crash): pay the same subscription's first order, if unpaid.
+                if existing.status == "incomplete":
+                    subscription_services.subscription_pay_first_order(subscription=existing, payment_method=payment_method)
             else:
                 subscription_services.subscription_create(
                     organization=checkout.organization,
@@ -352,7 +376,9 @@ def checkout_confirm(
                 )
         else:
             _purchase(checkout=checkout, customer=customer, product=product, discount=discount, payment_method=payment_method)
-    except (PaymentFailed, PaymentMethodSetupFailed):
+    except PolarError:
+        # Declines, processor trouble, bad input found late: the checkout can be confirmed again; a
+        # retry reuses the subscription/order written above, so a charge in doubt is reconciled, not repeated.
         _mark_failed(checkout)
         raise
 

@@ -322,10 +322,17 @@ def discount_redeem(
     window, ``max_redemptions``, ``max_redemptions_per_customer`` (counted over this customer's
     redemptions), product restriction and currency. Raises ``DiscountNotRedeemable`` (422 on
     ``discount_id``) and writes nothing if any fails. Runs in the caller's transaction if there is one, so
-    a failed checkout rolls the redemption back with it.
+    a failed checkout rolls the redemption back with it. Idempotent per ``checkout_id``: a second call for
+    the same checkout returns the first redemption without counting it again (a partial unique index
+    backs this).
     """
     with transaction.atomic():
         discount = Discount.objects.select_for_update().get(pk=discount.pk)
+        if checkout_id is not None:
+            # Idempotent per checkout: a retried confirmation gets the redemption it already made.
+            existing = DiscountRedemption.objects.filter(discount=discount, checkout_id=checkout_id).first()
+            if existing is not None:
+                return existing
         problem = discount_unusable_reason(discount=discount, product=product, customer=customer, currency=currency)
         if problem is not None:
             raise DiscountNotRedeemable(*problem)

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from billing.models import BenefitGrant, LicenseKey, LicenseKeyActivation
 from polar import clock
-from polar.errors import NotPermitted, PolarError, ResourceNotFound
+from polar.errors import NotPermitted, PolarError, PolarRequestValidationError, ResourceNotFound
 
 
 class LicenseKeyBadRequest(PolarError):
@@ -84,6 +84,38 @@ def license_key_revoke(*, grant: BenefitGrant) -> LicenseKey | None:
         key.modified_at = clock.now()
         key.save(update_fields=["status", "modified_at"])
     return key
+
+
+_UNSET = object()
+
+
+def license_key_update(
+    *, license_key: LicenseKey, status=_UNSET, usage=_UNSET, limit_activations=_UNSET, limit_usage=_UNSET, expires_at=_UNSET
+) -> LicenseKey:
+    """The merchant's manual changes (disable a key, reset usage, raise limits). Locks the key row.
+
+    ``usage`` cannot exceed ``limit_usage``; a lower ``limit_activations`` does not remove live
+    activations, it only stops new ones.
+    """
+    with transaction.atomic():
+        license_key = LicenseKey.objects.select_for_update().select_related("customer").get(pk=license_key.pk)
+        fields = []
+        for name, value in (
+            ("status", status),
+            ("usage", usage),
+            ("limit_activations", limit_activations),
+            ("limit_usage", limit_usage),
+            ("expires_at", expires_at),
+        ):
+            if value is not _UNSET:
+                setattr(license_key, name, value)
+                fields.append(name)
+        if license_key.limit_usage is not None and license_key.usage > license_key.limit_usage:
+            loc = "usage" if usage is not _UNSET else "limit_usage"
+            raise PolarRequestValidationError.single(["body", loc], "usage cannot exceed limit_usage.")
+        license_key.modified_at = clock.now()
+        license_key.save(update_fields=[*fields, "modified_at"])
+    return license_key
 
 
 def _locked_key(*, organization, key: str) -> LicenseKey:

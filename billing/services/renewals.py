@@ -284,7 +284,11 @@ def _late_events_exist(*, subscription, billed: dict) -> bool:
 def _pending_update(subscription: Subscription, boundary: dt.datetime) -> PendingSubscriptionUpdate | None:
     return (
         PendingSubscriptionUpdate.objects.filter(
-            subscription=subscription, applied_at__isnull=True, canceled_at__isnull=True, applies_at__lte=boundary
+            subscription=subscription,
+            applied_at__isnull=True,
+            canceled_at__isnull=True,
+            order__isnull=True,  # an ``invoice`` change being paid for is settled by the subscriptions service
+            applies_at__lte=boundary,
         )
         .select_related("product").prefetch_related("prices")
         .first()
@@ -380,7 +384,7 @@ def _cycle_locked(locked: Subscription, *, now: dt.datetime) -> Order | None:
     credit balance and discount cycles are put back as they were.
     """
     from billing.pricing import price
-    from billing.services.subscriptions import _apply_switch, subscription_end
+    from billing.services.subscriptions import subscription_apply_pending_update, subscription_end
 
     plan = cycle_plan(subscription=locked)
     boundary = plan.closed.end
@@ -403,15 +407,8 @@ def _cycle_locked(locked: Subscription, *, now: dt.datetime) -> Order | None:
         subscription_end(subscription=locked)
     else:
         if plan.pending is not None:
-            prices = list(plan.pending.prices.all())
-            if prices:
-                seats = plan.pending.seats if plan.pending.seats is not None else locked.seats
-                _apply_switch(locked, product=next_product, prices=prices, seats=seats, now=now)
-            elif plan.pending.seats is not None:
-                locked.seats = plan.pending.seats
-            plan.pending.applied_at = now
-            plan.pending.modified_at = now
-            plan.pending.save(update_fields=["applied_at", "modified_at"])
+            # Pins the scheduled prices/seats/product and marks the update applied (subscriptions service).
+            subscription_apply_pending_update(subscription=locked, at=boundary)
         events = [WebhookEventType.SUBSCRIPTION_UPDATED]
         if was_trialing:
             locked.status = SubscriptionStatus.ACTIVE

@@ -668,29 +668,60 @@ def _change(
             _apply_switch(locked, product=product, prices=prices, seats=seats, now=now)
             _emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
             return locked
-        # Paid later: the scheduled update (applies now) marks the subscription as locked meanwhile.
+        # Paid later: the update (applies now, linked to its order) keeps the subscription locked meanwhile.
         pending = PendingSubscriptionUpdate.objects.create(
-            subscription=locked, applies_at=now, product=product if product.id != locked.product_id else None, seats=seats
+            subscription=locked,
+            applies_at=now,
+            product=product if product.id != locked.product_id else None,
+            seats=seats,
+            order=order,
         )
         pending.prices.set(prices)
 
     payment = order_services.order_charge(order=order, payment_method=payment_method)
+    if subscription_change_settle(pending_update=pending):
+        return Subscription.objects.get(pk=subscription.pk)
+    raise _payment_failed(payment)
+
+
+def subscription_change_settle(*, pending_update: PendingSubscriptionUpdate) -> bool:
+    """Finish an ``invoice`` change once its order's charge has an outcome; True if it was applied.
+
+    Locks the subscription, then the update. Paid order → the new prices/seats are pinned and the
+    update marked applied (``subscription.updated``); a succeeded charge not yet recorded on the order
+    (found by ``payment_reconcile``) marks the order paid first. Otherwise (the charge declined, or the order is
+    void) → the update is canceled, the order voided and any credit it used given back. A charge still
+    pending leaves everything as it is (returns False): call again once ``payment_reconcile`` settled
+    it — ``run_billing``/a sweep can do that for updates left behind by a crash. Idempotent.
+    """
     with transaction.atomic():
-        locked = _lock(subscription)
-        pending = PendingSubscriptionUpdate.objects.select_for_update().get(pk=pending.pk)
+        locked = _lock(pending_update.subscription)
+        pending = PendingSubscriptionUpdate.objects.select_for_update().get(pk=pending_update.pk)
+        if pending.applied_at is not None:
+            return True
+        if pending.canceled_at is not None or pending.order_id is None:
+            return False
+        order = Order.objects.select_for_update().get(pk=pending.order_id)
         now = clock.now()
-        if payment is not None and payment.status == Payment.Status.SUCCEEDED:
+        if order.status == OrderStatus.PENDING and Payment.objects.filter(order_id=order.id, status=Payment.Status.SUCCEEDED).exists():
+            # A charge reconciled after a crash or timeout: record the payment first.
+            order = order_services.order_mark_paid(order=order)
+        if order.paid:
             pending.applied_at = now
             pending.save(update_fields=["applied_at"])
-            _apply_switch(locked, product=product, prices=prices, seats=seats, now=now)
+            prices = list(pending.prices.all())
+            _apply_switch(locked, product=pending.product or locked.product, prices=prices, seats=pending.seats, now=now)
             _emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
-            return locked
+            return True
+        if Payment.objects.filter(order_id=order.id, status=Payment.Status.PENDING).exists():
+            return False
         pending.canceled_at = now
         pending.save(update_fields=["canceled_at"])
-        order_services.order_void(order=order)
-        locked.credit_balance += applied
-        locked.save(update_fields=["credit_balance"])
-    raise _payment_failed(payment)
+        if order.status == OrderStatus.PENDING:
+            order_services.order_void(order=order)
+            locked.credit_balance += order.applied_balance_amount
+            locked.save(update_fields=["credit_balance"])
+        return False
 
 
 def subscription_change_product(
@@ -769,8 +800,47 @@ def subscription_clear_pending_update(*, subscription: Subscription) -> Subscrip
         locked = _lock(subscription)
         pending = _open_pending_update(locked)
         if pending is not None:
-            if pending.applies_at <= clock.now():
+            if pending.order_id is not None:
                 raise SubscriptionLocked("This change is being paid for and cannot be cleared.")
             _cancel_pending_update(locked, clock.now())
             _emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
     return locked
+
+
+# --- for the renewal cycle ------------------------------------------------------------------------
+
+
+def subscription_static_lines(*, subscription: Subscription, tax_rate_bps: int, period: Period | None = None) -> list:
+    """The fixed/custom/seat ``LineInput``s of one full period of the subscription's pinned price
+    versions (metered prices excluded: usage is billed in arrears by the renewal)."""
+    prices, custom_amounts = _pinned(subscription)
+    return _static_lines(
+        product_name=subscription.product.name,
+        prices=prices,
+        seats=subscription.seats,
+        tax_bps=tax_rate_bps,
+        custom_amounts=custom_amounts,
+        period=period,
+    )
+
+
+def subscription_apply_pending_update(*, subscription: Subscription, at) -> PendingSubscriptionUpdate | None:
+    """Apply the open ``next_period`` update of a subscription whose row the caller has locked (the
+    renewal, inside its transaction), if it is due at ``at``. Pins its prices/seats/product, marks it
+    applied, emits ``subscription.updated``; returns it (None when there was nothing to apply). An
+    update tied to an order (an ``invoice`` change being paid for) is never applied here: see
+    ``subscription_change_settle``."""
+    pending = (
+        PendingSubscriptionUpdate.objects.select_for_update()
+        .filter(subscription=subscription, applied_at__isnull=True, canceled_at__isnull=True, order__isnull=True, applies_at__lte=at)
+        .first()
+    )
+    if pending is None:
+        return None
+    now = clock.now()
+    _apply_switch(subscription, product=pending.product or subscription.product, prices=list(pending.prices.all()), seats=pending.seats, now=now)
+    pending.applied_at = now
+    pending.modified_at = now
+    pending.save(update_fields=["applied_at", "modified_at"])
+    _emit(subscription, WebhookEventType.SUBSCRIPTION_UPDATED)
+    return pending

@@ -8,7 +8,7 @@ urlpatterns = [
     path("customers/", views.CustomerListCreateApi.as_view(), name="customers-list"),
     path(
         "customers/external/<path:external_id>/state",
-        views.CustomerStateApi.as_view(),
+        views.CustomerExternalStateApi.as_view(),
         name="customers-external-state",
     ),
     path("customers/external/<path:external_id>", views.CustomerExternalApi.as_view(), name="customers-external"),

@@ -1,5 +1,5 @@
 """``/v1/customers/``: thin views over customers.services and customers.selectors."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from customers import selectors, services
 from polar.api.metadata import parse_metadata_query
@@ -75,20 +75,35 @@ class _CustomerItemApi(_CustomerApi):
         return self.respond(None, status=204)
 
 
-@extend_schema(responses=CustomerOutput)
+def _item_schema(name: str, update_input):
+    return extend_schema_view(
+        get=extend_schema(operation_id=f"customers:get{name}", responses=CustomerOutput),
+        patch=extend_schema(operation_id=f"customers:update{name}", request=update_input, responses=CustomerOutput),
+        delete=extend_schema(
+            operation_id=f"customers:delete{name}", parameters=[CustomerDeleteQuery], responses={204: None}
+        ),
+    )
+
+
+@_item_schema("", CustomerUpdateInput)
 class CustomerDetailApi(_CustomerItemApi):
     pass
 
 
-@extend_schema(request=CustomerUpdateExternalInput, responses=CustomerOutput)
+@_item_schema("_external", CustomerUpdateExternalInput)
 class CustomerExternalApi(_CustomerItemApi):
     update_input = CustomerUpdateExternalInput
     external = True
 
 
-@extend_schema(responses=CustomerStateOutput)
 class CustomerStateApi(_CustomerApi):
+    @extend_schema(operation_id="customers:get_state", responses=CustomerStateOutput)
     def get(self, request, **lookup):
         customer = self.get_customer(**lookup)
         state = selectors.customer_state(customer=customer)
         return self.respond(CustomerStateOutput(customer, context={"state": state}).data)
+
+
+@extend_schema_view(get=extend_schema(operation_id="customers:get_state_external", responses=CustomerStateOutput))
+class CustomerExternalStateApi(CustomerStateApi):
+    pass

@@ -12,7 +12,7 @@ from customers.models import Customer
 from customers.tax_ids import InvalidTaxID, validate_tax_id
 from polar import clock
 from polar.api.metadata import validate_metadata
-from polar.errors import PolarRequestValidationError
+from polar.errors import PolarRequestValidationError, ResourceNotFound
 from polar.webhooks.events import WebhookEventType
 from polar.webhooks.services import webhook_event_emit
 
@@ -151,10 +151,13 @@ def customer_update(*, customer: Customer, changes: dict, external: bool = False
 
     Locks the customer row. Polar's rules: a null email means "unchanged"; a new email is unverified
     until confirmed again; a billing address cannot be reset to null once set; an external id, once
-    set, cannot change; a team cannot become an individual again. ``external=True`` is the
+    set, cannot change; a team cannot become an individual again. A customer deleted meanwhile is
+    ResourceNotFound. ``external=True`` is the
     ``/external/{external_id}`` route, which cannot change the external id or the type.
     """
     customer = Customer.objects.select_for_update().select_related("organization").get(pk=customer.pk)
+    if customer.deleted_at is not None:
+        raise ResourceNotFound("Customer not found.")  # deleted while the request was on its way
     organization = customer.organization
     changes = dict(changes)
     if external:

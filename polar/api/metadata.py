@@ -4,6 +4,7 @@ Limits (Polar's, so that a payload accepted here is accepted there): at most 50 
 1 to 40 characters, values a string of at most 500 characters, an integer, a float or a boolean.
 """
 from django.http import QueryDict
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_KEYS = 50
@@ -46,6 +47,22 @@ def validate_metadata(value) -> dict:
     return dict(value)
 
 
+METADATA_SCHEMA = {
+    "type": "object",
+    "maxProperties": MAX_KEYS,
+    "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    "additionalProperties": {
+        "oneOf": [
+            {"type": "string", "maxLength": MAX_STRING_VALUE_LENGTH},
+            {"type": "integer"},
+            {"type": "number"},
+            {"type": "boolean"},
+        ]
+    },
+}
+
+
+@extend_schema_field(METADATA_SCHEMA)
 class MetadataField(serializers.Field):
     """A serializer field applying :func:`validate_metadata` (input) and rendering the dict as is."""
 

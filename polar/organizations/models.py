@@ -16,7 +16,7 @@ class Organization(TimestampedModel):
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
-        UNDER_REVIEW = "under_review", "Under review"
+        REVIEW = "review", "Under review"
         # A denied organization's tokens stop working; its data is kept.
         DENIED = "denied", "Denied"
 
@@ -24,6 +24,15 @@ class Organization(TimestampedModel):
     slug = models.SlugField(max_length=100, unique=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     email = models.EmailField(blank=True, default="")
+    website = models.URLField(blank=True, default="")
+    # Currency shown to buyers by default, and the proration rule applied when a merchant's API call names none.
+    default_presentment_currency = models.CharField(max_length=3, default="usd")
+    proration_behavior = models.CharField(
+        max_length=16,
+        choices=[("invoice", "invoice"), ("prorate", "prorate"), ("next_period", "next_period")],
+        default="prorate",
+    )
+    allow_customer_updates = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["created_at"]

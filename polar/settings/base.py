@@ -138,6 +138,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.renewals_sweep",
         "schedule": timedelta(minutes=1),
     },
+    # Webhook outbox: fan out events a crash left behind, send due retries, disable failing endpoints.
+    "webhooks-sweep": {
+        "task": "polar.webhooks.tasks.webhooks_sweep",
+        "schedule": timedelta(seconds=5),
+    },
 }
 
 CACHES = {
@@ -206,3 +211,7 @@ PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 PAYMENT_PROCESSOR = env("PAYMENT_PROCESSOR", default="sandbox")
 # Sandbox fault switch overriding the admin's SandboxSettings row: "", "timeout", "timeout_after_charge", "error".
 SANDBOX_PROCESSOR_FAULT = env("SANDBOX_PROCESSOR_FAULT", default="")
+
+# --- Checkouts and invoices ---------------------------------------------------------------------------
+# How long the signed invoice link returned by GET /v1/orders/{id}/invoice stays valid (seconds).
+INVOICE_URL_MAX_AGE = env.int("INVOICE_URL_MAX_AGE", default=3600)

@@ -5,3 +5,22 @@ class WebhooksConfig(AppConfig):
     name = "polar.webhooks"
     label = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from . import models
+
+        # Endpoints decide where merchant data is sent: audited. The secret is kept out of the diffs; the
+        # lease and health counters change on every attempt and are telemetry, not changes of access.
+        auditlog.register(
+            models.WebhookEndpoint,
+            exclude_fields=[
+                "secret",
+                "lease_token",
+                "lease_expires_at",
+                "failing_since",
+                "consecutive_failures",
+                "last_success_at",
+            ],
+        )

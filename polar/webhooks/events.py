@@ -1,8 +1,14 @@
-"""Webhook event types, with Polar's names. Adding one is one line here."""
+"""Webhook event types, with Polar's names. Adding one is one line in ``WebhookEventType``.
+
+The database stores event types as plain strings (no ``choices`` on the columns), so adding a type
+needs no migration; the services validate against this enum.
+"""
 from django.db import models
 
 
 class WebhookEventType(models.TextChoices):
+    """The types this platform emits today (``webhook_event_emit`` refuses any other)."""
+
     CHECKOUT_CREATED = "checkout.created"
     CHECKOUT_UPDATED = "checkout.updated"
     CUSTOMER_CREATED = "customer.created"
@@ -25,3 +31,30 @@ class WebhookEventType(models.TextChoices):
     BENEFIT_UPDATED = "benefit.updated"
     BENEFIT_GRANT_CREATED = "benefit_grant.created"
     BENEFIT_GRANT_REVOKED = "benefit_grant.revoked"
+
+
+# Polar's other event names (polar-sdk's WebhookEventType). An endpoint may subscribe to them so that SDK
+# clients sending Polar's full list are not refused; nothing is emitted for them until a capability adds
+# the type to WebhookEventType above (it can stay listed here, the two sets are merged). polar-sdk 1.0's
+# "subscription.cycled" is left out on purpose: 0.32's closed enum would reject an endpoint listing it.
+_POLAR_TYPES_NOT_EMITTED_YET = (
+    "checkout.expired",
+    "customer_seat.assigned",
+    "customer_seat.claimed",
+    "customer_seat.revoked",
+    "member.created",
+    "member.updated",
+    "member.deleted",
+    "subscription.past_due",
+    "subscription.paused",
+    "subscription.resumed",
+    "refund.created",
+    "refund.updated",
+    "benefit_grant.cycled",
+    "benefit_grant.updated",
+    "organization.updated",
+)
+
+SUBSCRIBABLE_EVENT_TYPES: tuple[str, ...] = tuple(
+    dict.fromkeys([*WebhookEventType.values, *_POLAR_TYPES_NOT_EMITTED_YET])
+)

@@ -49,3 +49,24 @@ def custom_benefit(organization, description="Support"):
 
 def percentage_discount(organization, basis_points=1000, duration="forever", **kwargs):
     return discount_create(organization=organization, name=f"{basis_points} bps", type="percentage", basis_points=basis_points, duration=duration, **kwargs)
+
+
+def pending_order(customer, amount=2000, currency="usd"):
+    """A pending one-time ``purchase`` order for ``customer`` (a real row for Payment.order to point at)."""
+    import datetime as dt
+
+    from billing.pricing import LineInput, Period, PriceVersion, PricingInput
+    from billing.services.orders import order_create
+    from polar import clock
+
+    product = one_time_product(customer.organization, name=f"Item {amount}", amount=amount, currency=currency)
+    price_ = product.all_prices.get()
+    now = clock.now()
+    line = LineInput(price=PriceVersion(price_id=str(price_.id), amount_type="fixed", currency=currency, amount=amount), label=product.name)
+    return order_create(
+        organization=customer.organization,
+        customer=customer,
+        billing_reason="purchase",
+        product=product,
+        pricing_input=PricingInput(period=Period(now, now + dt.timedelta(seconds=1)), currency=currency, lines=[line]),
+    )

@@ -48,3 +48,16 @@ def test_api_writes_are_attributed_to_the_token_and_request(api_client, organiza
     entry = LogEntry.objects.get_for_object(customer).get()
     assert entry.actor_email.startswith("token:polar_oat_") and entry.actor_email.endswith("org:acme")
     assert entry.cid == "req-42"
+
+
+def test_tasks_are_audited_as_the_system_with_their_name(organization):
+    from celery import shared_task
+
+    @shared_task(name="tests.audit.revoke_token")
+    def revoke_token(token_id):
+        access_token_revoke(token=OrganizationAccessToken.objects.get(pk=token_id))
+
+    token, _raw = access_token_create(organization=organization)
+    revoke_token.delay(str(token.pk))  # eager in tests: runs through Celery's signals in-process
+    entry = LogEntry.objects.get_for_object(token).filter(action=LogEntry.Action.UPDATE).get()
+    assert entry.actor_email == "system:tests.audit.revoke_token"

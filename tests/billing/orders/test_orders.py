@@ -130,3 +130,11 @@ def test_invoice_numbers_stay_gapless_under_concurrent_orders(organization, cust
         thread.join()
     assert errors == []
     assert sorted(Order.objects.values_list("invoice_sequence", flat=True)) == list(range(1, 9))
+
+
+@pytest.mark.django_db
+def test_openapi_document_lists_subscription_order_and_checkout_operations(anonymous_client):
+    text = anonymous_client.get("/openapi.json").content.decode()
+    for operation in ("subscriptions:list", "subscriptions:update", "subscriptions:revoke", "orders:get", "orders:invoice",
+                      "checkouts:create", "checkouts:client_confirm"):
+        assert f'"{operation}"' in text or f"operationId: {operation}" in text, operation

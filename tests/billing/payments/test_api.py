@@ -9,6 +9,7 @@ from billing.services.payments import payment_charge
 from polar.organizations.services import access_token_create
 from tests.factories import CustomerFactory
 from tests.factories.payments import attach_card
+from tests.factories.subscriptions import pending_order
 from tests.conftest import _client
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +131,7 @@ def test_payment_methods_need_the_customers_scope(organization, customer):
 
 def test_get_payment_in_the_card_payment_shape(api_client, customer):
     method = attach_card(customer)
-    order_id = uuid.uuid4()
+    order_id = pending_order(customer).id  # Payment.order is a foreign key since billing 0006
     payment = make_payment(customer, method, "order:a:attempt:1", order_id=order_id, trigger="purchase")
     response = api_client.get(f"/v1/payments/{payment.id}")
     assert response.status_code == 200
@@ -161,7 +162,7 @@ def test_list_filters_by_customer_order_and_status(api_client, organization, cus
     good = attach_card(customer)
     other = CustomerFactory(organization=organization)
     bad = attach_card(other, token="pm_card_chargeCustomerFail")
-    order_id = uuid.uuid4()
+    order_id = pending_order(customer).id  # Payment.order is a foreign key since billing 0006
     p1 = make_payment(customer, good, "k1", order_id=order_id)
     p2 = make_payment(other, bad, "k2")
     p3 = make_payment(customer, good, "k3", amount=500)

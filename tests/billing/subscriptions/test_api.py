@@ -165,3 +165,12 @@ def test_patch_discount_that_does_not_apply_is_422(api_client, organization, sub
     discount = percentage_discount(organization, products=[premium.id])
     assert ["body", "discount_id"] in _loc(api_client.patch(f"/v1/subscriptions/{subscription.id}", {"discount_id": str(discount.id)}, format="json"))
     assert Subscription.objects.get(pk=subscription.pk).discount_id is None
+
+
+def test_patch_without_proration_behavior_uses_the_organizations_default(api_client, organization, subscription, premium):
+    organization.proration_behavior = "next_period"
+    organization.save()
+    response = api_client.patch(f"/v1/subscriptions/{subscription.id}", {"product_id": str(premium.id)}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["pending_update"]["product_id"] == str(premium.id)
+    assert response.json()["product_id"] == str(subscription.product_id)

@@ -186,3 +186,42 @@ def test_invoice_change_applies_a_forever_discount_to_proration_lines(organizati
     order = Order.objects.get(billing_reason="subscription_update")
     assert [(i.amount, i.discount_amount) for i in order.items.all()] == [(-750, -75), (2250, 225)]
     assert order.total_amount == 1350
+
+
+def test_invoice_change_interrupted_by_a_processor_timeout_settles_after_reconcile(subscription, premium):
+    from billing.models import Payment, SandboxSettings
+    from billing.services.payments import PaymentProcessorTimeout, payment_reconcile
+
+    SandboxSettings.objects.update_or_create(pk=1, defaults={"fault": "timeout_after_charge"})
+    with pytest.raises(PaymentProcessorTimeout):
+        change(subscription, premium, "invoice")
+    pending = PendingSubscriptionUpdate.objects.get(subscription=subscription)
+    assert pending.order is not None and pending.applied_at is None
+    assert Subscription.objects.get(pk=subscription.pk).product_id != premium.id
+    with pytest.raises(services.SubscriptionLocked):
+        change(subscription, premium, "prorate")
+    assert services.subscription_change_settle(pending_update=pending) is False  # the charge is still unknown
+
+    SandboxSettings.objects.update_or_create(pk=1, defaults={"fault": "none"})
+    payment = payment_reconcile(payment=Payment.objects.get(order_id=pending.order_id))
+    assert payment.status == "succeeded"
+    assert services.subscription_change_settle(pending_update=pending) is True
+    assert Subscription.objects.get(pk=subscription.pk).product_id == premium.id
+    assert Payment.objects.filter(order_id=pending.order_id, status="succeeded").count() == 1
+
+
+def test_renewal_helpers_apply_the_scheduled_change_and_price_the_new_plan(subscription, premium):
+    from django.db import transaction
+
+    change(subscription, premium, "next_period")
+    end = subscription.current_period_end
+    with clock.freeze(end), transaction.atomic():
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        assert services.subscription_apply_pending_update(subscription=locked, at=end - dt.timedelta(seconds=1)) is None
+        applied = services.subscription_apply_pending_update(subscription=locked, at=end)
+    assert applied is not None and applied.applied_at == end
+    subscription.refresh_from_db()
+    assert subscription.product_id == premium.id and subscription.amount == 3000
+    lines = services.subscription_static_lines(subscription=subscription, tax_rate_bps=0)
+    result = price(PricingInput(period=Period(end, end + dt.timedelta(days=31)), currency="usd", lines=lines))
+    assert [(line.label, line.amount) for line in result.lines] == [("Premium", 3000)]

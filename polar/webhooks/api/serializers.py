@@ -1,0 +1,134 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from ..events import SUBSCRIBABLE_EVENT_TYPES
+from ..models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookFormat
+from ..services.delivery import payload_body
+
+_EVENT_TYPE_CHOICES = [(value, value) for value in SUBSCRIBABLE_EVENT_TYPES]
+
+
+# --- input ------------------------------------------------------------------
+class WebhookEndpointCreateInput(serializers.Serializer):
+    url = serializers.CharField(trim_whitespace=True)
+    name = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
+    format = serializers.ChoiceField(choices=WebhookFormat.choices)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=_EVENT_TYPE_CHOICES))
+    organization_id = serializers.UUIDField(required=False, allow_null=True)
+    api_version = serializers.ChoiceField(choices=[], required=False, allow_null=True)
+    # Deprecated by Polar ("the secret is now generated on the backend"): accepted and ignored.
+    secret = serializers.CharField(required=False, allow_null=True, write_only=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["api_version"].choices = [(v, v) for v in settings.POLAR_API_VERSIONS]
+
+
+class WebhookEndpointUpdateInput(serializers.Serializer):
+    url = serializers.CharField(required=False, allow_null=True, trim_whitespace=True)
+    name = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
+    format = serializers.ChoiceField(choices=WebhookFormat.choices, required=False, allow_null=True)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=_EVENT_TYPE_CHOICES), required=False, allow_null=True
+    )
+    enabled = serializers.BooleanField(required=False, allow_null=True)
+    secret = serializers.CharField(required=False, allow_null=True, write_only=True)
+
+
+class WebhookEndpointListQuery(serializers.Serializer):
+    organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+
+
+class WebhookDeliveryListQuery(serializers.Serializer):
+    endpoint_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    start_timestamp = serializers.DateTimeField(required=False)
+    end_timestamp = serializers.DateTimeField(required=False)
+    succeeded = serializers.BooleanField(required=False)
+    query = serializers.CharField(required=False)
+    http_code_class = serializers.ChoiceField(choices=["2xx", "3xx", "4xx", "5xx"], required=False)
+    event_type = serializers.ListField(child=serializers.ChoiceField(choices=_EVENT_TYPE_CHOICES), required=False)
+
+
+# --- output -----------------------------------------------------------------
+class WebhookEndpointOutput(serializers.ModelSerializer):
+    organization_id = serializers.UUIDField()
+    events = serializers.ListField(child=serializers.CharField())
+    uses_standard_webhook_signature = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "created_at",
+            "modified_at",
+            "url",
+            "name",
+            "api_version",
+            "format",
+            "secret",
+            "organization_id",
+            "events",
+            "enabled",
+            "uses_standard_webhook_signature",
+        ]
+
+    def get_uses_standard_webhook_signature(self, endpoint) -> bool:
+        # Every secret here is a Standard Webhooks "whsec_" key, used as such to sign.
+        return True
+
+
+class WebhookEventOutput(serializers.Serializer):
+    """Polar's WebhookEvent, seen through one endpoint's delivery (Polar has one event per endpoint)."""
+
+    def to_representation(self, delivery: WebhookDelivery):
+        event = delivery.event
+        if delivery.status == WebhookDelivery.Status.SUCCEEDED:
+            succeeded = True
+        elif delivery.status == WebhookDelivery.Status.FAILED:
+            succeeded = False
+        else:
+            succeeded = None
+        return {
+            "id": str(event.id),
+            "created_at": serializers.DateTimeField().to_representation(event.created_at),
+            "modified_at": serializers.DateTimeField().to_representation(event.modified_at)
+            if event.modified_at
+            else None,
+            "type": event.type,
+            # Required by polar-sdk 1.0.x (not listed in the contract's section 4): the payload's API version.
+            "api_version": delivery.endpoint.api_version,
+            "payload": payload_body(event),
+            "last_http_code": delivery.last_http_code,
+            "succeeded": succeeded,
+            "skipped": delivery.status == WebhookDelivery.Status.SKIPPED,
+            "is_archived": False,
+        }
+
+
+class WebhookDeliveryOutput(serializers.ModelSerializer):
+    """Polar's WebhookDelivery: one HTTP attempt. The extra keys (endpoint, attempt number, duration, next
+    attempt) are ignored by the SDKs and useful to people."""
+
+    webhook_event = serializers.SerializerMethodField()
+    webhook_endpoint_id = serializers.UUIDField(source="endpoint_id")
+    attempt_number = serializers.IntegerField(source="number")
+
+    class Meta:
+        model = WebhookDeliveryAttempt
+        fields = [
+            "id",
+            "created_at",
+            "modified_at",
+            "succeeded",
+            "http_code",
+            "response",
+            "webhook_event",
+            "webhook_endpoint_id",
+            "attempt_number",
+            "attempted_at",
+            "duration_ms",
+            "next_attempt_at",
+        ]
+
+    def get_webhook_event(self, attempt) -> dict:
+        return WebhookEventOutput(attempt.delivery).data

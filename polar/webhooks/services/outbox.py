@@ -1,0 +1,114 @@
+"""Emitting webhook events through the outbox, and fanning them out to endpoints."""
+import json
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+from polar import clock
+
+from ..events import WebhookEventType
+from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+
+def _jsonable(data: dict) -> dict:
+    # Serializer output may still hold UUID, Decimal or datetime objects (related-field ids, for instance);
+    # render them the way the API renders them, so the payload equals the API resource.
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def webhook_event_emit(*, organization, type: WebhookEventType | str, data: dict) -> WebhookEvent:
+    """Write an outbox row for this event, in the caller's transaction.
+
+    Call it inside the ``transaction.atomic()`` that makes the change: a rolled-back change then
+    sends nothing, and a committed one is never lost. ``data`` is the API resource (the output
+    serializer's ``.data``). Delivery is scheduled on commit (a Celery task fans the event out to the
+    organization's endpoints); if that enqueue is lost, the beat sweeper fans the event out later.
+
+    Locks nothing. Not idempotent by itself: each call is one event (the caller's transaction is the unit).
+    Raises ValueError for an event type not in ``WebhookEventType``.
+    """
+    event_type = WebhookEventType(type)
+    now = clock.now()
+    event = WebhookEvent.objects.create(
+        organization=organization,
+        type=event_type.value,
+        payload={
+            "type": event_type.value,
+            "timestamp": now.isoformat().replace("+00:00", "Z"),
+            "data": _jsonable(data),
+        },
+    )
+    event_id = str(event.id)
+
+    def enqueue():
+        from ..tasks import webhook_event_fan_out
+
+        webhook_event_fan_out.delay(event_id)
+
+    # robust: a broker outage after the commit must not turn the caller's committed change into an error;
+    # the sweeper fans out events that were never fanned out.
+    transaction.on_commit(enqueue, robust=True)
+    return event
+
+
+def webhook_event_fan_out(*, event_id: uuid.UUID | str) -> list[uuid.UUID]:
+    """Create the delivery rows of one event: one per active endpoint of its organization that subscribes
+    to its type and existed when the event was emitted. Returns the endpoint ids to deliver to.
+
+    Locks the event row (so two fan-outs of the same event serialise; a second one finds it done).
+    Idempotent: the (event, endpoint) unique constraint plus ``fanned_out_at``. Enqueues delivery on commit.
+    """
+    now = clock.now()
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
+        if event is None or event.fanned_out_at is not None:
+            return []
+        endpoints = list(
+            WebhookEndpoint.objects.filter(
+                organization_id=event.organization_id,
+                enabled=True,
+                deleted_at__isnull=True,
+                events__contains=[event.type],
+                created_at__lte=event.created_at,
+            ).values_list("id", flat=True)
+        )
+        WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    organization_id=event.organization_id,
+                    event=event,
+                    endpoint_id=endpoint_id,
+                    event_created_at=event.created_at,
+                    event_type=event.type,
+                    next_attempt_at=now,
+                )
+                for endpoint_id in endpoints
+            ],
+            ignore_conflicts=True,
+        )
+        event.fanned_out_at = now
+        event.save(update_fields=["fanned_out_at"])
+        if endpoints:
+            from .delivery import enqueue_delivery_on_commit
+
+            enqueue_delivery_on_commit(endpoints)
+    return endpoints
+
+
+def webhook_events_fan_out_pending(*, organization_id=None, limit: int = 500) -> int:
+    """Fan out events that were committed but never fanned out (a crash between commit and enqueue),
+    oldest first. Returns how many were fanned out by this call.
+
+    Waits on an event another worker is fanning out right now instead of skipping it: the delivery path
+    calls this before choosing what to send, and must not send a later event before an earlier one exists.
+    """
+    queryset = WebhookEvent.objects.filter(fanned_out_at__isnull=True)
+    if organization_id is not None:
+        queryset = queryset.filter(organization_id=organization_id)
+    event_ids = list(queryset.order_by("created_at", "id").values_list("id", flat=True)[:limit])
+    done = 0
+    for event_id in event_ids:
+        webhook_event_fan_out(event_id=event_id)
+        done += 1
+    return done

@@ -8,3 +8,38 @@ def events_partitions_ensure() -> list[str]:
     from billing.services.usage_partitions import ensure_partitions_ahead
 
     return ensure_partitions_ahead()
+
+
+@shared_task(name="billing.tasks.renewals_sweep")
+def renewals_sweep() -> int:
+    """Beat, every minute: claim due subscriptions (skip locked) and enqueue one cycle task each."""
+    from billing.services.renewals import renewals_sweep as sweep
+    from polar.audit import system_actor
+
+    with system_actor("billing.tasks.renewals_sweep"):
+        return sweep()
+
+
+@shared_task(
+    name="billing.tasks.subscription_cycle",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def subscription_cycle(subscription_id: str) -> str | None:
+    """Renew one subscription if due and charge its unpaid cycle order. Idempotent: a second delivery
+    finds the period already advanced and the charge already made (same processor key)."""
+    from billing.services.payments import PaymentProcessorTimeout
+    from billing.services.renewals import subscription_cycle as cycle
+
+    from polar.audit import system_actor
+
+    try:
+        with system_actor("billing.tasks.subscription_cycle"):
+            order = cycle(subscription_id=subscription_id)
+    except PaymentProcessorTimeout as exc:
+        # The order is written and its payment pending: a retry reconciles it through the same key.
+        raise subscription_cycle.retry(exc=exc, countdown=30)
+    return str(order.id) if order is not None else None

@@ -64,6 +64,7 @@ urlpatterns += [
 ]
 
 
+
 from . import customer_meters as customer_meters_api  # noqa: E402
 from . import events as events_api  # noqa: E402
 from . import meters as meters_api  # noqa: E402
@@ -77,4 +78,10 @@ urlpatterns += [
     path("meters/<str:id>", meters_api.MeterDetailApi.as_view(), name="meters-detail"),
     path("customer-meters/", customer_meters_api.CustomerMeterListApi.as_view(), name="customer-meters-list"),
     path("customer-meters/<str:id>", customer_meters_api.CustomerMeterDetailApi.as_view(), name="customer-meters-detail"),
+]
+
+from . import upcoming as upcoming_api  # noqa: E402
+
+urlpatterns += [
+    path("subscriptions/<str:id>/upcoming", upcoming_api.SubscriptionUpcomingApi.as_view(), name="subscriptions-upcoming"),
 ]

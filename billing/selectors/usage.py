@@ -301,20 +301,18 @@ def customer_meter_period(*, customer_id, meter, now=None) -> tuple[dt.datetime,
     return current_period(now=now)
 
 
-def customer_meter_credited_units(*, customer_id, meter, period) -> int:
-    """Units credited to the customer on this meter for ``period``: the ``units`` of every meter_credit
-    benefit grant on this meter that is active (granted, not revoked) — each credits once per period.
-    Unused credit does not roll over between periods (``rollover`` is not applied yet)."""
-    from billing.models import Benefit, BenefitGrant
+def customer_meter_credited_units(*, customer, meter_id, period=None) -> int:
+    """Units credited to the customer on this meter per period: the ``units`` of every active (granted,
+    not revoked) meter_credit benefit grant on this meter. Renewals bill usage less these units, and
+    customer meters show them. Unused credit does not roll over between periods (``rollover`` is not
+    applied yet); ``period`` is accepted for when it is."""
+    from billing.selectors.benefits import meter_credit_grants_active
 
-    grants = BenefitGrant.objects.filter(
-        customer_id=customer_id,
-        granted_at__isnull=False,
-        revoked_at__isnull=True,
-        benefit__type=Benefit.Type.METER_CREDIT,
-        benefit__meter=meter,
-    ).select_related("benefit")
-    return sum(int((grant.benefit.properties or {}).get("units", 0)) for grant in grants)
+    return sum(
+        int((grant.benefit.properties or {}).get("units") or 0)
+        for grant in meter_credit_grants_active(customer=customer)
+        if grant.benefit.meter_id == meter_id
+    )
 
 
 def customer_state_meters(*, customer, now=None) -> list[dict]:
@@ -380,9 +378,7 @@ def customer_meter_units(*, customer_meter, now=None) -> CustomerMeterUnits:
     """Consumed and credited units of one customer meter for its current period (the plug-in point)."""
     start, end = customer_meter_period(customer_id=customer_meter.customer_id, meter=customer_meter.meter, now=now)
     consumed = meter_quantity(meter=customer_meter.meter, customer=customer_meter.customer, start=start, end=end)
-    credited = customer_meter_credited_units(
-        customer_id=customer_meter.customer_id, meter=customer_meter.meter, period=(start, end)
-    )
+    credited = customer_meter_credited_units(customer=customer_meter.customer, meter_id=customer_meter.meter_id, period=(start, end))
     return CustomerMeterUnits(consumed=consumed, credited=credited, period_start=start, period_end=end)
 
 
@@ -429,7 +425,7 @@ def customer_meter_list(*, organization, customer_ids=None, external_customer_id
             value = consumed.get((row.customer_id, row.meter_id), Decimal(0))
         else:
             value = meter_quantity(meter=row.meter, customer=row.customer, start=period[0], end=period[1])
-        credited = customer_meter_credited_units(customer_id=row.customer_id, meter=row.meter, period=period)
+        credited = customer_meter_credited_units(customer=row.customer, meter_id=row.meter_id, period=period)
         row.units = CustomerMeterUnits(consumed=value, credited=credited, period_start=period[0], period_end=period[1])
         result.append(row)
     return result

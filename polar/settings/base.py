@@ -130,14 +130,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "polar.api.tasks.idempotency_keys_prune",
         "schedule": timedelta(hours=1),
     },
+    "events-partitions-ensure": {
+        "task": "billing.tasks.events_partitions_ensure",
+        "schedule": timedelta(days=1),
+    },
+    "renewals-sweep": {
+        "task": "billing.tasks.renewals_sweep",
+        "schedule": timedelta(minutes=1),
+    },
     # Webhook outbox: fan out events a crash left behind, send due retries, disable failing endpoints.
     "webhooks-sweep": {
         "task": "polar.webhooks.tasks.webhooks_sweep",
         "schedule": timedelta(seconds=5),
-    },
-    "events-partitions-ensure": {
-        "task": "billing.tasks.events_partitions_ensure",
-        "schedule": timedelta(days=1),
     },
 }
 

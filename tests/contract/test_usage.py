@@ -60,7 +60,7 @@ def _day(value) -> str:
 # --- 0.32.x ---------------------------------------------------------------------------------------
 
 
-def test_032_events_ingest_list_get(sdk032, contract_organization):
+def test_032_events_ingest_list_get(sdk032, sdk032_other, contract_organization):
     customer = CustomerFactory(organization=contract_organization, external_id="ext-1")
     ingested = sdk032.events.ingest(request={"events": _events("ext-1")})
     assert isinstance(ingested, m032.EventsIngestResponse)
@@ -82,6 +82,9 @@ def test_032_events_ingest_list_get(sdk032, contract_organization):
     fetched = sdk032.events.get(id=first.id)
     assert isinstance(fetched, m032.UserEvent)
     assert fetched.id == first.id and fetched.metadata == {"tokens": 10}
+    with pytest.raises(m032.ResourceNotFound):
+        sdk032_other.events.get(id=first.id)
+    assert sdk032_other.events.list().pagination.total_count == 0
 
 
 def test_032_meter_create_get_list_archive(sdk032, contract_organization):
@@ -147,7 +150,7 @@ def test_032_meter_quantities_by_day(sdk032, contract_organization):
     assert nobody.total == 0
 
 
-def test_032_customer_meters_list_get(sdk032, contract_organization):
+def test_032_customer_meters_list_get(sdk032, sdk032_other, contract_organization):
     customer = CustomerFactory(organization=contract_organization, external_id="ext-cm")
     CustomerFactory(organization=contract_organization, external_id="ext-other")
     meter = sdk032.meters.create(request={"name": "Tokens", "filter": API_CALLS, "aggregation": TOKENS})
@@ -174,6 +177,9 @@ def test_032_customer_meters_list_get(sdk032, contract_organization):
     fetched = sdk032.customer_meters.get(id=row.id)
     assert fetched.id == row.id and fetched.consumed_units == 15
     assert sdk032.customer_meters.list().result.pagination.total_count == 2
+    with pytest.raises(m032.ResourceNotFound):
+        sdk032_other.customer_meters.get(id=row.id)
+    assert sdk032_other.customer_meters.list().result.pagination.total_count == 0
 
 
 def test_032_ingest_bad_timestamp_is_422_with_loc(sdk032):

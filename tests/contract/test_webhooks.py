@@ -19,10 +19,11 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (http.server's naming)
         length = int(self.headers.get("Content-Length") or 0)
         self.server.received.append((self.headers.get("webhook-id"), self.rfile.read(length)))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
+        body = b"ok" if self.server.status == 200 else b"boom"
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(b"ok")
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
@@ -33,6 +34,7 @@ def receiver():
     """A local HTTP server answering 200 to every delivery; ``received`` lists (webhook-id, body)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     server.received = []
+    server.status = 200  # a test may set another answer
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
@@ -101,6 +103,22 @@ def test_032_deliveries_after_customer_created(sdk032, receiver):
     assert len(receiver.received) == 2
 
 
+def test_10_failed_delivery_is_recorded(sdk10, receiver):
+    receiver.status = 500
+    results = sdk10.run(
+        op("webhooks.create_webhook_endpoint", url=receiver.url, format="raw", events=["customer.created"]),
+        op("customers.create", email="failing10@example.com"),
+        op("webhooks.list_webhook_deliveries", endpoint_id="${0.id}", succeeded=False),
+        op("webhooks.list_webhook_deliveries", http_code_class="2xx"),
+    )
+    page = ok(results[2])
+    assert page["pagination"]["total_count"] == 1
+    delivery = page["items"][0]
+    assert (delivery["succeeded"], delivery["http_code"]) == (False, 500)
+    assert delivery["webhook_event"]["type"] == "customer.created"
+    assert ok(results[3])["pagination"]["total_count"] == 0
+
+
 def test_032_bad_url_is_422_with_loc(sdk032):
     with pytest.raises(m032.HTTPValidationError) as raised:
         sdk032.webhooks.create_webhook_endpoint(request={"url": "not a url", "format_": "raw", "events": []})
@@ -122,6 +140,21 @@ def test_032_other_organizations_endpoint_is_not_found(sdk032, sdk032_other, rec
         sdk032_other.webhooks.delete_webhook_endpoint(id=endpoint.id)
     assert sdk032_other.webhooks.list_webhook_endpoints().result.pagination.total_count == 0
     assert sdk032.webhooks.get_webhook_endpoint(id=endpoint.id).enabled is True
+
+
+def test_032_failed_delivery_is_recorded(sdk032, receiver):
+    receiver.status = 500
+    endpoint = sdk032.webhooks.create_webhook_endpoint(
+        request={"url": receiver.url, "format_": "raw", "events": ["customer.created"]}
+    )
+    sdk032.customers.create(request={"email": "failing@example.com"})
+    page = sdk032.webhooks.list_webhook_deliveries(endpoint_id=endpoint.id, succeeded=False).result
+    assert page.pagination.total_count == 1  # retries are scheduled, not run inline
+    delivery = page.items[0]
+    assert (delivery.succeeded, delivery.http_code) == (False, 500)
+    assert delivery.webhook_event.type == "customer.created" and delivery.webhook_event.succeeded is not True
+    assert sdk032.webhooks.list_webhook_deliveries(http_code_class="5xx").result.pagination.total_count == page.pagination.total_count
+    assert sdk032.webhooks.list_webhook_deliveries(http_code_class="2xx").result.pagination.total_count == 0
 
 
 # --- 1.0.x ----------------------------------------------------------------------------------------
@@ -171,3 +204,19 @@ def test_10_endpoints_and_deliveries(sdk10, receiver, contract_other_token):
     assert ok(results[11]) is None
     failed(results[12], "ResourceNotFound", 404)
     assert len(receiver.received) == 2
+
+
+def test_10_failed_delivery_is_recorded(sdk10, receiver):
+    receiver.status = 500
+    results = sdk10.run(
+        op("webhooks.create_webhook_endpoint", url=receiver.url, format="raw", events=["customer.created"]),
+        op("customers.create", email="failing10@example.com"),
+        op("webhooks.list_webhook_deliveries", endpoint_id="${0.id}", succeeded=False),
+        op("webhooks.list_webhook_deliveries", http_code_class="2xx"),
+    )
+    page = ok(results[2])
+    assert page["pagination"]["total_count"] == 1
+    delivery = page["items"][0]
+    assert (delivery["succeeded"], delivery["http_code"]) == (False, 500)
+    assert delivery["webhook_event"]["type"] == "customer.created"
+    assert ok(results[3])["pagination"]["total_count"] == 0

@@ -94,3 +94,8 @@ class OrderListQuery(serializers.Serializer):
     discount_id = serializers.ListField(child=serializers.UUIDField(), required=False)
     billing_reason = serializers.ListField(child=serializers.ChoiceField(choices=OrderBillingReason.choices), required=False)
     status = serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices), required=False)
+    # Polar's filter on the ordered product's billing type: both SDKs send it, and an unknown query key
+    # would otherwise be ignored silently (every order listed).
+    product_billing_type = serializers.ListField(
+        child=serializers.ChoiceField(choices=["one_time", "recurring"]), required=False
+    )

@@ -18,6 +18,7 @@ def order_list(
     discount_id=None,
     billing_reason=None,
     status=None,
+    product_billing_type=None,
 ):
     """The organization's orders, filtered as Polar's ``GET /v1/orders/``."""
     queryset = (
@@ -38,6 +39,9 @@ def order_list(
     ):
         if values:
             queryset = queryset.filter(**{f"{field}__in": values})
+    if product_billing_type and len(set(product_billing_type)) == 1:
+        # One-time products have no recurring interval; asking for both types is no filter.
+        queryset = queryset.filter(product__recurring_interval__isnull=product_billing_type[0] == "one_time")
     return queryset
 
 

@@ -78,14 +78,17 @@ class DemoSeed:
         }
 
 
-_STEPS: dict[str, tuple[int, Callable[[DemoSeed], None]]] = {}
+_STEPS: dict[str, tuple[int, Callable[[DemoSeed], None], bool]] = {}
 
 
-def demo_seed_step(name: str, *, order: int):
-    """Register ``function(seed)`` as the demo step ``name``; steps run by ascending ``order``."""
+def demo_seed_step(name: str, *, order: int, atomic: bool = True):
+    """Register ``function(seed)`` as the demo step ``name``; steps run by ascending ``order``.
+
+    ``atomic=False`` is for steps that go through services managing their own transactions (a charge is
+    made outside any transaction, so such a step must not run inside one)."""
 
     def register(function: Callable[[DemoSeed], None]) -> Callable[[DemoSeed], None]:
-        _STEPS[name] = (order, function)
+        _STEPS[name] = (order, function, atomic)
         return function
 
     return register
@@ -95,9 +98,12 @@ def demo_seed(*, data_dir: Path) -> DemoSeed:
     """Run every registered step once, in order. Idempotent: see the module docstring."""
     autodiscover_modules("demo")
     seed = DemoSeed(data_dir=Path(data_dir))
-    for name, (_order, step) in sorted(_STEPS.items(), key=lambda item: (item[1][0], item[0])):
+    for name, (_order, step, atomic) in sorted(_STEPS.items(), key=lambda item: (item[1][0], item[0])):
         seed.created.setdefault(name, 0)
-        with transaction.atomic():
+        if atomic:
+            with transaction.atomic():
+                step(seed)
+        else:
             step(seed)
     return seed
 

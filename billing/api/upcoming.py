@@ -1,4 +1,5 @@
 """``GET /v1/subscriptions/{id}/upcoming``: the next renewal's order, previewed (nothing is written)."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
 from billing.selectors import subscriptions as selectors
@@ -27,7 +28,7 @@ def upcoming_output(preview) -> dict:
 class SubscriptionUpcomingApi(PolarAPIView):
     scope = "subscriptions"
 
-    @extend_schema(operation_id="subscriptions:upcoming")
+    @extend_schema(operation_id="subscriptions:upcoming", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         subscription = selectors.subscription_get(organization=self.organization, id=self.parse_id(id))
         if subscription is None:

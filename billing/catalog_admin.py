@@ -18,18 +18,8 @@ from billing.models import (
 from billing.services import benefits as benefit_services
 from billing.services import catalog as catalog_services
 from billing.services import discounts as discount_services
+from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from polar.errors import PolarError
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ProductPriceInline(ReadOnlyInline):
@@ -81,21 +71,13 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductPrice)
-class ProductPriceAdmin(admin.ModelAdmin):
+class ProductPriceAdmin(ReadOnlyAdmin):
     """Price versions are immutable: view only."""
 
     list_display = ["product", "amount_type", "price_currency", "price_amount", "version", "is_archived", "created_at"]
     list_filter = ["amount_type", "is_archived", "price_currency"]
     search_fields = ["id", "product__name"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DiscountAmountInline(ReadOnlyInline):
@@ -146,18 +128,10 @@ class DiscountAdmin(admin.ModelAdmin):
 
 
 @admin.register(DiscountRedemption)
-class DiscountRedemptionAdmin(admin.ModelAdmin):
+class DiscountRedemptionAdmin(ReadOnlyAdmin):
     list_display = ["discount", "customer", "checkout_id", "subscription_id", "order_id", "created_at"]
     search_fields = ["discount__code", "customer__email"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Benefit)
@@ -188,20 +162,12 @@ class BenefitAdmin(admin.ModelAdmin):
 
 
 @admin.register(BenefitGrant)
-class BenefitGrantAdmin(admin.ModelAdmin):
+class BenefitGrantAdmin(ReadOnlyAdmin):
     list_display = ["benefit", "customer", "subscription_id", "order_id", "granted_at", "revoked_at"]
     list_filter = ["benefit__type"]
     search_fields = ["customer__email", "id", "subscription_id", "order_id"]
     actions = ["revoke"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Revoke selected grants")
     def revoke(self, request, queryset):
@@ -221,18 +187,10 @@ class LicenseKeyActivationInline(ReadOnlyInline):
 
 
 @admin.register(LicenseKey)
-class LicenseKeyAdmin(admin.ModelAdmin):
+class LicenseKeyAdmin(ReadOnlyAdmin):
     list_display = ["display_key", "customer", "benefit", "status", "usage", "limit_usage", "expires_at"]
     list_filter = ["status"]
     search_fields = ["customer__email", "id"]
     exclude = ["key"]
     inlines = [LicenseKeyActivationInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -6,17 +6,7 @@ from django.contrib import admin, messages
 
 from billing.models import Payment, PaymentMethod, SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings
 from billing.services import payments as services
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from polar.admin_base import ReadOnlyAdmin
 
 
 @admin.register(PaymentMethod)

@@ -7,39 +7,18 @@ from django.contrib import admin, messages
 
 from billing.models import Checkout, Order, OrderItem, Subscription, SubscriptionPrice, TaxRate
 from billing.services import subscriptions as services
+from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from polar.errors import PolarError
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class SubscriptionPriceInline(_ReadOnlyInline):
+class SubscriptionPriceInline(ReadOnlyInline):
     model = SubscriptionPrice
     fields = ["product_price", "amount"]
     readonly_fields = fields
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(_ReadOnlyAdmin):
+class SubscriptionAdmin(ReadOnlyAdmin):
     list_display = ["id", "organization", "customer", "product", "status", "amount", "currency", "current_period_end", "cancel_at_period_end"]
     list_filter = ["status", "cancel_at_period_end", "recurring_interval"]
     search_fields = ["id", "customer__email", "customer__external_id"]
@@ -66,14 +45,14 @@ class SubscriptionAdmin(_ReadOnlyAdmin):
         self._run(request, queryset, services.subscription_revoke)
 
 
-class OrderItemInline(_ReadOnlyInline):
+class OrderItemInline(ReadOnlyInline):
     model = OrderItem
     fields = ["label", "amount", "discount_amount", "tax_rate_bps", "tax_amount", "proration", "period_start", "period_end"]
     readonly_fields = fields
 
 
 @admin.register(Order)
-class OrderAdmin(_ReadOnlyAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     list_display = ["invoice_number", "organization", "customer", "billing_reason", "status", "total_amount", "currency", "created_at"]
     list_filter = ["status", "billing_reason"]
     search_fields = ["id", "invoice_number", "customer__email"]
@@ -81,7 +60,7 @@ class OrderAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(Checkout)
-class CheckoutAdmin(_ReadOnlyAdmin):
+class CheckoutAdmin(ReadOnlyAdmin):
     list_display = ["id", "organization", "status", "product", "customer_email", "total_amount", "currency", "expires_at"]
     list_filter = ["status"]
     search_fields = ["id", "customer_email"]

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from billing.models import CustomerMeter, Meter
 
-from .payments_admin import ReadOnlyAdmin
+from polar.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Meter)

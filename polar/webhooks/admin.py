@@ -2,22 +2,12 @@
 from django import forms
 from django.contrib import admin, messages
 
+from polar.admin_base import ReadOnlyAdmin
 from polar.errors import PolarRequestValidationError
 
 from . import services
 from .services.endpoints import validate_endpoint_url
 from .models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class WebhookEndpointForm(forms.ModelForm):

@@ -135,11 +135,14 @@ def tax_rate_bps_for(*, organization, customer=None, billing_address: dict | Non
 # --- creating orders ------------------------------------------------------------------------------
 
 
-def _emit(order: Order, event: WebhookEventType) -> None:
+def _emit(order: Order, *events: WebhookEventType) -> None:
+    """Emit ``events`` for ``order`` with one rendering of the order (they describe the same state)."""
     from billing.api.orders_serializers import OrderOutput
 
-    order = Order.objects.select_related("customer", "product", "subscription", "discount").get(pk=order.pk)
-    webhook_event_emit(organization=order.organization, type=event, data=OrderOutput(order).data)
+    order = Order.objects.select_related("organization", "customer", "product", "subscription", "discount").get(pk=order.pk)
+    data = OrderOutput(order).data
+    for event in events:
+        webhook_event_emit(organization=order.organization, type=event, data=data)
 
 
 def _next_invoice_number(organization) -> tuple[int, str]:
@@ -234,9 +237,8 @@ def order_create(
                 for index, line in enumerate(result.lines)
             ]
         )
-        _emit(order, WebhookEventType.ORDER_CREATED)
-        if order.status == OrderStatus.PAID:
-            _emit(order, WebhookEventType.ORDER_PAID)
+        paid = (WebhookEventType.ORDER_PAID,) if order.status == OrderStatus.PAID else ()
+        _emit(order, WebhookEventType.ORDER_CREATED, *paid)
     return order
 
 
@@ -330,7 +332,6 @@ def order_mark_paid(*, order: Order, payment: Payment | None = None) -> Order:
             locked.next_payment_attempt_at = None
             locked.modified_at = now
             locked.save(update_fields=["status", "paid_at", "next_payment_attempt_at", "modified_at"])
-            _emit(locked, WebhookEventType.ORDER_UPDATED)
-            _emit(locked, WebhookEventType.ORDER_PAID)
+            _emit(locked, WebhookEventType.ORDER_UPDATED, WebhookEventType.ORDER_PAID)
     order.refresh_from_db()
     return order

@@ -157,6 +157,28 @@ def _next_invoice_number(organization) -> tuple[int, str]:
     return sequence, f"{prefix}-{sequence:06d}"
 
 
+def order_items_from_lines(*, order: Order, lines, created_at=None) -> list[OrderItem]:
+    """The (unsaved) items of ``order`` for the pricing engine's line items, in order."""
+    extra = {"created_at": created_at} if created_at is not None else {}
+    return [
+        OrderItem(
+            order=order,
+            label=line.label[:512],
+            amount=line.amount,
+            discount_amount=line.discount_amount,
+            tax_amount=line.tax_amount,
+            tax_rate_bps=line.tax_rate_bps,
+            proration=line.proration,
+            product_price_id=uuid.UUID(line.price_id),
+            period_start=line.period_start,
+            period_end=line.period_end,
+            position=index,
+            **extra,
+        )
+        for index, line in enumerate(lines)
+    ]
+
+
 def order_create(
     *,
     organization,
@@ -219,24 +241,7 @@ def order_create(
             metadata=metadata or {},
             paid_at=None if due > 0 else now,
         )
-        OrderItem.objects.bulk_create(
-            [
-                OrderItem(
-                    order=order,
-                    label=line.label[:512],
-                    amount=line.amount,
-                    discount_amount=line.discount_amount,
-                    tax_amount=line.tax_amount,
-                    tax_rate_bps=line.tax_rate_bps,
-                    proration=line.proration,
-                    product_price_id=uuid.UUID(line.price_id),
-                    period_start=line.period_start,
-                    period_end=line.period_end,
-                    position=index,
-                )
-                for index, line in enumerate(result.lines)
-            ]
-        )
+        OrderItem.objects.bulk_create(order_items_from_lines(order=order, lines=result.lines))
         paid = (WebhookEventType.ORDER_PAID,) if order.status == OrderStatus.PAID else ()
         _emit(order, WebhookEventType.ORDER_CREATED, *paid)
     return order

@@ -669,21 +669,5 @@ def renewal_preview(*, subscription: Subscription) -> RenewalPreview | None:
         description=f"Renewal of {subscription.product.name}",
         created_at=now,
     )
-    items = [
-        OrderItem(
-            order=order,
-            label=line.label[:512],
-            amount=line.amount,
-            discount_amount=line.discount_amount,
-            tax_amount=line.tax_amount,
-            tax_rate_bps=line.tax_rate_bps,
-            proration=line.proration,
-            product_price_id=uuid.UUID(line.price_id),
-            period_start=line.period_start,
-            period_end=line.period_end,
-            position=index,
-            created_at=now,
-        )
-        for index, line in enumerate(result.lines)
-    ]
+    items = order_services.order_items_from_lines(order=order, lines=result.lines, created_at=now)
     return RenewalPreview(order=order, items=items)

@@ -80,14 +80,24 @@ class SubscriptionOutput(serializers.BaseSerializer):
     def to_representation(self, subscription: Subscription) -> dict:
         data = subscription_base_output(subscription)
         data["customer"] = customer_output(subscription.customer)
-        data["product"] = ProductOutput(subscription.product).data
+        # A page of subscriptions shares few products: render each product once per response.
+        products = self.context.setdefault("_rendered_products", {})
+        if subscription.product_id not in products:
+            products[subscription.product_id] = ProductOutput(subscription.product).data
+        data["product"] = products[subscription.product_id]
         data["discount"] = DiscountOutput(subscription.discount).data if subscription.discount_id else None
-        prices = [row.product_price for row in subscription.subscription_prices.select_related("product_price__meter").all()]
-        data["prices"] = ProductPriceOutput(prices, many=True).data
+        # subscription_list() prefetches both; a subscription loaded otherwise reads them here.
+        if "subscription_prices" in getattr(subscription, "_prefetched_objects_cache", {}):
+            rows = subscription.subscription_prices.all()
+        else:
+            rows = subscription.subscription_prices.select_related("product_price__meter")
+        data["prices"] = ProductPriceOutput([row.product_price for row in rows], many=True).data
         data["meters"] = []
-        pending = (
-            subscription.pending_updates.filter(applied_at__isnull=True, canceled_at__isnull=True).first()
-        )
+        if hasattr(subscription, "open_pending_updates"):
+            open_updates = subscription.open_pending_updates
+            pending = open_updates[0] if open_updates else None
+        else:
+            pending = subscription.pending_updates.filter(applied_at__isnull=True, canceled_at__isnull=True).first()
         data["pending_update"] = pending_update_output(pending)
         return data
 

@@ -138,3 +138,18 @@ def test_openapi_document_lists_subscription_order_and_checkout_operations(anony
     for operation in ("subscriptions:list", "subscriptions:update", "subscriptions:revoke", "orders:get", "orders:invoice",
                       "checkouts:create", "checkouts:client_confirm"):
         assert f'"{operation}"' in text or f"operationId: {operation}" in text, operation
+
+
+def test_listing_orders_does_not_query_per_order(api_client, organization, django_assert_max_num_queries):
+    from billing.services.subscriptions import subscription_create
+    from tests.factories.payments import attach_card
+    from tests.factories.subscriptions import monthly_product
+
+    product = monthly_product(organization, name="Listed", amount=700)
+    for index in range(6):
+        card = attach_card(organization=organization, email=f"orders{index}@example.com")
+        subscription_create(organization=organization, customer=card.customer, product=product, payment_method=card)
+    api_client.get("/v1/orders/")  # warm the token's last-use stamp
+    with django_assert_max_num_queries(20):
+        body = api_client.get("/v1/orders/", {"limit": 100}).json()
+    assert body["pagination"]["total_count"] == 6

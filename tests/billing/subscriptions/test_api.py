@@ -174,3 +174,18 @@ def test_patch_without_proration_behavior_uses_the_organizations_default(api_cli
     assert response.status_code == 200, response.content
     assert response.json()["pending_update"]["product_id"] == str(premium.id)
     assert response.json()["product_id"] == str(subscription.product_id)
+
+
+def test_listing_subscriptions_does_not_query_per_subscription(api_client, organization, django_assert_max_num_queries):
+    from billing.services.subscriptions import subscription_create
+    from tests.factories.payments import attach_card
+    from tests.factories.subscriptions import monthly_product
+
+    product = monthly_product(organization, name="Listed", amount=700)
+    for index in range(6):
+        card = attach_card(organization=organization, email=f"list{index}@example.com")
+        subscription_create(organization=organization, customer=card.customer, product=product, payment_method=card)
+    api_client.get("/v1/subscriptions/")  # warm the token's last-use stamp
+    with django_assert_max_num_queries(20):
+        body = api_client.get("/v1/subscriptions/", {"limit": 100}).json()
+    assert body["pagination"]["total_count"] == 6

@@ -43,3 +43,22 @@ def subscription_cycle(subscription_id: str) -> str | None:
         # The order is written and its payment pending: a retry reconciles it through the same key.
         raise subscription_cycle.retry(exc=exc, countdown=30)
     return str(order.id) if order is not None else None
+
+
+@shared_task(
+    name="billing.tasks.subscription_cycle_batch",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def subscription_cycle_batch(subscription_ids: list[str]) -> int:
+    """Renew a batch of due subscriptions (what the sweep enqueues) and charge their cycle orders.
+    Idempotent like ``subscription_cycle``: a second delivery finds nothing due and the charges made.
+    Returns how many orders this run wrote."""
+    from billing.services.renewals_batch import subscription_cycles_run
+    from polar.audit import system_actor
+
+    with system_actor("billing.tasks.subscription_cycle_batch"):
+        return len(subscription_cycles_run(subscription_ids=subscription_ids).orders)

@@ -116,6 +116,19 @@ class PaymentProcessor(abc.ABC):
     def charge(self, *, payment_method_ref: str, amount: int, currency: str, idempotency_key: str, description: str = "") -> ChargeResult:
         """Charge ``amount`` minor units of ``currency`` to a saved method, at most once per key."""
 
+    def charge_many(self, requests: list[dict]) -> list[ChargeResult | ProcessorError]:
+        """Several charges (each a dict of ``charge``'s keyword arguments), answered in order: a
+        ``ChargeResult``, or the ``ProcessorError`` that charge raised. Same guarantees as ``charge``
+        for each (at most once per key). The default asks one at a time; a processor with a batch API
+        (or the sandbox, in one transaction) overrides it. Batch renewals use it."""
+        answers: list[ChargeResult | ProcessorError] = []
+        for request in requests:
+            try:
+                answers.append(self.charge(**request))
+            except ProcessorError as exc:
+                answers.append(exc)
+        return answers
+
     @abc.abstractmethod
     def retrieve_charge_by_idempotency_key(self, idempotency_key: str) -> ChargeResult | None:
         """The charge made with this key, or None if the processor never made one.

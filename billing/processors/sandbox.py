@@ -239,6 +239,59 @@ class SandboxProcessor(PaymentProcessor):
             raise ProcessorTimeout("sandbox: answer lost after charging (fault switch)")
         return self._charge_result(charge)
 
+    def charge_many(self, requests: list[dict]) -> list[ChargeResult | ProcessorError]:
+        """The batch: one read of existing keys and methods and one INSERT for the new charges. With a
+        fault switch on, or anything unusual (a key seen before, an unknown method, a dispute card), it
+        answers one charge at a time through ``charge`` so every documented behaviour stays as it is."""
+        from billing.models import SandboxCharge, SandboxPaymentMethod
+
+        if not requests:
+            return []
+        if self._fault() != "none":
+            return super().charge_many(requests)
+        keys = [request["idempotency_key"] for request in requests]
+        if len(set(keys)) != len(keys) or SandboxCharge.objects.filter(idempotency_key__in=keys).exists():
+            return super().charge_many(requests)
+        methods = {m.ref: m for m in SandboxPaymentMethod.objects.filter(ref__in={r["payment_method_ref"] for r in requests})}
+        simple = (
+            SandboxPaymentMethod.Behaviour.DECLINE_CHARGES,
+            SandboxPaymentMethod.Behaviour.INSUFFICIENT_FUNDS,
+        )
+        rows = []
+        for request in requests:
+            method = methods.get(request["payment_method_ref"])
+            amount = request["amount"]
+            if method is None or not isinstance(amount, int) or amount <= 0:
+                return super().charge_many(requests)
+            if method.behaviour == SandboxPaymentMethod.Behaviour.DISPUTE:
+                return super().charge_many(requests)
+            status, code = SandboxCharge.Status.SUCCEEDED, None
+            if method.behaviour == simple[0]:
+                status, code = SandboxCharge.Status.DECLINED, "card_declined"
+            elif method.behaviour == simple[1]:
+                status, code = SandboxCharge.Status.DECLINED, "insufficient_funds"
+            rows.append(
+                SandboxCharge(
+                    ref=_ref("ch"),
+                    idempotency_key=request["idempotency_key"],
+                    payment_method=method,
+                    amount=amount,
+                    currency=request["currency"],
+                    description=(request.get("description") or "")[:512],
+                    status=status,
+                    decline_code=code,
+                    decline_message=DECLINE_MESSAGES.get(code) if code else None,
+                    fee=sandbox_fee(amount) if status == SandboxCharge.Status.SUCCEEDED else 0,
+                )
+            )
+        try:
+            with transaction.atomic():
+                SandboxCharge.objects.bulk_create(rows)
+        except IntegrityError:
+            # A concurrent request used one of the keys: answer one by one (each finds its charge).
+            return super().charge_many(requests)
+        return [self._charge_result(row) for row in rows]
+
     @staticmethod
     def _check_same_charge(charge, payment_method_ref, amount, currency) -> None:
         if (charge.payment_method.ref, charge.amount, charge.currency) != (payment_method_ref, amount, currency):

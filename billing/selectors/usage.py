@@ -271,6 +271,52 @@ def meter_quantity(*, meter, customer, start: dt.datetime, end: dt.datetime) -> 
     return Decimal(rows[0][0])
 
 
+def meter_quantity_by_customer(*, meter, customers, start: dt.datetime, end: dt.datetime) -> dict[uuid.UUID, Decimal]:
+    """``meter_quantity`` for several customers of the meter's organization in one grouped query (the
+    renewal batch): per customer the same events (linked to it, or not linked yet and carrying its
+    external id) and the same aggregate. Customers with no events are absent (their quantity is 0)."""
+    customers = list(customers)
+    if not customers:
+        return {}
+    filter_sql, filter_params = compile_filter(meter.filter)
+    aggregate_sql, aggregate_params = compile_aggregation(meter.aggregation)
+    external = [(c.external_id, c.id) for c in customers if c.external_id]
+    query = sql.SQL(
+        "SELECT COALESCE(e.customer_id, x.customer_id) AS who, COALESCE({aggregate}, 0) FROM billing_event e"
+        " LEFT JOIN unnest({external_ids}::text[], {external_owners}::uuid[]) AS x(external_id, customer_id)"
+        " ON e.customer_id IS NULL AND e.external_customer_id = x.external_id"
+        ' WHERE e.organization_id = {organization} AND e."timestamp" >= {start} AND e."timestamp" < {end}'
+        " AND ({filter}) AND (e.customer_id = ANY({ids}::uuid[])"
+        " OR (e.customer_id IS NULL AND e.external_customer_id = ANY({external_ids_again}::text[])))"
+        " GROUP BY 1"
+    ).format(
+        aggregate=aggregate_sql,
+        external_ids=sql.Placeholder(),
+        external_owners=sql.Placeholder(),
+        organization=sql.Placeholder(),
+        start=sql.Placeholder(),
+        end=sql.Placeholder(),
+        filter=filter_sql,
+        ids=sql.Placeholder(),
+        external_ids_again=sql.Placeholder(),
+    )
+    rows = _execute(
+        query,
+        [
+            *aggregate_params,
+            [value for value, _ in external],
+            [owner for _, owner in external],
+            meter.organization_id,
+            start,
+            end,
+            *filter_params,
+            [c.id for c in customers],
+            [value for value, _ in external],
+        ],
+    )
+    return {who: Decimal(value) for who, value in rows if who is not None}
+
+
 # --- customer meters --------------------------------------------------------------------------------------------
 
 def current_period(*, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:

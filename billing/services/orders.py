@@ -145,16 +145,21 @@ def _emit(order: Order, *events: WebhookEventType) -> None:
         webhook_event_emit(organization=order.organization, type=event, data=data)
 
 
-def _next_invoice_number(organization) -> tuple[int, str]:
-    """Allocate the next number under the counter's row lock. The lock is held until the caller's
-    transaction ends, which serialises numbering per organization; a rollback gives the number back."""
+def _next_invoice_numbers(organization, count: int = 1) -> list[tuple[int, str]]:
+    """Allocate the next ``count`` numbers under the counter's row lock. The lock is held until the
+    caller's transaction ends, which serialises numbering per organization; a rollback gives the
+    numbers back (gapless)."""
     InvoiceCounter.objects.get_or_create(organization=organization)
     counter = InvoiceCounter.objects.select_for_update().get(organization=organization)
-    sequence = counter.next_number
-    counter.next_number = sequence + 1
+    first = counter.next_number
+    counter.next_number = first + count
     counter.save(update_fields=["next_number"])
     prefix = (organization.slug or "INV").upper()[:24]
-    return sequence, f"{prefix}-{sequence:06d}"
+    return [(sequence, f"{prefix}-{sequence:06d}") for sequence in range(first, first + count)]
+
+
+def _next_invoice_number(organization) -> tuple[int, str]:
+    return _next_invoice_numbers(organization, 1)[0]
 
 
 def order_items_from_lines(*, order: Order, lines, created_at=None) -> list[OrderItem]:
@@ -177,6 +182,61 @@ def order_items_from_lines(*, order: Order, lines, created_at=None) -> list[Orde
         )
         for index, line in enumerate(lines)
     ]
+
+
+def order_build(
+    *,
+    organization,
+    customer,
+    billing_reason: str,
+    pricing_input: PricingInput,
+    result=None,
+    product=None,
+    subscription=None,
+    checkout=None,
+    discount: Discount | None = None,
+    seats: int | None = None,
+    applied_balance: int = 0,
+    period_start: dt.datetime | None = None,
+    description: str = "",
+    metadata: dict | None = None,
+) -> tuple[Order, list]:
+    """The unsaved order for ``pricing_input`` (priced here unless ``result`` is given) and the engine's
+    line items; no invoice number yet. ``order_create`` and the renewal batch both write what this builds."""
+    if billing_reason not in OrderBillingReason.values:
+        raise ValueError(f"unknown billing reason {billing_reason!r}")
+    result = result if result is not None else price(pricing_input)
+    applied = max(0, min(applied_balance, result.total_amount))
+    due = max(result.total_amount - applied, 0)
+    order = Order(
+        organization=organization,
+        customer=customer,
+        product=product,
+        subscription=subscription,
+        checkout=checkout,
+        discount=discount,
+        billing_reason=billing_reason,
+        status=OrderStatus.PENDING if due > 0 else OrderStatus.PAID,
+        currency=result.currency,
+        subtotal_amount=result.subtotal_amount,
+        discount_amount=result.discount_amount,
+        net_amount=result.net_amount,
+        tax_amount=result.tax_amount,
+        total_amount=result.total_amount,
+        applied_balance_amount=applied,
+        due_amount=due,
+        pricing_inputs=pricing_input.to_dict(),
+        pricing_version=PricingInput.VERSION,
+        period_start=period_start or pricing_input.period.start,
+        period_end=pricing_input.period.end,
+        seats=seats,
+        billing_name=customer.billing_name or customer.name,
+        billing_address=customer.billing_address,
+        description=description[:512],
+        metadata=metadata or {},
+        paid_at=None if due > 0 else clock.now(),
+    )
+    return order, list(result.lines)
 
 
 def order_create(
@@ -203,45 +263,25 @@ def order_create(
     something is due, else ``paid`` at once (``paid_at`` now). Emits ``order.created`` (+ ``order.paid``).
     A second order for the same (subscription, period_start, billing_reason) raises ``IntegrityError``.
     """
-    if billing_reason not in OrderBillingReason.values:
-        raise ValueError(f"unknown billing reason {billing_reason!r}")
-    result = price(pricing_input)
-    applied = max(0, min(applied_balance, result.total_amount))
-    due = max(result.total_amount - applied, 0)
-    now = clock.now()
+    order, lines = order_build(
+        organization=organization,
+        customer=customer,
+        billing_reason=billing_reason,
+        pricing_input=pricing_input,
+        product=product,
+        subscription=subscription,
+        checkout=checkout,
+        discount=discount,
+        seats=seats,
+        applied_balance=applied_balance,
+        period_start=period_start,
+        description=description,
+        metadata=metadata,
+    )
     with transaction.atomic():
-        sequence, number = _next_invoice_number(organization)
-        order = Order.objects.create(
-            organization=organization,
-            customer=customer,
-            product=product,
-            subscription=subscription,
-            checkout=checkout,
-            discount=discount,
-            billing_reason=billing_reason,
-            status=OrderStatus.PENDING if due > 0 else OrderStatus.PAID,
-            currency=result.currency,
-            subtotal_amount=result.subtotal_amount,
-            discount_amount=result.discount_amount,
-            net_amount=result.net_amount,
-            tax_amount=result.tax_amount,
-            total_amount=result.total_amount,
-            applied_balance_amount=applied,
-            due_amount=due,
-            pricing_inputs=pricing_input.to_dict(),
-            pricing_version=PricingInput.VERSION,
-            period_start=period_start or pricing_input.period.start,
-            period_end=pricing_input.period.end,
-            seats=seats,
-            invoice_number=number,
-            invoice_sequence=sequence,
-            billing_name=customer.billing_name or customer.name,
-            billing_address=customer.billing_address,
-            description=description[:512],
-            metadata=metadata or {},
-            paid_at=None if due > 0 else now,
-        )
-        OrderItem.objects.bulk_create(order_items_from_lines(order=order, lines=result.lines))
+        order.invoice_sequence, order.invoice_number = _next_invoice_number(organization)
+        order.save(force_insert=True)
+        OrderItem.objects.bulk_create(order_items_from_lines(order=order, lines=lines))
         paid = (WebhookEventType.ORDER_PAID,) if order.status == OrderStatus.PAID else ()
         _emit(order, WebhookEventType.ORDER_CREATED, *paid)
     return order

@@ -14,6 +14,8 @@ Two rules shape everything here:
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import uuid
 
 import structlog
@@ -30,6 +32,8 @@ from billing.processors import (
 )
 from customers.models import Customer
 from polar import clock
+from polar.audit import audit_log_many
+from polar.db import bulk_update_rows
 from polar.errors import ConflictError, PolarError, PolarRequestValidationError, ResourceNotFound
 from polar.money import MAX_AMOUNT, is_valid_currency
 
@@ -250,6 +254,143 @@ def payment_charge(
             return existing
         return payment_reconcile(payment=existing)
     return _send_charge(payment)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChargeRequest:
+    """One charge of ``payments_charge_many`` (the arguments of ``payment_charge``)."""
+
+    customer: Customer
+    payment_method: PaymentMethod
+    amount: int
+    currency: str
+    idempotency_key: str
+    order_id: uuid.UUID | None = None
+    trigger: str | None = None
+    description: str = ""
+
+
+def payments_charge_many(requests: list[ChargeRequest]) -> list[Payment | PaymentError]:
+    """``payment_charge`` for several charges, in three statements instead of three transactions each:
+    the ``pending`` rows in one INSERT (committed: the crash marker), the processor's ``charge_many``
+    with no transaction open, then the outcomes recorded under one lock of the rows still pending.
+
+    Answers in order: the ``Payment`` (succeeded or failed), or the ``PaymentError`` /
+    ``PaymentProcessorTimeout`` that ``payment_charge`` would have raised. A request whose key was
+    used before (a retry after a crash) goes through ``payment_charge`` itself, which reconciles it.
+    Call it with no transaction open.
+    """
+    if not requests:
+        return []
+    for request in requests:
+        _validate_charge(
+            customer=request.customer,
+            payment_method=request.payment_method,
+            amount=request.amount,
+            currency=request.currency,
+            idempotency_key=request.idempotency_key,
+        )
+    keys = [request.idempotency_key for request in requests]
+    seen = set(Payment.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    fresh = [request for request in requests if request.idempotency_key not in seen and keys.count(request.idempotency_key) == 1]
+    answers: dict[str, Payment | PaymentError] = {}
+    if fresh:
+        rows = [
+            Payment(
+                organization_id=request.customer.organization_id,
+                customer=request.customer,
+                payment_method=request.payment_method,
+                amount=request.amount,
+                currency=request.currency,
+                status=Payment.Status.PENDING,
+                processor=request.payment_method.processor,
+                idempotency_key=request.idempotency_key,
+                trigger=request.trigger,
+                description=request.description[:512],
+                order_id=request.order_id,
+            )
+            for request in fresh
+        ]
+        try:
+            with transaction.atomic():
+                Payment.objects.bulk_create(rows)
+                audit_log_many([(row, None, None) for row in rows], created=True)
+        except IntegrityError:
+            rows, fresh = [], []  # a concurrent caller used one of the keys: one at a time below
+        by_processor: dict[str, list[Payment]] = {}
+        for row in rows:
+            by_processor.setdefault(row.processor, []).append(row)
+        outcomes: list[tuple[Payment, ChargeResult]] = []
+        for name, group in by_processor.items():
+            results = get_processor(name).charge_many(
+                [
+                    {
+                        "payment_method_ref": row.payment_method.processor_ref,
+                        "amount": row.amount,
+                        "currency": row.currency,
+                        "idempotency_key": row.idempotency_key,
+                        "description": row.description,
+                    }
+                    for row in group
+                ]
+            )
+            for row, result in zip(group, results):
+                if isinstance(result, ChargeResult):
+                    outcomes.append((row, result))
+                else:
+                    # The rare paths (timeout, processor error, key reused) as payment_charge handles them.
+                    try:
+                        answers[row.idempotency_key] = payment_reconcile(payment=row)
+                    except PaymentError as exc:
+                        answers[row.idempotency_key] = exc
+        for payment in _record_many(outcomes):
+            answers[payment.idempotency_key] = payment
+    for request in requests:
+        if request.idempotency_key in answers:
+            continue
+        try:
+            answers[request.idempotency_key] = payment_charge(
+                customer=request.customer,
+                payment_method=request.payment_method,
+                amount=request.amount,
+                currency=request.currency,
+                idempotency_key=request.idempotency_key,
+                order_id=request.order_id,
+                trigger=request.trigger,
+                description=request.description,
+            )
+        except PaymentError as exc:
+            answers[request.idempotency_key] = exc
+    return [answers[request.idempotency_key] for request in requests]
+
+
+def _record_many(outcomes: list[tuple[Payment, ChargeResult]]) -> list[Payment]:
+    """``_record`` for several payments: one lock of the rows still pending, one UPDATE, one audit INSERT."""
+    if not outcomes:
+        return []
+    by_id = {payment.pk: result for payment, result in outcomes}
+    now = clock.now()
+    with transaction.atomic():
+        locked = list(Payment.objects.select_for_update().filter(pk__in=list(by_id)).order_by("pk"))
+        changed, audit = [], []
+        for payment in locked:
+            if not payment.is_pending:
+                continue
+            result = by_id[payment.pk]
+            before = copy.copy(payment)
+            payment.status = Payment.Status.SUCCEEDED if result.succeeded else Payment.Status.FAILED
+            payment.processor_charge_ref = result.charge_ref
+            payment.fee = result.fee if result.succeeded else None
+            payment.decline_reason = None if result.succeeded else result.decline_code
+            payment.decline_message = None if result.succeeded else result.decline_message
+            payment.last_error = None
+            payment.modified_at = now
+            changed.append(payment)
+            audit.append((payment, before, None))
+        fields = ["status", "processor_charge_ref", "fee", "decline_reason", "decline_message", "last_error", "modified_at"]
+        bulk_update_rows(changed, fields)
+        audit_log_many(audit, created=False)
+    return locked
 
 
 def payment_reconcile(*, payment: Payment) -> Payment:

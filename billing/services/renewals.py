@@ -97,14 +97,17 @@ def _mark_enqueued(subscription_id, period_end: dt.datetime) -> bool:
 
 
 def renewals_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE, max_batches: int = 100) -> int:
-    """Enqueue one ``subscription_cycle`` task per due subscription; returns how many were enqueued.
+    """Enqueue the due subscriptions' cycles; returns how many subscriptions were enqueued.
 
     Each batch is claimed in its own short transaction (``skip_locked``) and its tasks are sent on
-    commit, so a task never starts before the claim is released and a rollback sends nothing. A row
-    already enqueued for the same period end within ``ENQUEUED_MARKER_TTL`` is skipped (a Redis
-    marker); should it be enqueued twice anyway, the cycle is idempotent.
+    commit, so a task never starts before the claim is released and a rollback sends nothing. The
+    claimed ids go out as ``billing.tasks.subscription_cycle_batch`` tasks of up to
+    ``renewals_batch.BATCH_SIZE`` subscriptions each (see ``renewals_batch``). A row already enqueued
+    for the same period end within ``ENQUEUED_MARKER_TTL`` is skipped (a Redis marker); should it be
+    enqueued twice anyway, the cycle is idempotent.
     """
-    from billing.tasks import subscription_cycle as cycle_task
+    from billing.services.renewals_batch import BATCH_SIZE
+    from billing.tasks import subscription_cycle_batch as batch_task
 
     now = now or clock.now()
     seen: set[uuid.UUID] = set()
@@ -113,10 +116,11 @@ def renewals_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BA
         with transaction.atomic():
             ids = renewals_claim(now=now, limit=batch_size, exclude=seen)
             ends = dict(Subscription.objects.filter(pk__in=ids).values_list("id", "current_period_end"))
-            for subscription_id in ids:
-                if _mark_enqueued(subscription_id, ends[subscription_id]):
-                    enqueued += 1
-                    transaction.on_commit(lambda sid=str(subscription_id): cycle_task.delay(sid))
+            chosen = [str(sid) for sid in ids if _mark_enqueued(sid, ends[sid])]
+            for start in range(0, len(chosen), BATCH_SIZE):
+                chunk = chosen[start : start + BATCH_SIZE]
+                transaction.on_commit(lambda chunk=chunk: batch_task.delay(chunk))
+            enqueued += len(chosen)
         seen.update(ids)
         if len(ids) < batch_size:
             break
@@ -140,6 +144,37 @@ class CyclePlan:
     pending: PendingSubscriptionUpdate | None = None  # the scheduled change applied at the boundary
 
 
+class CycleReads:
+    """What a cycle reads, one subscription at a time. ``renewals_batch.BatchCycleReads`` answers the
+    same questions for a whole batch from a few queries; ``cycle_plan`` works with either."""
+
+    def pinned_prices(self, subscription: Subscription) -> tuple[list[ProductPrice], dict]:
+        return _pinned_prices(subscription)
+
+    def pending_update(self, subscription: Subscription, boundary: dt.datetime) -> PendingSubscriptionUpdate | None:
+        return _pending_update(subscription, boundary)
+
+    def tax_rate_bps(self, subscription: Subscription) -> int:
+        return order_services.tax_rate_bps_for(organization=subscription.organization, customer=subscription.customer)
+
+    def units(self, subscription: Subscription, meter, start: dt.datetime, end: dt.datetime) -> Decimal:
+        from billing.services.usage import meter_quantity
+
+        return meter_quantity(meter=meter, customer=subscription.customer, start=start, end=end)
+
+    def credited_units(self, subscription: Subscription, meter_id) -> Decimal:
+        return _credited_units(customer=subscription.customer, meter_id=meter_id)
+
+    def late_usage_lines(self, subscription: Subscription, before: dt.datetime, tax_bps: int) -> list[LineInput]:
+        return _late_usage_lines(subscription=subscription, before=before, tax_bps=tax_bps)
+
+    def prorations(self, subscription: Subscription) -> list[SubscriptionProration]:
+        return list(SubscriptionProration.objects.filter(subscription=subscription, order__isnull=True).order_by("created_at", "id"))
+
+    def discount_input(self, subscription: Subscription):
+        return order_services.discount_input_for(subscription.discount, applied_cycles=subscription.discount_applied_cycles)
+
+
 def _pinned_prices(subscription: Subscription) -> tuple[list[ProductPrice], dict]:
     rows = list(subscription.subscription_prices.select_related("product_price__meter").order_by("created_at", "id"))
     return [row.product_price for row in rows], {row.product_price_id: row.amount for row in rows if row.amount is not None}
@@ -156,22 +191,19 @@ def _usage_label(product_name: str, meter_name: str, period: Period) -> str:
     return f"{product_name} – {meter_name} usage ({period.start:%Y-%m-%d} – {period.end:%Y-%m-%d})"
 
 
-def _metered_lines(*, subscription, prices, product_name, period: Period, usage_end: dt.datetime, tax_bps: int) -> list[LineInput]:
+def _metered_lines(*, subscription, prices, product_name, period: Period, usage_end: dt.datetime, tax_bps: int, reads: CycleReads) -> list[LineInput]:
     """Usage of ``period`` (read up to ``usage_end``, the cutoff) for each pinned metered price."""
-    from billing.services.usage import meter_quantity
-
     lines = []
     for product_price in prices:
         if not product_price.is_metered:
             continue
         meter = product_price.meter
-        units = meter_quantity(meter=meter, customer=subscription.customer, start=period.start, end=usage_end)
         lines.append(
             LineInput(
                 price=order_services.price_version_for(product_price),
                 label=_usage_label(product_name, meter.name, period),
-                units=units,
-                credited_units=_credited_units(customer=subscription.customer, meter_id=meter.id),
+                units=reads.units(subscription, meter, period.start, usage_end),
+                credited_units=reads.credited_units(subscription, meter.id),
                 period=period,
                 tax_rate_bps=tax_bps,
             )
@@ -179,7 +211,16 @@ def _metered_lines(*, subscription, prices, product_name, period: Period, usage_
     return lines
 
 
-def _late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int) -> list[LineInput]:
+def _earlier_cycle_orders(subscription_ids, before: dt.datetime):
+    """The cycle orders whose stored inputs say what usage was billed (late-usage lookback)."""
+    return Order.objects.filter(
+        subscription_id__in=list(subscription_ids),
+        billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
+        period_start__gte=before - LATE_USAGE_LOOKBACK,
+    ).only("id", "subscription_id", "pricing_inputs", "period_start")
+
+
+def _late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int, orders=None) -> list[LineInput]:
     """Usage that arrived after its period was billed, as new lines labelled with their own period.
 
     What was billed is read back from the stored inputs of this subscription's earlier orders: per
@@ -190,11 +231,8 @@ def _late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int) -> lis
     """
     from billing.services.usage import meter_quantity
 
-    orders = Order.objects.filter(
-        subscription=subscription,
-        billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
-        period_start__gte=before - LATE_USAGE_LOOKBACK,
-    ).only("id", "pricing_inputs", "period_start")
+    if orders is None:  # the batch passes this subscription's orders, read for the whole batch at once
+        orders = _earlier_cycle_orders([subscription.id], before)
     billed: dict[tuple[str, str, str], dict] = {}
     for order in orders:
         data = order.pricing_inputs
@@ -291,7 +329,9 @@ def _pending_update(subscription: Subscription, boundary: dt.datetime) -> Pendin
     )
 
 
-def cycle_plan(*, subscription: Subscription, usage_end: dt.datetime | None = None, preview: bool = False) -> CyclePlan:
+def cycle_plan(
+    *, subscription: Subscription, usage_end: dt.datetime | None = None, preview: bool = False, reads: CycleReads | None = None
+) -> CyclePlan:
     """Build the pricing input of the cycle at ``subscription.current_period_end``. Reads only.
 
     ``usage_end`` is the usage cutoff: the period end for a real cycle, "now" for a preview. The
@@ -300,10 +340,11 @@ def cycle_plan(*, subscription: Subscription, usage_end: dt.datetime | None = No
     that were pinned during it. No usage is billed for a trial period. A subscription set to cancel
     at the period end gets only its usage lines (and late usage), for the closed period.
     """
+    reads = reads or CycleReads()
     closed = Period(subscription.current_period_start, subscription.current_period_end)
     usage_end = usage_end or closed.end
-    tax_bps = order_services.tax_rate_bps_for(organization=subscription.organization, customer=subscription.customer)
-    old_prices, custom_amounts = _pinned_prices(subscription)
+    tax_bps = reads.tax_rate_bps(subscription)
+    old_prices, custom_amounts = reads.pinned_prices(subscription)
     product_name = subscription.product.name
 
     lines: list[LineInput] = []
@@ -319,7 +360,7 @@ def cycle_plan(*, subscription: Subscription, usage_end: dt.datetime | None = No
                 subscription.billing_anchor_day if subscription.recurring_interval in ("month", "year") else None,
             ),
         )
-        pending = _pending_update(subscription, closed.end)
+        pending = reads.pending_update(subscription, closed.end)
         new_prices, seats, new_name = old_prices, subscription.seats, product_name
         if pending is not None:
             new_prices = list(pending.prices.all()) or old_prices
@@ -340,13 +381,19 @@ def cycle_plan(*, subscription: Subscription, usage_end: dt.datetime | None = No
                 )
     if subscription.status != SubscriptionStatus.TRIALING:
         lines += _metered_lines(
-            subscription=subscription, prices=old_prices, product_name=product_name, period=closed, usage_end=usage_end, tax_bps=tax_bps
+            subscription=subscription,
+            prices=old_prices,
+            product_name=product_name,
+            period=closed,
+            usage_end=usage_end,
+            tax_bps=tax_bps,
+            reads=reads,
         )
-    lines += _late_usage_lines(subscription=subscription, before=closed.end, tax_bps=tax_bps)
-    prorations = list(SubscriptionProration.objects.filter(subscription=subscription, order__isnull=True).order_by("created_at", "id"))
+    lines += reads.late_usage_lines(subscription, closed.end, tax_bps)
+    prorations = reads.prorations(subscription)
     lines += [LineInput.from_dict(p.line_input) for p in prorations]
 
-    discount_input = order_services.discount_input_for(subscription.discount, applied_cycles=subscription.discount_applied_cycles)
+    discount_input = reads.discount_input(subscription)
     discount_applies = bool(discount_input and discount_input.is_active())
     return CyclePlan(
         closed=closed,
@@ -369,7 +416,7 @@ def _emit_subscription(subscription: Subscription, *events) -> None:
     _emit(subscription, *events)
 
 
-def _cycle_locked(locked: Subscription, *, now: dt.datetime) -> Order | None:
+def _cycle_locked(locked: Subscription, *, now: dt.datetime, reads: CycleReads | None = None) -> Order | None:
     """The cycle of a locked, due subscription (transaction 1). Returns the order written, if any.
 
     The subscription is changed first and the order inserted last: ``order_create`` locks the
@@ -382,7 +429,7 @@ def _cycle_locked(locked: Subscription, *, now: dt.datetime) -> Order | None:
     from billing.pricing import price
     from billing.services.subscriptions import subscription_apply_pending_update, subscription_end
 
-    plan = cycle_plan(subscription=locked)
+    plan = cycle_plan(subscription=locked, reads=reads)
     boundary = plan.closed.end
     was_trialing = locked.status == SubscriptionStatus.TRIALING
     before = (locked.credit_balance, locked.discount_applied_cycles)
@@ -571,8 +618,11 @@ def _crash_point(name: str) -> None:
 
 def renewals_run_due(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> dict:
     """Renew, in this process, every subscription due at ``now`` until none is (a subscription three
-    periods behind gets three cycles). A subscription whose cycle raises is reported and skipped for
-    the rest of the run. Returns ``{"cycles": n, "orders": n, "errors": [...]}``."""
+    periods behind gets three cycles), in batches as the workers do (``renewals_batch``). A
+    subscription whose cycle raises is reported and skipped for the rest of the run. Returns
+    ``{"cycles": n, "orders": n, "errors": [...]}``."""
+    from billing.services.renewals_batch import BATCH_SIZE, subscription_cycles_run
+
     now = now or clock.now()
     cycles = orders = 0
     failed: dict[uuid.UUID, str] = {}
@@ -581,15 +631,11 @@ def renewals_run_due(*, now: dt.datetime | None = None, batch_size: int = SWEEP_
             ids = renewals_claim(now=now, limit=batch_size, exclude=failed.keys())
         if not ids:
             break
-        for subscription_id in ids:
-            try:
-                order = subscription_cycle(subscription_id=subscription_id)
-            except Exception as exc:  # reported to the operator; the rest of the run goes on
-                logger.exception("renewals.cycle_failed", subscription_id=str(subscription_id))
-                failed[subscription_id] = f"{type(exc).__name__}: {exc}"
-                continue
-            cycles += 1
-            orders += order is not None
+        for start in range(0, len(ids), BATCH_SIZE):
+            result = subscription_cycles_run(subscription_ids=ids[start : start + BATCH_SIZE])
+            failed.update(result.errors)
+            cycles += result.processed - len(result.errors)
+            orders += len(result.orders)
     return {"cycles": cycles, "orders": orders, "errors": [f"{k}: {v}" for k, v in failed.items()]}
 
 

@@ -15,6 +15,12 @@ def webhook_event_fan_out(event_id: str) -> int:
     return len(services.webhook_event_fan_out(event_id=event_id))
 
 
+@shared_task(name="polar.webhooks.tasks.webhook_events_fan_out", acks_late=True, reject_on_worker_lost=True)
+def webhook_events_fan_out(event_ids: list[str]) -> int:
+    """The fan-out of events emitted together (``webhook_events_emit``): one transaction for all."""
+    return len(services.webhook_events_fan_out_many(event_ids=event_ids))
+
+
 @shared_task(name="polar.webhooks.tasks.webhook_endpoint_deliver", acks_late=True, reject_on_worker_lost=True)
 def webhook_endpoint_deliver(endpoint_id: str) -> bool:
     try:

@@ -13,7 +13,13 @@ from .endpoints import (
     webhook_endpoint_rotate_secret,
     webhook_endpoint_update,
 )
-from .outbox import webhook_event_emit, webhook_event_fan_out, webhook_events_fan_out_pending
+from .outbox import (
+    webhook_event_emit,
+    webhook_event_fan_out,
+    webhook_events_emit,
+    webhook_events_fan_out_many,
+    webhook_events_fan_out_pending,
+)
 
 __all__ = [
     "webhook_endpoint_create",
@@ -27,6 +33,8 @@ __all__ = [
     "webhook_event_emit",
     "webhook_event_fan_out",
     "webhook_event_redeliver",
+    "webhook_events_emit",
+    "webhook_events_fan_out_many",
     "webhook_events_fan_out_pending",
     "webhook_sweep",
 ]

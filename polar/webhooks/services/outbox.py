@@ -52,6 +52,45 @@ def webhook_event_emit(*, organization, type: WebhookEventType | str, data: dict
     return event
 
 
+def webhook_events_emit(events) -> list[WebhookEvent]:
+    """``webhook_event_emit`` for several events at once: one INSERT and one fan-out task.
+
+    ``events`` is a sequence of ``(organization, type, data)`` in the order they happened (their
+    ``created_at`` follows it). Same contract as ``webhook_event_emit``: call it inside the transaction
+    that makes the changes; nothing is sent if it rolls back. Batch paths (renewals) use it.
+    """
+    now = clock.now()
+    timestamp = now.isoformat().replace("+00:00", "Z")
+    rows = []
+    rendered: dict[int, dict] = {}  # several events about one state share one data dict: converted once
+    for organization, type_, data in events:
+        event_type = WebhookEventType(type_)
+        if id(data) not in rendered:
+            rendered[id(data)] = _jsonable(data)
+        rows.append(
+            WebhookEvent(
+                organization=organization,
+                type=event_type.value,
+                payload={"type": event_type.value, "timestamp": timestamp, "data": rendered[id(data)]},
+            )
+        )
+    if not rows:
+        return []
+    from polar.db import values_insert
+
+    with values_insert():  # JSON payloads: see polar.db
+        WebhookEvent.objects.bulk_create(rows)
+    event_ids = [str(row.id) for row in rows]
+
+    def enqueue():
+        from ..tasks import webhook_events_fan_out
+
+        webhook_events_fan_out.delay(event_ids)
+
+    transaction.on_commit(enqueue, robust=True)
+    return rows
+
+
 def webhook_event_fan_out(*, event_id: uuid.UUID | str) -> list[uuid.UUID]:
     """Create the delivery rows of one event: one per active endpoint of its organization that subscribes
     to its type and existed when the event was emitted. Returns the endpoint ids to deliver to.
@@ -59,41 +98,54 @@ def webhook_event_fan_out(*, event_id: uuid.UUID | str) -> list[uuid.UUID]:
     Locks the event row (so two fan-outs of the same event serialise; a second one finds it done).
     Idempotent: the (event, endpoint) unique constraint plus ``fanned_out_at``. Enqueues delivery on commit.
     """
+    return webhook_events_fan_out_many(event_ids=[event_id])
+
+
+def webhook_events_fan_out_many(*, event_ids) -> list[uuid.UUID]:
+    """Fan out several events in one transaction (``webhook_event_fan_out`` for each, with one query
+    for the endpoints and one INSERT for the deliveries). Returns the endpoint ids to deliver to.
+
+    Locks the events still to fan out, in event order; events already fanned out are skipped, so a
+    second run (a redelivered task) writes nothing.
+    """
     now = clock.now()
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
-        if event is None or event.fanned_out_at is not None:
+        events = list(
+            WebhookEvent.objects.select_for_update()
+            .filter(pk__in=list(event_ids), fanned_out_at__isnull=True)
+            .order_by("created_at", "id")
+        )
+        if not events:
             return []
-        endpoints = list(
-            WebhookEndpoint.objects.filter(
-                organization_id=event.organization_id,
-                enabled=True,
-                deleted_at__isnull=True,
-                events__contains=[event.type],
-                created_at__lte=event.created_at,
-            ).values_list("id", flat=True)
-        )
-        WebhookDelivery.objects.bulk_create(
-            [
-                WebhookDelivery(
-                    organization_id=event.organization_id,
-                    event=event,
-                    endpoint_id=endpoint_id,
-                    event_created_at=event.created_at,
-                    event_type=event.type,
-                    next_attempt_at=now,
+        endpoints_by_organization: dict = {}
+        for endpoint_id, organization_id, types, created_at in WebhookEndpoint.objects.filter(
+            organization_id__in={event.organization_id for event in events}, enabled=True, deleted_at__isnull=True
+        ).values_list("id", "organization_id", "events", "created_at"):
+            endpoints_by_organization.setdefault(organization_id, []).append((endpoint_id, set(types or ()), created_at))
+        deliveries, targets = [], []
+        for event in events:
+            for endpoint_id, types, created_at in endpoints_by_organization.get(event.organization_id, ()):
+                if event.type not in types or created_at > event.created_at:
+                    continue
+                targets.append(endpoint_id)
+                deliveries.append(
+                    WebhookDelivery(
+                        organization_id=event.organization_id,
+                        event=event,
+                        endpoint_id=endpoint_id,
+                        event_created_at=event.created_at,
+                        event_type=event.type,
+                        next_attempt_at=now,
+                    )
                 )
-                for endpoint_id in endpoints
-            ],
-            ignore_conflicts=True,
-        )
-        event.fanned_out_at = now
-        event.save(update_fields=["fanned_out_at"])
-        if endpoints:
+        WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(fanned_out_at=now)
+        targets = list(dict.fromkeys(targets))
+        if targets:
             from .delivery import enqueue_delivery_on_commit
 
-            enqueue_delivery_on_commit(endpoints)
-    return endpoints
+            enqueue_delivery_on_commit(targets)
+    return targets
 
 
 def webhook_events_fan_out_pending(*, organization_id=None, limit: int = 500) -> int:

@@ -38,10 +38,12 @@ class BillingConfig(AppConfig):
             models.SubscriptionPrice,
             models.PendingSubscriptionUpdate,
             models.SubscriptionProration,
-            models.Order,
             models.OrderItem,
             models.TaxRate,
         ):
             auditlog.register(model)
+        # An order's pricing inputs are written once with it, never changed, and kept on the row (billing_verify
+        # recomputes every order from them): the trail records the order's amounts and states, not a second copy.
+        auditlog.register(models.Order, exclude_fields=["pricing_inputs"])
         # Meters decide what usage is billed; events themselves are an append-only stream, not audited row by row.
         auditlog.register(models.Meter)

@@ -182,13 +182,14 @@ def subscription_cycles_run(*, subscription_ids) -> BatchResult:
     ids = list(dict.fromkeys(uuid.UUID(str(value)) for value in subscription_ids))
     result = BatchResult(processed=len(ids))
     try:
-        result.orders = _advance(ids)
+        written = _advance(ids)
+        result.orders = [order.id for order in written]
     except Exception:  # the batch is rolled back: renew one at a time, each in its own transactions
         logger.exception("renewals.batch_failed", subscriptions=len(ids))
         return _one_by_one(ids)
     renewals._crash_point("after_order")
     try:
-        _charge(ids)
+        _charge(ids, written={order.id: order for order in written})
     except Exception:
         logger.exception("renewals.batch_charge_failed", subscriptions=len(ids))
         for subscription_id in ids:
@@ -217,7 +218,7 @@ def _one_by_one(ids) -> BatchResult:
 # --- 1. advance --------------------------------------------------------------------------------------
 
 
-def _advance(ids) -> list[uuid.UUID]:
+def _advance(ids) -> list[Order]:
     now = clock.now()
     with transaction.atomic():
         subscriptions = list(
@@ -244,12 +245,12 @@ def _advance(ids) -> list[uuid.UUID]:
         for s in single:  # the rare cases, exactly as a single cycle (same transaction)
             order = renewals._cycle_locked(s, now=now, reads=reads)
             if order is not None:
-                written.append(order.id)
+                written.append(order)
         written += _advance_bulk(bulk, reads=reads, now=now)
     return written
 
 
-def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, now: dt.datetime) -> list[uuid.UUID]:
+def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, now: dt.datetime) -> list[Order]:
     if not subscriptions:
         return []
     audit, events, orders = [], [], []
@@ -326,25 +327,34 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
         if order.status == OrderStatus.PAID:
             emitted.append((order.organization, WebhookEventType.ORDER_PAID, data))
     webhook_events_emit(emitted)
-    return [order.id for order, _, _ in orders]
+    return [order for order, _, _ in orders]
 
 
 # --- 2. charge ---------------------------------------------------------------------------------------
 
 
-def _charge(ids) -> None:
+def _charge(ids, *, written: dict[uuid.UUID, Order]) -> None:
+    """Charge the batch's pending cycle orders: those this run wrote are in ``written`` (in memory,
+    with their related rows); any other (left by an earlier, interrupted run) is read here."""
     from billing.services.payments import ChargeRequest, PaymentError, payments_charge_many
 
-    pending = list(
+    pending_ids = list(
         Order.objects.filter(
             subscription_id__in=ids, billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE, status=OrderStatus.PENDING
         )
+        .order_by("period_start", "id")
+        .values_list("id", flat=True)
+    )
+    if not pending_ids:
+        return
+    missing = [order_id for order_id in pending_ids if order_id not in written]
+    loaded = {
+        o.id: o
+        for o in Order.objects.filter(pk__in=missing)
         .select_related("organization", "customer", "product", "discount", "subscription")
         .defer("pricing_inputs")
-        .order_by("period_start", "id")
-    )
-    if not pending:
-        return
+    }
+    pending = [written.get(order_id) or loaded[order_id] for order_id in pending_ids]
     with_payment = set(Payment.objects.filter(order_id__in=[o.id for o in pending]).values_list("order_id", flat=True))
     subscriptions = {o.subscription_id: o.subscription for o in pending}
     method_ids = {s.payment_method_id for s in subscriptions.values() if s.payment_method_id}
@@ -442,16 +452,17 @@ def _mark_paid(orders: list[Order]) -> None:
             audit.append((row, before, _ORDER_PAID_FIELDS))
         bulk_update_rows(locked, _ORDER_PAID_FIELDS)
         audit_log_many(audit, created=False)
-        items = defaultdict(list)
-        for item in OrderItem.objects.filter(order_id__in=[row.id for row in locked]).order_by("position", "created_at"):
-            items[item.order_id].append(item)
+        items = {o.id: o._prefetched_objects_cache["items"] for o in orders if "items" in getattr(o, "_prefetched_objects_cache", {})}
+        unknown = [row.id for row in locked if row.id not in items]
+        for item in OrderItem.objects.filter(order_id__in=unknown).order_by("position", "created_at"):
+            items.setdefault(item.order_id, []).append(item)
         emitted = []
         for row in locked:
             known = by_id[row.id]  # related rows already loaded with the order
             for name in ("organization", "customer", "product", "discount", "subscription"):
                 if getattr(row, f"{name}_id", None) is not None:
                     setattr(row, name, getattr(known, name))
-            row._prefetched_objects_cache = {"items": items[row.id]}
+            row._prefetched_objects_cache = {"items": items.get(row.id, [])}
             data = OrderOutput(row).data
             emitted += [(row.organization, WebhookEventType.ORDER_UPDATED, data), (row.organization, WebhookEventType.ORDER_PAID, data)]
         webhook_events_emit(emitted)

@@ -1,6 +1,7 @@
 """Renewals benchmark: N due subscriptions (a fixed and a metered price, E events each) renewed by two
-real Celery worker processes against PostgreSQL and Redis, end to end (sweep → tasks → order →
-sandbox charge → paid), beside the time of N bare order inserts in one transaction, same run.
+real Celery worker processes against PostgreSQL and Redis, end to end (sweep → batch tasks → orders →
+sandbox charges → paid), beside, in the same run, the time of N bare ORM order inserts in one
+transaction and the raw-PostgreSQL limit (N complete order rows in one COPY).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/polar_renewals_bench REDIS_URL=redis://127.0.0.1:6379/8 \
         .venv/bin/python bench/renewals.py --subscriptions 10000 --events 100 --workers 2
@@ -174,6 +175,43 @@ def bare_order_inserts(n: int, seeded: dict) -> float:
     return elapsed
 
 
+def raw_order_copy(n: int, seeded: dict) -> float:
+    """The raw-PostgreSQL limit: N complete ``billing_order`` rows (every column, as the ORM writes them)
+    sent with one ``COPY`` in one transaction, rolled back. No ORM, no audit, no index-free shortcut."""
+    from django.db import connection, transaction
+
+    from billing.models import Order
+
+    org, product, customers = seeded["organization"], seeded["product"], seeded["customers"]
+    now = dt.datetime.now(dt.UTC)
+    fields = [f for f in Order._meta.concrete_fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    rows = []
+    for i in range(n):
+        order = Order(
+            organization=org, customer=customers[i % len(customers)], product=product, billing_reason="purchase",
+            currency="usd", subtotal_amount=1000, net_amount=1000, total_amount=1000, due_amount=1000,
+            pricing_inputs={}, invoice_number=f"RAW-{i}", invoice_sequence=20_000_000 + i, period_start=now, created_at=now,
+        )
+        rows.append([f.get_db_prep_save(getattr(order, f.attname), connection) for f in fields])
+
+    class Rollback(Exception):
+        pass
+
+    t = time.perf_counter()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                with cursor.cursor.copy(f"COPY billing_order ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            elapsed = time.perf_counter() - t
+            raise Rollback
+    except Rollback:
+        pass
+    return elapsed
+
+
 def start_workers(count: int, db_url: str, redis_url: str, pool: str) -> list[subprocess.Popen]:
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "polar.settings.base",
            "CELERY_TASK_ALWAYS_EAGER": "0", "LOG_LEVEL": "WARNING"}
@@ -214,6 +252,7 @@ def main():
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     bare_s = bare_order_inserts(args.subscriptions, seeded)
+    raw_s = raw_order_copy(args.subscriptions, seeded)
 
     workers = start_workers(args.workers, db_url, redis_url, args.pool)
     try:
@@ -256,6 +295,8 @@ def main():
         "renewals_per_s": round(done / elapsed, 1),
         "bare_order_inserts_s": round(bare_s, 3),
         "bare_order_inserts_per_s": round(args.subscriptions / bare_s, 1),
+        "raw_order_copy_s": round(raw_s, 3),
+        "raw_order_copy_per_s": round(args.subscriptions / raw_s, 1),
         "sample_order_total": orders.first().total_amount if orders.exists() else None,
         "seed_rows_s": round(seeded["seed_rows_s"], 1),
         "events_ingest_s": round(seeded["events_s"], 1),

@@ -61,4 +61,8 @@ def subscription_cycle_batch(subscription_ids: list[str]) -> int:
     from polar.audit import system_actor
 
     with system_actor("billing.tasks.subscription_cycle_batch"):
-        return len(subscription_cycles_run(subscription_ids=subscription_ids).orders)
+        result = subscription_cycles_run(subscription_ids=subscription_ids)
+    # A charge the processor did not answer: retried alone later, reconciled through the same key.
+    for subscription_id in result.unsettled:
+        subscription_cycle.apply_async((str(subscription_id),), countdown=30)
+    return len(result.orders)

@@ -620,11 +620,11 @@ def renewals_run_due(*, now: dt.datetime | None = None, batch_size: int = SWEEP_
     """Renew, in this process, every subscription due at ``now`` until none is (a subscription three
     periods behind gets three cycles), in batches as the workers do (``renewals_batch``). A
     subscription whose cycle raises is reported and skipped for the rest of the run. Returns
-    ``{"cycles": n, "orders": n, "errors": [...]}``."""
+    ``{"cycles": n, "orders": n, "unsettled": n, "errors": [...]}``."""
     from billing.services.renewals_batch import BATCH_SIZE, subscription_cycles_run
 
     now = now or clock.now()
-    cycles = orders = 0
+    cycles = orders = unsettled = 0
     failed: dict[uuid.UUID, str] = {}
     while True:
         with transaction.atomic():
@@ -636,7 +636,10 @@ def renewals_run_due(*, now: dt.datetime | None = None, batch_size: int = SWEEP_
             failed.update(result.errors)
             cycles += result.processed - len(result.errors)
             orders += len(result.orders)
-    return {"cycles": cycles, "orders": orders, "errors": [f"{k}: {v}" for k, v in failed.items()]}
+            unsettled += len(result.unsettled)
+    # ``unsettled``: charges the processor did not answer; the reconcile_payments step (and the next
+    # runs) settle them through the same key.
+    return {"cycles": cycles, "orders": orders, "unsettled": unsettled, "errors": [f"{k}: {v}" for k, v in failed.items()]}
 
 
 def _step_renewals(*, now):

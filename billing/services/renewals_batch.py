@@ -173,6 +173,10 @@ class BatchResult:
     orders: list[uuid.UUID] = dataclasses.field(default_factory=list)  # orders written by this run
     processed: int = 0  # subscriptions looked at (due or not)
     errors: dict[uuid.UUID, str] = dataclasses.field(default_factory=dict)  # subscription id -> error
+    # Charges the processor did not answer (timeouts): the payment stays pending; the task retries
+    # these subscriptions one by one later (``subscription_cycle`` reconciles through the same key),
+    # and the ``reconcile_payments`` step settles them too.
+    unsettled: list[uuid.UUID] = dataclasses.field(default_factory=list)
 
 
 def subscription_cycles_run(*, subscription_ids) -> BatchResult:
@@ -189,7 +193,7 @@ def subscription_cycles_run(*, subscription_ids) -> BatchResult:
         return _one_by_one(ids)
     renewals._crash_point("after_order")
     try:
-        _charge(ids, written={order.id: order for order in written})
+        result.unsettled = _charge(ids, written={order.id: order for order in written})
     except Exception:
         logger.exception("renewals.batch_charge_failed", subscriptions=len(ids))
         for subscription_id in ids:
@@ -333,7 +337,7 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
 # --- 2. charge ---------------------------------------------------------------------------------------
 
 
-def _charge(ids, *, written: dict[uuid.UUID, Order]) -> None:
+def _charge(ids, *, written: dict[uuid.UUID, Order]) -> list[uuid.UUID]:
     """Charge the batch's pending cycle orders: those this run wrote are in ``written`` (in memory,
     with their related rows); any other (left by an earlier, interrupted run) is read here."""
     from billing.services.payments import ChargeRequest, PaymentError, payments_charge_many
@@ -346,7 +350,7 @@ def _charge(ids, *, written: dict[uuid.UUID, Order]) -> None:
         .values_list("id", flat=True)
     )
     if not pending_ids:
-        return
+        return []
     missing = [order_id for order_id in pending_ids if order_id not in written]
     loaded = {
         o.id: o
@@ -373,10 +377,15 @@ def _charge(ids, *, written: dict[uuid.UUID, Order]) -> None:
         else:
             first_per_subscription.add(order.subscription_id)
             batch.append((order, method))
+    unsettled = []
     for order in one_by_one:
-        renewals.renewal_order_charge(order=order)
+        try:
+            renewals.renewal_order_charge(order=order)
+        except PaymentError:  # pending (timeout) or failed at the processor: as for a single cycle
+            logger.warning("renewals.charge_unsettled", order_id=str(order.id))
+            unsettled.append(order.subscription_id)
     if not batch:
-        return
+        return unsettled
 
     # ``payment_attempts`` is written with the outcome (``_mark_paid``, ``_attempt_failed``): the key of
     # attempt 1 is derived from the order, not from the counter, so a crash in between changes nothing.
@@ -406,15 +415,14 @@ def _charge(ids, *, written: dict[uuid.UUID, Order]) -> None:
         elif isinstance(answer, PaymentError) and answer.payment is not None and answer.payment.status == Payment.Status.FAILED:
             _attempt_failed(order)
             renewals._mark_past_due(subscription, order=order, payment=answer.payment)
-        else:  # no answer (timeout): the single task reconciles through the same key, later
-            from billing.tasks import subscription_cycle as cycle_task
-
-            logger.warning("renewals.charge_pending", order_id=str(order.id))
-            cycle_task.apply_async((str(order.subscription_id),), countdown=30)
+        else:  # no answer (timeout): reconciled later through the same key
+            logger.warning("renewals.charge_unsettled", order_id=str(order.id))
+            unsettled.append(order.subscription_id)
     _mark_paid(paid)
     for order in paid:
         if subscriptions[order.subscription_id].status == SubscriptionStatus.PAST_DUE:
             renewals._recover_if_settled(subscriptions[order.subscription_id])
+    return unsettled
 
 
 def _attempt_failed(order: Order) -> None:

@@ -148,7 +148,8 @@ def _wait_for(predicate, timeout, what):
 
 
 @pytest.mark.slow
-def test_worker_killed_between_order_and_charge_then_a_new_worker_charges_once(subscription, tmp_path):
+@pytest.mark.parametrize("task", ["billing.tasks.subscription_cycle", "billing.tasks.subscription_cycle_batch"])
+def test_worker_killed_between_order_and_charge_then_a_new_worker_charges_once(subscription, tmp_path, task):
     from polar.celery import app
 
     _redis_flush_queue()
@@ -161,7 +162,9 @@ def test_worker_killed_between_order_and_charge_then_a_new_worker_charges_once(s
     first = _start_worker(tmp_path, "first", {"RENEWALS_CRASH_POINT": f"after_order:{marker}"})
     second = None
     try:
-        app.send_task("billing.tasks.subscription_cycle", args=[str(subscription.id)])
+        # The single task takes an id; the batch task (what the sweep sends) a list of ids.
+        args = [str(subscription.id)] if task.endswith("subscription_cycle") else [[str(subscription.id)]]
+        app.send_task(task, args=args)
         _wait_for(marker.exists, 90, "the first worker to reach the crash point")
         (order,) = _cycle_orders(subscription)
         assert order.status == OrderStatus.PENDING and not Payment.objects.filter(order=order).exists()

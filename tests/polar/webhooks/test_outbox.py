@@ -102,3 +102,30 @@ def test_emit_renders_ids_amounts_and_times_as_the_api_does(organization):
         "timestamp": "2026-11-02T09:00:00Z",
         "data": {"id": str(resource_id), "unit_amount": "0.015", "at": "2026-11-02T09:00:00Z"},
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_emitted_together_are_fanned_out_by_one_task_in_order(organization, receiver, make_endpoint):
+    """``webhook_events_emit`` (the renewal batch): one INSERT, one fan-out task; each endpoint gets the
+    types it subscribes to, in emission order; a second fan-out of the same events writes nothing."""
+    both = make_endpoint("/both")
+    updates = make_endpoint("/updates", events=("subscription.updated",))
+    with transaction.atomic():
+        events = services.webhook_events_emit(
+            [
+                (organization, "subscription.created", {"n": 1}),
+                (organization, "subscription.updated", {"n": 2}),
+                (organization, "subscription.updated", {"n": 3}),
+            ]
+        )
+    assert [e.payload["data"] for e in events] == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert all(e.created_at <= f.created_at for e, f in zip(events, events[1:]))
+    by_path = {}
+    for request in receiver.requests:
+        by_path.setdefault(request["path"], []).append(request["payload"]["data"]["n"])
+    assert by_path == {"/both": [1, 2, 3], "/updates": [2, 3]}
+    assert WebhookDelivery.objects.filter(endpoint=both).count() == 3
+    assert WebhookDelivery.objects.filter(endpoint=updates).count() == 2
+    assert services.webhook_events_fan_out_many(event_ids=[e.id for e in events]) == []
+    assert WebhookDelivery.objects.count() == 5
+    assert not WebhookEvent.objects.filter(fanned_out_at__isnull=True).exists()

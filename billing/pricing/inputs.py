@@ -177,6 +177,9 @@ class LineInput:
     prorate_from: dt.datetime | None = None
     tax_rate_bps: int = 0
     discountable: bool = True
+    # Of ``credited_units``, how many roll over to the next period if unused (meter credits with
+    # ``rollover``). Not used by the engine: the renewal reads it back from the stored inputs.
+    rollover_units: Decimal | None = None
 
     def __post_init__(self):
         if self.kind not in LINE_KINDS:
@@ -191,6 +194,11 @@ class LineInput:
             raise ValueError("units must be non-negative")
         if self.credited_units < 0:
             raise ValueError("credited_units must be non-negative")
+        if self.rollover_units is not None:
+            if not isinstance(self.rollover_units, Decimal):
+                object.__setattr__(self, "rollover_units", Decimal(str(self.rollover_units)))
+            if not 0 <= self.rollover_units <= self.credited_units:
+                raise ValueError("rollover_units must be between 0 and credited_units")
         if self.price.amount_type == "seat_based" and (self.seats is None or self.seats < 0):
             raise ValueError("a seat-based line needs a non-negative seat count")
         if self.prorate_from is not None and (self.prorate_from.tzinfo is None):
@@ -208,6 +216,8 @@ class LineInput:
             "prorate_from": _dt_out(self.prorate_from),
             "tax_rate_bps": self.tax_rate_bps,
             "discountable": self.discountable,
+            # Only when set, so inputs stored before rollover existed read back unchanged.
+            **({} if self.rollover_units is None else {"rollover_units": _dec_out(self.rollover_units)}),
         }
 
     @classmethod
@@ -223,6 +233,7 @@ class LineInput:
             prorate_from=_dt_in(data.get("prorate_from")),
             tax_rate_bps=int(data.get("tax_rate_bps", 0)),
             discountable=bool(data.get("discountable", True)),
+            rollover_units=_dec_in(data.get("rollover_units")),
         )
 
 

@@ -327,38 +327,104 @@ def current_period(*, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.d
     return start, end
 
 
-def customer_meter_period(*, customer_id, meter, now=None) -> tuple[dt.datetime, dt.datetime]:
-    """The period whose usage a customer meter shows: the current period of the customer's active
-    subscription that bills this meter, else the calendar month (UTC)."""
+def _customer_meter_subscription(*, customer_id, meter):
+    """The customer's active subscription that bills this meter (the oldest), or None."""
     from billing.models import Subscription
 
-    subscription = (
+    return (
         Subscription.objects.filter(
             customer_id=customer_id,
             status__in=Subscription.ACTIVE_STATUSES,
             subscription_prices__product_price__meter=meter,
         )
         .order_by("created_at")
-        .only("current_period_start", "current_period_end")
+        .only("id", "current_period_start", "current_period_end")
         .first()
     )
+
+
+def _customer_meter_period_and_subscription(*, customer_id, meter, now=None):
+    subscription = _customer_meter_subscription(customer_id=customer_id, meter=meter)
     if subscription is not None and subscription.current_period_start and subscription.current_period_end:
-        return subscription.current_period_start, subscription.current_period_end
-    return current_period(now=now)
+        return (subscription.current_period_start, subscription.current_period_end), subscription.id
+    return current_period(now=now), None
 
 
-def customer_meter_credited_units(*, customer, meter_id, period=None) -> int:
-    """Units credited to the customer on this meter per period: the ``units`` of every active (granted,
-    not revoked) meter_credit benefit grant on this meter. Renewals bill usage less these units, and
-    customer meters show them. Unused credit does not roll over between periods (``rollover`` is not
-    applied yet); ``period`` is accepted for when it is."""
+def customer_meter_period(*, customer_id, meter, now=None) -> tuple[dt.datetime, dt.datetime]:
+    """The period whose usage a customer meter shows: the current period of the customer's active
+    subscription that bills this meter, else the calendar month (UTC)."""
+    return _customer_meter_period_and_subscription(customer_id=customer_id, meter=meter, now=now)[0]
+
+
+def meter_credit_grants(*, customer, meter_id) -> tuple[int, int]:
+    """Units granted to the customer on this meter per period by its active (granted, not revoked)
+    meter_credit benefit grants, and how many of those roll over when unused (``rollover: true``)."""
     from billing.selectors.benefits import meter_credit_grants_active
 
-    return sum(
-        int((grant.benefit.properties or {}).get("units") or 0)
-        for grant in meter_credit_grants_active(customer=customer)
-        if grant.benefit.meter_id == meter_id
-    )
+    granted = rollover = 0
+    for grant in meter_credit_grants_active(customer=customer):
+        if grant.benefit.meter_id != meter_id:
+            continue
+        units = int((grant.benefit.properties or {}).get("units") or 0)
+        granted += units
+        if (grant.benefit.properties or {}).get("rollover"):
+            rollover += units
+    return granted, rollover
+
+
+def credit_carried_out(line: dict) -> int:
+    """The rollover rule, applied to one stored metered line: whole units of credit that were not used
+    in the line's period and may roll over: ``floor(min(max(credited − units, 0), rollover_units))``.
+
+    Credit that cannot roll over is used first, so what is left over is rollover credit whenever
+    there is some. Credit carried in keeps rolling over while it is not used."""
+    rollover = Decimal(str(line.get("rollover_units") or 0))
+    if rollover <= 0:
+        return 0
+    unused = max(Decimal(str(line.get("credited_units") or 0)) - Decimal(str(line.get("units") or 0)), Decimal(0))
+    return int(min(unused, rollover))
+
+
+def meter_credit_carried_in(*, subscription_id, meter_id, period_start, order=None, price_meters: dict | None = None) -> int:
+    """Unused rollover credit carried into the period that starts at ``period_start``: read from the
+    subscription's cycle order cut at that instant (its metered lines for the period that ended then).
+
+    ``order`` and ``price_meters`` (price id → meter id) may be passed by a caller that read them
+    already (the renewal batch); otherwise they are read here."""
+    from billing.models import Order, OrderBillingReason, ProductPrice
+
+    if order is None:
+        order = (
+            Order.objects.filter(
+                subscription_id=subscription_id, billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE, period_start=period_start
+            )
+            .only("pricing_inputs")
+            .first()
+        )
+    if order is None:
+        return 0
+    lines = [
+        line
+        for line in (order.pricing_inputs or {}).get("lines") or ()
+        if line.get("rollover_units") and (line.get("period") or {}).get("end") == period_start.isoformat()
+    ]
+    if not lines:
+        return 0
+    price_ids = {line["price"]["price_id"] for line in lines}
+    if price_meters is None or not price_ids <= set(price_meters):
+        price_meters = {str(pk): m for pk, m in ProductPrice.objects.filter(pk__in=price_ids).values_list("id", "meter_id")}
+    return sum(credit_carried_out(line) for line in lines if price_meters.get(line["price"]["price_id"]) == meter_id)
+
+
+def customer_meter_credited_units(*, customer, meter_id, period=None, subscription_id=None) -> int:
+    """Units credited to the customer on this meter for a period: the units of every active
+    meter_credit grant on the meter, plus the unused rollover credit carried into the period of
+    ``subscription_id`` that starts at ``period[0]`` (``meter_credit_carried_in``). Renewals bill usage
+    less these units, and customer meters show them."""
+    granted, _rollover = meter_credit_grants(customer=customer, meter_id=meter_id)
+    if subscription_id is not None and period is not None:
+        granted += meter_credit_carried_in(subscription_id=subscription_id, meter_id=meter_id, period_start=period[0])
+    return granted
 
 
 def customer_state_meters(*, customer, now=None) -> list[dict]:
@@ -422,9 +488,13 @@ class CustomerMeterUnits:
 
 def customer_meter_units(*, customer_meter, now=None) -> CustomerMeterUnits:
     """Consumed and credited units of one customer meter for its current period (the plug-in point)."""
-    start, end = customer_meter_period(customer_id=customer_meter.customer_id, meter=customer_meter.meter, now=now)
+    (start, end), subscription_id = _customer_meter_period_and_subscription(
+        customer_id=customer_meter.customer_id, meter=customer_meter.meter, now=now
+    )
     consumed = meter_quantity(meter=customer_meter.meter, customer=customer_meter.customer, start=start, end=end)
-    credited = customer_meter_credited_units(customer=customer_meter.customer, meter_id=customer_meter.meter_id, period=(start, end))
+    credited = customer_meter_credited_units(
+        customer=customer_meter.customer, meter_id=customer_meter.meter_id, period=(start, end), subscription_id=subscription_id
+    )
     return CustomerMeterUnits(consumed=consumed, credited=credited, period_start=start, period_end=end)
 
 
@@ -466,12 +536,14 @@ def customer_meter_list(*, organization, customer_ids=None, external_customer_id
         rows = rows.filter(customer_id__in=customer_filter)
     result = []
     for row in rows.order_by("-created_at", "id"):
-        period = customer_meter_period(customer_id=row.customer_id, meter=row.meter, now=now)
+        period, subscription_id = _customer_meter_period_and_subscription(customer_id=row.customer_id, meter=row.meter, now=now)
         if period == (start, end):
             value = consumed.get((row.customer_id, row.meter_id), Decimal(0))
         else:
             value = meter_quantity(meter=row.meter, customer=row.customer, start=period[0], end=period[1])
-        credited = customer_meter_credited_units(customer=row.customer, meter_id=row.meter_id, period=period)
+        credited = customer_meter_credited_units(
+            customer=row.customer, meter_id=row.meter_id, period=period, subscription_id=subscription_id
+        )
         row.units = CustomerMeterUnits(consumed=value, credited=credited, period_start=period[0], period_end=period[1])
         result.append(row)
     return result

@@ -162,8 +162,17 @@ class CycleReads:
 
         return meter_quantity(meter=meter, customer=subscription.customer, start=start, end=end)
 
-    def credited_units(self, subscription: Subscription, meter_id) -> Decimal:
-        return _credited_units(customer=subscription.customer, meter_id=meter_id)
+    def credit_grants(self, subscription: Subscription, meter_id) -> tuple[int, int]:
+        """(units granted per period on the meter, of which roll over when unused)."""
+        from billing.selectors.usage import meter_credit_grants
+
+        return meter_credit_grants(customer=subscription.customer, meter_id=meter_id)
+
+    def credit_carried_in(self, subscription: Subscription, meter_id, period_start: dt.datetime) -> int:
+        """Unused rollover credit carried into the period that starts at ``period_start``."""
+        from billing.selectors.usage import meter_credit_carried_in
+
+        return meter_credit_carried_in(subscription_id=subscription.id, meter_id=meter_id, period_start=period_start)
 
     def late_usage_lines(self, subscription: Subscription, before: dt.datetime, tax_bps: int) -> list[LineInput]:
         return _late_usage_lines(subscription=subscription, before=before, tax_bps=tax_bps)
@@ -180,13 +189,6 @@ def _pinned_prices(subscription: Subscription) -> tuple[list[ProductPrice], dict
     return [row.product_price for row in rows], {row.product_price_id: row.amount for row in rows if row.amount is not None}
 
 
-def _credited_units(*, customer, meter_id) -> Decimal:
-    """Units granted free per period on this meter (one rule, shared with customer meters)."""
-    from billing.selectors.usage import customer_meter_credited_units
-
-    return Decimal(customer_meter_credited_units(customer=customer, meter_id=meter_id))
-
-
 def _usage_label(product_name: str, meter_name: str, period: Period) -> str:
     return f"{product_name} – {meter_name} usage ({period.start:%Y-%m-%d} – {period.end:%Y-%m-%d})"
 
@@ -198,12 +200,16 @@ def _metered_lines(*, subscription, prices, product_name, period: Period, usage_
         if not product_price.is_metered:
             continue
         meter = product_price.meter
+        # Meter credits: this period's grants plus unused rollover credit carried in from the last one.
+        granted, rollover = reads.credit_grants(subscription, meter.id)
+        carried = reads.credit_carried_in(subscription, meter.id, period.start)
         lines.append(
             LineInput(
                 price=order_services.price_version_for(product_price),
                 label=_usage_label(product_name, meter.name, period),
                 units=reads.units(subscription, meter, period.start, usage_end),
-                credited_units=reads.credited_units(subscription, meter.id),
+                credited_units=Decimal(granted + carried),
+                rollover_units=Decimal(rollover + carried) if rollover + carried else None,
                 period=period,
                 tax_rate_bps=tax_bps,
             )

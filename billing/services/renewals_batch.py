@@ -92,7 +92,7 @@ class BatchCycleReads(renewals.CycleReads):
                 organization_id__in={s.organization_id for s in subscriptions}
             ).values_list("organization_id", "country", "basis_points")
         }
-        self._credits: dict[tuple[uuid.UUID, uuid.UUID], Decimal] = defaultdict(Decimal)
+        self._credits: dict[tuple[uuid.UUID, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
         grants = BenefitGrant.objects.filter(
             customer_id__in={s.customer_id for s in subscriptions},
             granted_at__isnull=False,
@@ -102,7 +102,10 @@ class BatchCycleReads(renewals.CycleReads):
         for grant in grants:
             if grant.benefit.meter_id is not None:
                 units = int((grant.benefit.properties or {}).get("units") or 0)
-                self._credits[(grant.customer_id, grant.benefit.meter_id)] += Decimal(units)
+                credit = self._credits[(grant.customer_id, grant.benefit.meter_id)]
+                credit[0] += units
+                if (grant.benefit.properties or {}).get("rollover"):
+                    credit[1] += units
         # Usage of the closed period, per (meter, period): one grouped query over the batch's customers.
         self._units: dict[tuple, Decimal] = {}
         groups: dict[tuple, list] = defaultdict(list)
@@ -123,8 +126,10 @@ class BatchCycleReads(renewals.CycleReads):
                 self._units[(meter_id, customer.id, start, end)] = found.get(customer.id, Decimal(0))
         # Earlier cycle orders (what was billed), for the late-usage check.
         self._earlier: dict[uuid.UUID, list[Order]] = defaultdict(list)
+        self._earlier_since = dt.datetime.max.replace(tzinfo=dt.UTC)
         if subscriptions:
             before = max(s.current_period_end for s in subscriptions)
+            self._earlier_since = before - renewals.LATE_USAGE_LOOKBACK
             for order in renewals._earlier_cycle_orders(ids, before):
                 self._earlier[order.subscription_id].append(order)
         discounts = [s.discount for s in subscriptions if s.discount_id]
@@ -155,8 +160,22 @@ class BatchCycleReads(renewals.CycleReads):
             return self._units[key]
         return super().units(subscription, meter, start, end)
 
-    def credited_units(self, subscription, meter_id):
-        return self._credits.get((subscription.customer_id, meter_id), Decimal(0))
+    def credit_grants(self, subscription, meter_id):
+        granted, rollover = self._credits.get((subscription.customer_id, meter_id), (0, 0))
+        return granted, rollover
+
+    def credit_carried_in(self, subscription, meter_id, period_start):
+        from billing.selectors.usage import meter_credit_carried_in
+
+        if period_start < self._earlier_since:  # older than what was read for the batch (multi-year periods)
+            return super().credit_carried_in(subscription, meter_id, period_start)
+        previous = [o for o in self._earlier[subscription.id] if o.period_start == period_start]
+        if not previous:
+            return 0
+        price_meters = {str(row.product_price_id): row.product_price.meter_id for row in self._pinned[subscription.id]}
+        return meter_credit_carried_in(
+            subscription_id=subscription.id, meter_id=meter_id, period_start=period_start, order=previous[0], price_meters=price_meters
+        )
 
     def late_usage_lines(self, subscription, before, tax_bps):
         orders = [o for o in self._earlier[subscription.id] if o.period_start <= before]

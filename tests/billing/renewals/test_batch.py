@@ -39,7 +39,10 @@ def at(month, day, hour=12):
     return dt.datetime(2026, month, day, hour, 0, tzinfo=dt.UTC)
 
 
-SCENARIOS = ["plain", "trial", "discount", "credits_and_cap", "tax", "cancel", "plan_change", "declined", "no_method", "late_usage", "external_id"]
+SCENARIOS = [
+    "plain", "trial", "discount", "credits_and_cap", "rollover", "tax", "cancel", "plan_change", "declined", "no_method", "late_usage",
+    "external_id",
+]
 
 
 def _build(organization, scenario: str, tag: str, shared: dict) -> Subscription:
@@ -59,8 +62,10 @@ def _build(organization, scenario: str, tag: str, shared: dict) -> Subscription:
         sub_kwargs["discount"] = shared["discount"]
     if scenario == "credits_and_cap":
         product = shared["credited_product"]
+    if scenario == "rollover":
+        product = shared["rollover_product"]
     subscription = subscribe(organization, customer, product, payment_method=card, **sub_kwargs)
-    ingest(organization, customer, at(2, 5), 30 if scenario == "credits_and_cap" else 12)
+    ingest(organization, customer, at(2, 5), {"credits_and_cap": 30, "rollover": 4}.get(scenario, 12))
     if scenario == "cancel":
         with clock.freeze(at(2, 10)):
             subscription_cancel(subscription=subscription)
@@ -90,7 +95,16 @@ def twins(organization):
     credited_product = metered_product(organization, meter, name="Credited plan", cap_amount=8)
     product_benefits_set(product=credited_product, benefits=[credit.id])
     TaxRate.objects.create(organization=organization, country="FR", basis_points=2000)
+    rolling = benefit_create(
+        organization=organization,
+        type="meter_credit",
+        description="10 calls, unused kept",
+        properties={"units": 10, "meter_id": str(meter.id), "rollover": True},
+    )
+    rollover_product = metered_product(organization, meter, name="Rollover plan")
+    product_benefits_set(product=rollover_product, benefits=[rolling.id])
     shared = {
+        "rollover_product": rollover_product,
         "meter": meter,
         "product": metered_product(organization, meter),
         "credited_product": credited_product,
@@ -170,6 +184,8 @@ def test_a_batch_renews_every_scenario_exactly_as_single_cycles(twins, organizat
     late_single, late_batch = twins["single"]["late_usage"], twins["batch"]["late_usage"]
     for subscription in (late_single, late_batch):  # usage of February that arrives in March
         ingest(organization, subscription.customer, at(2, 20), 7, received=at(3, 5))
+    for tag in ("single", "batch"):  # March usage against 10 + 6 carried units of credit
+        ingest(organization, twins[tag]["rollover"].customer, at(3, 3), 20)
     _renew(twins, MAR)
 
     for scenario in SCENARIOS:
@@ -188,6 +204,8 @@ def test_a_batch_renews_every_scenario_exactly_as_single_cycles(twins, organizat
     assert views["external_id"]["orders"][0][14][1][1] == 9  # (12 + 5) × 0.5 = 8.5 → 9
     assert any(line[0].startswith("Late usage") for line in views["late_usage"]["orders"][1][14])
     assert views["plan_change"]["subscription"][5] != views["plain"]["subscription"][5]
+    assert views["rollover"]["orders"][1][13]["lines"][1]["credited_units"] == "16"  # 10 + the 6 left in February
+    assert views["rollover"]["orders"][1][14][1][1] == 2  # (20 − 16) × 0.5
 
 
 def test_batch_webhook_payloads_equal_the_api_resources(twins):

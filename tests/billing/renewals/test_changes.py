@@ -113,3 +113,55 @@ def test_repeating_discount_applies_for_its_remaining_duration(organization, cus
     # The first order (subscription_create) used month 1; the first cycle month 2; then none.
     assert [(o.discount_amount, o.total_amount) for o in orders] == [(100, 900), (0, 1000), (0, 1000)]
     assert [o.discount_id for o in orders] == [discount.id, None, None]
+
+
+def test_unused_rollover_credit_carries_into_the_next_period(organization, customer, card, meter):
+    """Credit that cannot roll over is used first; what is left of the rollover credit (and of credit
+    carried in) moves to the next period, in whole units; billed = max(usage − credit, 0) each period."""
+    product = metered_product(organization, meter)
+    rolling = benefit_create(
+        organization=organization,
+        type="meter_credit",
+        description="10 calls a month, unused ones kept",
+        properties={"units": 10, "meter_id": str(meter.id), "rollover": True},
+    )
+    expiring = benefit_create(
+        organization=organization, type="meter_credit", description="5 calls a month", properties={"units": 5, "meter_id": str(meter.id)}
+    )
+    product_benefits_set(product=product, benefits=[rolling.id, expiring.id])
+    subscription = subscribe(organization, customer, product)
+    ingest(organization, customer, at(2, 3), 3)  # credit 15: 12 unused, 10 of them may roll over
+    run_billing(at(2, 28))
+    ingest(organization, customer, at(3, 3), 10)  # credit 15 + 10 = 25: 15 unused, all rollover (10 + 10 carried ≥ 15)
+    run_billing(at(3, 31))
+    ingest(organization, customer, at(4, 3), 50)  # credit 15 + 15 = 30: 20 billed, nothing left
+    run_billing(at(4, 30))
+    ingest(organization, customer, at(5, 3), 20)  # credit back to 15: 5 billed
+    run_billing(at(5, 31))
+
+    lines = [o.pricing_inputs["lines"][1] for o in cycle_orders(subscription)]
+    assert [(line["units"], line["credited_units"], line["rollover_units"]) for line in lines] == [
+        ("3", "15", "10"),
+        ("10", "25", "20"),
+        ("50", "30", "25"),
+        ("20", "15", "10"),
+    ]
+    assert [list(o.items.all())[1].amount for o in cycle_orders(subscription)] == [0, 0, 10, 3]  # 20 × 0.5; 5 × 0.5 → 3
+    call_command("billing_verify")  # the stored inputs still price to the stored amounts
+
+
+def test_customer_meter_shows_the_credit_carried_in(organization, customer, card, meter):
+    product = metered_product(organization, meter)
+    rolling = benefit_create(
+        organization=organization, type="meter_credit", description="10 kept", properties={"units": 10, "meter_id": str(meter.id), "rollover": True}
+    )
+    product_benefits_set(product=product, benefits=[rolling.id])
+    subscribe(organization, customer, product)
+    ingest(organization, customer, at(2, 3), 4)  # 6 of 10 unused: carried into March
+    run_billing(at(2, 28))
+    ingest(organization, customer, at(3, 2), 1)
+    from billing.selectors.usage import customer_meter_list
+
+    with clock.freeze(at(3, 5)):
+        (row,) = customer_meter_list(organization=organization, customer_ids=[customer.id])
+    assert (row.units.credited, row.units.consumed, row.units.balance) == (16, 1, 15)

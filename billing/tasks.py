@@ -66,3 +66,28 @@ def subscription_cycle_batch(subscription_ids: list[str]) -> int:
     for subscription_id in result.unsettled:
         subscription_cycle.apply_async((str(subscription_id),), countdown=30)
     return len(result.orders)
+
+
+@shared_task(name="billing.tasks.late_usage_after_end", acks_late=True, reject_on_worker_lost=True)
+def late_usage_after_end() -> int:
+    """Beat, hourly: bill usage that arrived after its subscription ended. Idempotent (what was billed
+    is read back from the stored orders)."""
+    from billing.services.renewals import late_usage_after_end as run
+    from polar.audit import system_actor
+
+    with system_actor("billing.tasks.late_usage_after_end"):
+        return run()["orders"]
+
+
+@shared_task(name="billing.tasks.payments_reconcile", acks_late=True, reject_on_worker_lost=True)
+def payments_reconcile() -> dict:
+    """Beat, every 5 minutes: settle payments left pending by a timeout or a crash (found at the
+    processor through their idempotency key; never charged twice) and mark their orders paid."""
+    import datetime as dt
+
+    from billing.services.payments import payments_reconcile_pending
+    from polar import clock
+    from polar.audit import system_actor
+
+    with system_actor("billing.tasks.payments_reconcile"):
+        return payments_reconcile_pending(created_before=clock.now() - dt.timedelta(minutes=5))

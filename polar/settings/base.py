@@ -138,6 +138,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.renewals_sweep",
         "schedule": timedelta(minutes=1),
     },
+    "late-usage-after-end": {
+        "task": "billing.tasks.late_usage_after_end",
+        "schedule": timedelta(hours=1),
+    },
+    "payments-reconcile": {
+        "task": "billing.tasks.payments_reconcile",
+        "schedule": timedelta(minutes=5),
+    },
     # Webhook outbox: fan out events a crash left behind, send due retries, disable failing endpoints.
     "webhooks-sweep": {
         "task": "polar.webhooks.tasks.webhooks_sweep",

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import Order, OrderItem
+from billing.models import Order, OrderItem, Payment
 from billing.services.benefits import benefit_create
 from billing.services.catalog import product_benefits_set
 from polar import clock
@@ -185,3 +185,33 @@ def test_upcoming_shows_a_scheduled_plan_change_at_the_next_renewal(api_client, 
         ("API plan – API calls usage (2026-01-31 – 2026-02-28)", 0),
     ]
     assert body["product_id"] == str(premium.id)
+
+
+def test_usage_that_arrives_after_the_subscription_ended_is_billed_once_on_its_own_order(organization, customer, card, meter):
+    from billing.services.subscriptions import subscription_cancel
+
+    from .conftest import metered_product as make_product
+
+    product = make_product(organization, meter)
+    subscription = subscribe(organization, customer, product)
+    ingest(organization, customer, at(2, 5), 4)
+    with clock.freeze(at(2, 10)):
+        subscription_cancel(subscription=subscription)
+    call_command("run_billing", now=at(2, 28).isoformat())  # ends it; final usage order (4 × 0.5 = 2)
+    subscription.refresh_from_db()
+    assert subscription.status == "canceled"
+
+    ingest(organization, customer, at(2, 20), 10, received=at(3, 10))  # February usage, after the end
+    call_command("run_billing", now=at(3, 15).isoformat())
+    call_command("run_billing", now=at(3, 15).isoformat())  # same instant: nothing more
+    call_command("run_billing", now=at(4, 15).isoformat())  # later, nothing new: nothing more
+
+    final, late = cycle_orders(subscription)
+    assert [(i.label, i.amount) for i in late.items.all()] == [("Late usage: API calls (2026-01-31 – 2026-02-28)", 5)]
+    assert (late.status, late.total_amount, late.period_start) == ("paid", 5, at(3, 15))
+    assert Payment.objects.filter(order=late, status="succeeded").count() == 1
+
+    ingest(organization, customer, at(2, 21), 2, received=at(4, 20))  # more, later still
+    call_command("run_billing", now=at(4, 25).isoformat())
+    assert [list(o.items.all())[0].amount for o in cycle_orders(subscription)] == [2, 5, 1]
+    call_command("billing_verify")

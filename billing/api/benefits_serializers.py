@@ -3,16 +3,26 @@
 Outputs are hand-written ``to_representation``s: the wire shape is fixed by the SDKs, and the same
 dicts go into webhook payloads (JSON-ready: strings for ids, datetimes and decimals).
 """
+import datetime
+
 from rest_framework import serializers
 
 from billing.models import Benefit, BenefitGrant
 from polar.api.metadata import validate_metadata
 
 _datetime_field = serializers.DateTimeField()
+_UTC = datetime.timezone.utc
 
 
 def dt(value):
-    return None if value is None else _datetime_field.to_representation(value)
+    """A datetime as the API writes it: what DRF's ``DateTimeField`` renders with ``TIME_ZONE = "UTC"``
+    (ISO 8601, UTC, ``Z``), computed directly: every resource and webhook payload renders many."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        text = value.astimezone(_UTC).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return _datetime_field.to_representation(value)
 
 
 def sid(value):

@@ -53,7 +53,7 @@ def webhook_event_emit(*, organization, type: WebhookEventType | str, data: dict
 
 
 def webhook_events_emit(events) -> list[WebhookEvent]:
-    """``webhook_event_emit`` for several events at once: one INSERT and one fan-out task.
+    """``webhook_event_emit`` for several events at once: one INSERT and (at most) one fan-out task.
 
     ``events`` is a sequence of ``(organization, type, data)`` in the order they happened (their
     ``created_at`` follows it). Same contract as ``webhook_event_emit``: call it inside the transaction
@@ -76,11 +76,24 @@ def webhook_events_emit(events) -> list[WebhookEvent]:
         )
     if not rows:
         return []
+    # An event no endpoint of its organization subscribes to right now is written already fanned out
+    # (its fan-out would find no endpoint: one created later does not receive earlier events). Saves a
+    # task and a row update per event for merchants without webhooks.
+    listening = set()
+    for organization_id, types in WebhookEndpoint.objects.filter(
+        organization_id__in={row.organization_id for row in rows}, enabled=True, deleted_at__isnull=True
+    ).values_list("organization_id", "events"):
+        listening.update((organization_id, type_) for type_ in types or ())
+    for row in rows:
+        if (row.organization_id, row.type) not in listening:
+            row.fanned_out_at = now
     from polar.db import values_insert
 
     with values_insert():  # JSON payloads: see polar.db
         WebhookEvent.objects.bulk_create(rows)
-    event_ids = [str(row.id) for row in rows]
+    event_ids = [str(row.id) for row in rows if row.fanned_out_at is None]
+    if not event_ids:
+        return rows
 
     def enqueue():
         from ..tasks import webhook_events_fan_out

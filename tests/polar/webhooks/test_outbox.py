@@ -129,3 +129,22 @@ def test_events_emitted_together_are_fanned_out_by_one_task_in_order(organizatio
     assert services.webhook_events_fan_out_many(event_ids=[e.id for e in events]) == []
     assert WebhookDelivery.objects.count() == 5
     assert not WebhookEvent.objects.filter(fanned_out_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_events_emitted_together_that_nobody_listens_to_are_written_fanned_out(
+    organization, receiver, make_endpoint, django_capture_on_commit_callbacks
+):
+    make_endpoint(events=("subscription.updated",))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        created, updated = services.webhook_events_emit(
+            [(organization, "subscription.created", {"n": 1}), (organization, "subscription.updated", {"n": 2})]
+        )
+    assert created.fanned_out_at is not None and updated.fanned_out_at is None
+    assert len(callbacks) == 1  # one fan-out task, for the event someone listens to
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        (alone,) = services.webhook_events_emit([(organization, "order.paid", {"n": 3})])
+    assert alone.fanned_out_at is not None and callbacks == []
+    assert services.webhook_events_fan_out_many(event_ids=[created.id, updated.id, alone.id]) != []
+    assert WebhookDelivery.objects.filter(event=updated).count() == 1
+    assert not WebhookDelivery.objects.filter(event__in=[created, alone]).exists()

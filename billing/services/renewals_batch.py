@@ -128,9 +128,9 @@ class BatchCycleReads(renewals.CycleReads):
         self._earlier: dict[uuid.UUID, list[Order]] = defaultdict(list)
         self._earlier_since = dt.datetime.max.replace(tzinfo=dt.UTC)
         if subscriptions:
-            before = max(s.current_period_end for s in subscriptions)
-            self._earlier_since = before - renewals.LATE_USAGE_LOOKBACK
-            for order in renewals._earlier_cycle_orders(ids, before):
+            earliest = min(s.current_period_end for s in subscriptions)
+            self._earlier_since = earliest - renewals.LATE_USAGE_LOOKBACK
+            for order in renewals._earlier_cycle_orders(ids, earliest):
                 self._earlier[order.subscription_id].append(order)
         discounts = [s.discount for s in subscriptions if s.discount_id]
         if discounts:
@@ -178,7 +178,9 @@ class BatchCycleReads(renewals.CycleReads):
         )
 
     def late_usage_lines(self, subscription, before, tax_bps):
-        orders = [o for o in self._earlier[subscription.id] if o.period_start <= before]
+        # The orders the single path reads (``_earlier_cycle_orders``), from those read for the batch.
+        since = before - renewals.LATE_USAGE_LOOKBACK
+        orders = [o for o in self._earlier[subscription.id] if o.period_start >= since]
         return renewals._late_usage_lines(subscription=subscription, before=before, tax_bps=tax_bps, orders=orders)
 
     def prorations(self, subscription):

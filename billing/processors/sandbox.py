@@ -253,10 +253,10 @@ class SandboxProcessor(PaymentProcessor):
         if len(set(keys)) != len(keys) or SandboxCharge.objects.filter(idempotency_key__in=keys).exists():
             return super().charge_many(requests)
         methods = {m.ref: m for m in SandboxPaymentMethod.objects.filter(ref__in={r["payment_method_ref"] for r in requests})}
-        simple = (
-            SandboxPaymentMethod.Behaviour.DECLINE_CHARGES,
-            SandboxPaymentMethod.Behaviour.INSUFFICIENT_FUNDS,
-        )
+        declines = {
+            SandboxPaymentMethod.Behaviour.DECLINE_CHARGES: "card_declined",
+            SandboxPaymentMethod.Behaviour.INSUFFICIENT_FUNDS: "insufficient_funds",
+        }
         rows = []
         for request in requests:
             method = methods.get(request["payment_method_ref"])
@@ -265,11 +265,8 @@ class SandboxProcessor(PaymentProcessor):
                 return super().charge_many(requests)
             if method.behaviour == SandboxPaymentMethod.Behaviour.DISPUTE:
                 return super().charge_many(requests)
-            status, code = SandboxCharge.Status.SUCCEEDED, None
-            if method.behaviour == simple[0]:
-                status, code = SandboxCharge.Status.DECLINED, "card_declined"
-            elif method.behaviour == simple[1]:
-                status, code = SandboxCharge.Status.DECLINED, "insufficient_funds"
+            code = declines.get(method.behaviour)
+            status = SandboxCharge.Status.DECLINED if code else SandboxCharge.Status.SUCCEEDED
             rows.append(
                 SandboxCharge(
                     ref=_ref("ch"),

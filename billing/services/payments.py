@@ -337,6 +337,8 @@ def payments_charge_many(requests: list[ChargeRequest]) -> list[Payment | Paymen
             for row, result in zip(group, results):
                 if isinstance(result, ChargeResult):
                     outcomes.append((row, result))
+                elif isinstance(result, IdempotencyKeyReused):  # as payment_charge: a conflict, not an answer
+                    raise IdempotencyKeyReusedError(str(result)) from result
                 else:
                     # The rare paths (timeout, processor error, key reused) as payment_charge handles them.
                     try:

@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from billing.models import SandboxCharge, SandboxPaymentMethod, SandboxRefund
+from billing.models import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund
 from billing.processors import (
     IdempotencyKeyReused,
     ProcessorAPIError,
@@ -135,3 +135,41 @@ def test_setting_overrides_the_fault_row(processor, settings):
     settings.SANDBOX_PROCESSOR_FAULT = "error"
     with pytest.raises(ProcessorAPIError):
         attach(processor)
+
+
+# --- charge_many: the batch the renewals use -------------------------------------------------------------------
+
+
+def _requests(methods, prefix, amount=2000):
+    return [
+        {"payment_method_ref": m.payment_method_ref, "amount": amount, "currency": "usd", "idempotency_key": f"{prefix}-{i}"}
+        for i, m in enumerate(methods)
+    ]
+
+
+def _comparable(result):
+    return (result.status, result.amount, result.currency, result.fee, result.decline_code, result.decline_message)
+
+
+def test_charge_many_answers_each_charge_as_charge_would(processor):
+    tokens = ["pm_card_visa", "pm_card_chargeCustomerFail", "pm_card_visa_chargeDeclinedInsufficientFunds", "pm_card_mastercard"]
+    methods = [attach(processor, token, key=f"m-{token}") for token in tokens]
+    batch = processor.charge_many(_requests(methods, "batch"))
+    one_by_one = [processor.charge(**request) for request in _requests(methods, "single")]
+    assert [_comparable(r) for r in batch] == [_comparable(r) for r in one_by_one]
+    assert [r.status for r in batch] == ["succeeded", "declined", "declined", "succeeded"]
+    # The same keys again: the same charges, nothing new.
+    assert processor.charge_many(_requests(methods, "batch")) == batch
+    assert SandboxCharge.objects.count() == 8
+
+
+def test_charge_many_keeps_the_dispute_card_and_the_fault_switch_behaviour(processor, sandbox_fault):
+    visa, disputed = attach(processor, key="a"), attach(processor, "pm_card_createDispute", key="b")
+    results = processor.charge_many(_requests([visa, disputed], "d"))
+    assert [r.status for r in results] == ["succeeded", "succeeded"]
+    assert SandboxDispute.objects.filter(charge__ref=results[1].charge_ref).count() == 1
+
+    sandbox_fault("timeout")
+    answers = processor.charge_many(_requests([visa], "t"))
+    assert isinstance(answers[0], ProcessorTimeout)
+    assert not SandboxCharge.objects.filter(idempotency_key="t-0").exists()

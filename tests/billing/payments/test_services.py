@@ -283,3 +283,46 @@ def test_payment_state_changes_are_audited(customer):
     payment = charge(customer, attach_card(customer))
     actions = list(LogEntry.objects.get_for_object(payment).order_by("timestamp").values_list("action", flat=True))
     assert actions == [LogEntry.Action.CREATE, LogEntry.Action.UPDATE]
+
+
+# --- payments_charge_many (renewal batches) ---------------------------------------------------------------------
+
+
+def test_charge_many_records_each_outcome_and_reconciles_a_key_used_before(customer, organization):
+    from billing.services.payments import ChargeRequest, payments_charge_many
+
+    visa = attach_card(customer)
+    other = CustomerFactory(organization=organization, email="other@example.com")
+    declining = attach_card(other, "pm_card_chargeCustomerFail")
+    # A crash left this one pending after the processor charged it.
+    marker = Payment.objects.create(
+        organization=organization, customer=customer, payment_method=visa, amount=500, currency="usd", processor="sandbox", idempotency_key="k-old"
+    )
+    get_processor().charge(payment_method_ref=visa.processor_ref, amount=500, currency="usd", idempotency_key="k-old")
+    requests = [
+        ChargeRequest(customer=customer, payment_method=visa, amount=2000, currency="usd", idempotency_key="k-new"),
+        ChargeRequest(customer=other, payment_method=declining, amount=2000, currency="usd", idempotency_key="k-declined"),
+        ChargeRequest(customer=customer, payment_method=visa, amount=500, currency="usd", idempotency_key="k-old"),
+    ]
+    new, declined, old = payments_charge_many(requests)
+    assert (new.status, new.fee, declined.status, declined.decline_reason) == ("succeeded", 88, "failed", "card_declined")
+    assert (old.id, old.status) == (marker.id, "succeeded")
+    assert SandboxCharge.objects.count() == 3
+    # Again: the same payments, nothing charged twice.
+    assert [p.id for p in payments_charge_many(requests)] == [new.id, declined.id, old.id]
+    assert SandboxCharge.objects.count() == 3
+    assert Payment.objects.count() == 3
+
+
+def test_charge_many_refuses_a_bad_request_before_writing_anything(customer):
+    from billing.services.payments import ChargeRequest, payments_charge_many
+
+    visa = attach_card(customer)
+    with pytest.raises(PolarRequestValidationError):
+        payments_charge_many(
+            [
+                ChargeRequest(customer=customer, payment_method=visa, amount=2000, currency="usd", idempotency_key="a"),
+                ChargeRequest(customer=customer, payment_method=visa, amount=0, currency="usd", idempotency_key="b"),
+            ]
+        )
+    assert not Payment.objects.exists()

@@ -22,9 +22,16 @@ def _meters(organization, n, prefix):
 
 
 def test_values_insert_writes_the_same_rows_as_the_default_bulk_insert(organization):
-    Meter.objects.bulk_create(_meters(organization, 3, "unnest"))
-    with values_insert():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as default:
+        Meter.objects.bulk_create(_meters(organization, 3, "unnest"))
+    with CaptureQueriesContext(connection) as values, values_insert():
         Meter.objects.bulk_create(_meters(organization, 3, "values"))
+    # The switch does what it says (and notices if a Django upgrade changes the insert compiler).
+    assert "UNNEST" in default.captured_queries[-1]["sql"]
+    assert "UNNEST" not in values.captured_queries[-1]["sql"] and "VALUES" in values.captured_queries[-1]["sql"]
     rows = {m.name: m.filter for m in Meter.objects.filter(organization=organization)}
     for i in range(3):
         assert rows[f"unnest {i}"] == rows[f"values {i}"] == {"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": f'e"{i}\\'}]}

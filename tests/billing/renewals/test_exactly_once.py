@@ -84,6 +84,19 @@ def test_task_delivered_twice_makes_one_order_and_one_charge(subscription):
     assert _succeeded_charges(order) == 1
 
 
+def test_batch_task_delivered_twice_makes_one_order_and_one_charge(subscription):
+    from billing.tasks import subscription_cycle_batch
+
+    with clock.freeze(DUE):
+        assert subscription_cycle_batch.apply(args=[[str(subscription.id)]]).get() == 1
+        assert subscription_cycle_batch.apply(args=[[str(subscription.id)]]).get() == 0
+
+    (order,) = _cycle_orders(subscription)
+    assert (order.status, order.payment_attempts) == (OrderStatus.PAID, 1)
+    assert Payment.objects.filter(order=order).count() == 1
+    assert _succeeded_charges(order) == 1
+
+
 def test_redelivery_after_a_crash_before_the_charge_charges_the_pending_order_once(subscription):
     with clock.freeze(DUE):
         order = renewals.subscription_cycle_advance(subscription_id=subscription.id)  # then "crash"

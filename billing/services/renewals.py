@@ -768,34 +768,20 @@ def renewal_preview(*, subscription: Subscription) -> RenewalPreview | None:
         return None
     now = clock.now()
     plan = cycle_plan(subscription=subscription, usage_end=min(now, subscription.current_period_end))
-    result = price(plan.pricing_input)
-    applied = max(0, min(subscription.credit_balance, result.total_amount))
-    order = Order(
+    order, lines = order_services.order_build(
         organization=subscription.organization,
         customer=subscription.customer,
+        billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
+        pricing_input=plan.pricing_input,
+        result=price(plan.pricing_input),
         product=plan.pending.product if plan.pending is not None and plan.pending.product_id else subscription.product,
         subscription=subscription,
         discount=subscription.discount if plan.discount_applies else None,
-        billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
-        status=OrderStatus.PENDING if result.total_amount - applied > 0 else OrderStatus.PAID,
-        currency=result.currency,
-        subtotal_amount=result.subtotal_amount,
-        discount_amount=result.discount_amount,
-        net_amount=result.net_amount,
-        tax_amount=result.tax_amount,
-        total_amount=result.total_amount,
-        applied_balance_amount=applied,
-        due_amount=max(result.total_amount - applied, 0),
-        pricing_inputs=plan.pricing_input.to_dict(),
-        period_start=plan.closed.end,
-        period_end=plan.pricing_input.period.end,
         seats=subscription.seats,
-        invoice_number="",
-        invoice_sequence=0,
-        billing_name=subscription.customer.billing_name or subscription.customer.name,
-        billing_address=subscription.customer.billing_address,
+        applied_balance=subscription.credit_balance,
+        period_start=plan.closed.end,
         description=f"Renewal of {subscription.product.name}",
-        created_at=now,
     )
-    items = order_services.order_items_from_lines(order=order, lines=result.lines, created_at=now)
+    order.invoice_number, order.invoice_sequence, order.created_at = "", 0, now  # not numbered: never written
+    items = order_services.order_items_from_lines(order=order, lines=lines, created_at=now)
     return RenewalPreview(order=order, items=items)

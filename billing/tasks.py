@@ -82,12 +82,11 @@ def late_usage_after_end() -> int:
 @shared_task(name="billing.tasks.payments_reconcile", acks_late=True, reject_on_worker_lost=True)
 def payments_reconcile() -> dict:
     """Beat, every 5 minutes: settle payments left pending by a timeout or a crash (found at the
-    processor through their idempotency key; never charged twice) and mark their orders paid."""
-    import datetime as dt
-
-    from billing.services.payments import payments_reconcile_pending
+    processor through their idempotency key; never charged twice) and mark paid the renewal orders
+    they paid."""
+    from billing.services.renewals import payments_reconcile_and_settle
     from polar import clock
     from polar.audit import system_actor
 
     with system_actor("billing.tasks.payments_reconcile"):
-        return payments_reconcile_pending(created_before=clock.now() - dt.timedelta(minutes=5))
+        return payments_reconcile_and_settle(now=clock.now())

@@ -507,8 +507,9 @@ def payments_reconcile_pending(*, created_before, limit: int = 500) -> dict[str,
     Each is passed to ``payment_reconcile`` (found by key at the processor, or sent again with the same
     key). No lock is held across processor calls; two sweeps racing on one payment are harmless because
     the processor dedupes by key and ``_record`` only writes a still-pending row. A payment whose
-    processor is still unreachable stays pending for the next sweep. The order of a payment that turns
-    out to have succeeded is marked paid (``order_mark_paid``, idempotent). Returns counts by outcome.
+    processor is still unreachable stays pending for the next sweep. Returns counts by outcome. (What a
+    settled payment means for its order is the order's owner's business: renewals mark their cycle
+    orders paid with ``renewals.renewal_orders_settle``.)
     """
     counts = {"succeeded": 0, "failed": 0, "pending": 0}
     ids = list(
@@ -525,11 +526,5 @@ def payments_reconcile_pending(*, created_before, limit: int = 500) -> dict[str,
             continue
         except PaymentError as exc:
             payment = exc.payment or payment
-        if payment.status == Payment.Status.SUCCEEDED and payment.order_id is not None:
-            # The charge of an order went through while nobody was waiting for the answer: the order is paid.
-            from billing.models import Order
-            from billing.services.orders import order_mark_paid
-
-            order_mark_paid(order=Order.objects.get(pk=payment.order_id), payment=payment)
         counts[payment.status] = counts.get(payment.status, 0) + 1
     return counts

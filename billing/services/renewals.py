@@ -724,10 +724,38 @@ def _step_renewals(*, now):
     return renewals_run_due(now=now)
 
 
-def _step_reconcile_payments(*, now):
+def renewal_orders_settle(*, limit: int = 500) -> int:
+    """Mark paid the cycle orders still ``pending`` whose charge succeeded after all (a timeout whose
+    payment was reconciled later by ``payments_reconcile_pending``), and bring their ``past_due``
+    subscription back to ``active`` when nothing else is unpaid. Idempotent. Returns how many."""
+    orders = list(
+        Order.objects.filter(
+            billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE, status=OrderStatus.PENDING, payments__status=Payment.Status.SUCCEEDED
+        )
+        .select_related("subscription")
+        .distinct()
+        .order_by("created_at")[:limit]
+    )
+    for order in orders:
+        payment = Payment.objects.filter(order_id=order.id, status=Payment.Status.SUCCEEDED).first()
+        order_services.order_mark_paid(order=order, payment=payment)
+        if order.subscription.status == SubscriptionStatus.PAST_DUE:
+            _recover_if_settled(order.subscription)
+    return len(orders)
+
+
+def payments_reconcile_and_settle(*, now: dt.datetime) -> dict:
+    """Settle payments left pending for more than 5 minutes, then the cycle orders they paid
+    (the beat's ``payments_reconcile`` and run_billing's ``reconcile_payments`` step)."""
     from billing.services.payments import payments_reconcile_pending
 
-    return payments_reconcile_pending(created_before=now - dt.timedelta(minutes=5))
+    counts = payments_reconcile_pending(created_before=now - dt.timedelta(minutes=5))
+    counts["orders_paid"] = renewal_orders_settle()
+    return counts
+
+
+def _step_reconcile_payments(*, now):
+    return payments_reconcile_and_settle(now=now)
 
 
 # The time-driven steps ``run_billing`` runs, in order: (name, callable(now=...) -> summary).

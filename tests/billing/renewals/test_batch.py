@@ -313,6 +313,10 @@ def test_a_processor_timeout_leaves_the_charge_pending_then_it_is_reconciled_onc
     SandboxSettings.objects.update_or_create(pk=1, defaults={"fault": "none"})
     assert payments_reconcile_pending(created_before=clock.now() + dt.timedelta(days=1)) == {"succeeded": 1, "failed": 0, "pending": 0}
     order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING  # the payment is settled; the order is the renewal's business
+    assert renewals.renewal_orders_settle() == 1
+    assert renewals.renewal_orders_settle() == 0
+    order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert SandboxCharge.objects.filter(idempotency_key=order.payment_idempotency_key(1)).count() == 1
     assert Payment.objects.get(order=order).status == Payment.Status.SUCCEEDED
@@ -349,3 +353,20 @@ def test_meter_quantity_by_customer_equals_meter_quantity_for_each_customer(orga
         for c in customers:
             assert grouped.get(c.id, 0) == meter_quantity(meter=meter, customer=c, start=at(2, 1), end=at(2, 28))
     assert meter_quantity_by_customer(meter=meters[0], customers=customers, start=at(2, 1), end=at(2, 28))[customers[1].id] == 2
+
+
+def test_the_reconcile_beat_pays_a_renewal_whose_charge_timed_out(organization, subscription, settings):
+    from billing.tasks import payments_reconcile
+
+    settings.SANDBOX_PROCESSOR_FAULT = "timeout"
+    with clock.freeze(FEB):
+        renewals_batch.subscription_cycles_run(subscription_ids=[subscription.id])
+    settings.SANDBOX_PROCESSOR_FAULT = ""
+    (order,) = _cycle_orders(subscription)
+    with clock.freeze(FEB + dt.timedelta(minutes=1)):  # too recent: left for the charge's own retry
+        assert payments_reconcile.apply().get()["orders_paid"] == 0
+    with clock.freeze(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)):
+        assert payments_reconcile.apply().get() == {"succeeded": 1, "failed": 0, "pending": 0, "orders_paid": 1}
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert SandboxCharge.objects.filter(idempotency_key=order.payment_idempotency_key(1), status="succeeded").count() == 1

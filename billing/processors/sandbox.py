@@ -47,6 +47,7 @@ from .base import (
     DisputeReport,
     IdempotencyKeyReused,
     PaymentProcessor,
+    ProcessorError,
     ProcessorAPIError,
     ProcessorTimeout,
     RefundExceedsCharge,

@@ -46,7 +46,6 @@ SCENARIOS = [
 
 
 def _build(organization, scenario: str, tag: str, shared: dict) -> Subscription:
-    meter = shared["meter"]
     kwargs = {}
     if scenario == "tax":
         kwargs["billing_address"] = {"country": "FR", "line1": "1 rue", "city": "Paris", "postal_code": "75001"}

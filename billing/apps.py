@@ -8,6 +8,13 @@ class BillingConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
+        from polar.observability.metrics import SCRAPE_COLLECTORS
+
+        from .metrics import billing_state
+
+        if billing_state not in SCRAPE_COLLECTORS:
+            SCRAPE_COLLECTORS.append(billing_state)
+
         from .models import Payment, PaymentMethod
 
         auditlog.register(PaymentMethod)

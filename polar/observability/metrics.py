@@ -16,10 +16,25 @@ HTTP_LATENCY = Histogram(
 )
 
 
+# Gauges of state, read from the database when /metrics is scraped (apps register theirs in ready()):
+# they hold across processes (Celery workers keep no metrics files of their own) and are what an
+# on-call engineer alerts on — a renewal backlog, payments stuck pending. Each is a callable that
+# yields prometheus-client metric families.
+SCRAPE_COLLECTORS: list = []
+
+
+class _ScrapeCollector:
+    def collect(self):
+        for collect in SCRAPE_COLLECTORS:
+            yield from collect()
+
+
 def render() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    state = CollectorRegistry()
+    state.register(_ScrapeCollector())
+    return generate_latest(registry) + generate_latest(state), CONTENT_TYPE_LATEST

@@ -9,6 +9,13 @@ class WebhooksConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
+        from polar.observability.metrics import SCRAPE_COLLECTORS
+
+        from .metrics import webhooks_state
+
+        if webhooks_state not in SCRAPE_COLLECTORS:
+            SCRAPE_COLLECTORS.append(webhooks_state)
+
         from . import models
 
         # Endpoints decide where merchant data is sent: audited. The secret is kept out of the diffs; the

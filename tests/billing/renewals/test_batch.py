@@ -369,3 +369,23 @@ def test_the_reconcile_beat_pays_a_renewal_whose_charge_timed_out(organization, 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert SandboxCharge.objects.filter(idempotency_key=order.payment_idempotency_key(1), status="succeeded").count() == 1
+
+
+def test_metrics_show_the_renewal_backlog_and_what_waits_for_an_answer(client, organization, subscription, settings):
+    def gauges():
+        lines = client.get("/metrics").content.decode().splitlines()
+        return {line.split()[0]: float(line.split()[1]) for line in lines if line.startswith(("polar_renewal", "polar_payments", "polar_webhook"))}
+
+    with clock.freeze(at(2, 1)):
+        assert gauges()["polar_renewals_due"] == 0
+    with clock.freeze(FEB + dt.timedelta(minutes=5)):
+        state = gauges()
+        assert (state["polar_renewals_due"], state["polar_renewals_due_oldest_seconds"]) == (1, 300)
+    settings.SANDBOX_PROCESSOR_FAULT = "timeout"
+    with clock.freeze(FEB):
+        renewals_batch.subscription_cycles_run(subscription_ids=[subscription.id])
+        state = gauges()
+    assert state["polar_renewals_due"] == 0
+    assert (state["polar_payments_pending"], state["polar_renewal_orders_unpaid"]) == (1, 1)
+    assert state["polar_payments_pending_oldest_seconds"] >= 0
+    assert "polar_webhook_deliveries_pending" in state and "polar_webhook_events_not_fanned_out" in state

@@ -2,8 +2,12 @@
 prometheus-client keeps each process's samples in files there and ``/metrics`` aggregates them."""
 import os
 
+import structlog
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client import REGISTRY
+
+logger = structlog.get_logger(__name__)
 
 HTTP_REQUESTS = Counter(
     "polar_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -25,8 +29,18 @@ SCRAPE_COLLECTORS: list = []
 
 class _ScrapeCollector:
     def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        failed = GaugeMetricFamily("polar_state_gauge_errors", "State gauges that could not be read at this scrape", labels=["gauge"])
         for collect in SCRAPE_COLLECTORS:
-            yield from collect()
+            try:
+                families = list(collect())
+            except Exception:  # the database is down, say: /metrics still answers with the process metrics
+                logger.warning("metrics.state_gauge_failed", gauge=collect.__name__, exc_info=True)
+                failed.add_metric([collect.__name__], 1)
+                continue
+            yield from families
+        yield failed
 
 
 def render() -> tuple[bytes, str]:

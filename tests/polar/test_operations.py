@@ -84,3 +84,22 @@ def test_docs_page_serves_its_assets_locally(client):
     assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
     asset = next(part.split('"')[0] for part in html.split('src="')[1:] if "swagger-ui" in part)
     assert client.get(asset).status_code == 200
+
+
+@pytest.mark.django_db
+def test_metrics_still_answer_when_a_state_gauge_cannot_be_read(client):
+    from polar.observability import metrics
+
+    def broken():
+        raise RuntimeError("database unavailable")
+        yield  # a generator, like the real ones
+
+    metrics.SCRAPE_COLLECTORS.append(broken)
+    try:
+        response = client.get("/metrics")
+    finally:
+        metrics.SCRAPE_COLLECTORS.remove(broken)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'polar_state_gauge_errors{gauge="broken"} 1.0' in body
+    assert "polar_renewals_due " in body  # the others are still read

@@ -158,6 +158,15 @@ def _next_invoice_numbers(organization, count: int = 1) -> list[tuple[int, str]]
     return [(sequence, f"{prefix}-{sequence:06d}") for sequence in range(first, first + count)]
 
 
+def lock_invoice_counters(organization_ids) -> None:
+    """Lock the invoice counters of several organizations, in organization-id order, in the caller's
+    transaction. A transaction that will number orders of more than one organization takes them all
+    this way first, so two such transactions never hold one counter each while waiting for the other's."""
+    ids = sorted(set(organization_ids))
+    InvoiceCounter.objects.bulk_create([InvoiceCounter(organization_id=i) for i in ids], ignore_conflicts=True)
+    list(InvoiceCounter.objects.select_for_update().filter(organization_id__in=ids).order_by("organization_id"))
+
+
 def _next_invoice_number(organization) -> tuple[int, str]:
     return _next_invoice_numbers(organization, 1)[0]
 

@@ -266,6 +266,11 @@ def _advance(ids) -> list[Order]:
         for s in subscriptions:
             special = s.cancel_at_period_end or s.id in reads.open_pending or (s.id, s.current_period_end) in done
             (single if special else bulk).append(s)
+        organizations = {s.organization_id for s in subscriptions}
+        if single and len(organizations) > 1:
+            # Orders of several organizations, some numbered one by one below: every counter is taken
+            # first, in one order, so no two batches deadlock on them (rare: scheduled changes).
+            order_services.lock_invoice_counters(organizations)
         written = []
         for s in single:  # the rare cases, exactly as a single cycle (same transaction)
             order = renewals._cycle_locked(s, now=now, reads=reads)
@@ -319,7 +324,8 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
     by_organization = defaultdict(list)
     for order, _lines, _prorations in orders:
         by_organization[order.organization_id].append(order)
-    for group in by_organization.values():
+    for organization_id in sorted(by_organization):  # counters taken in one order: no deadlock between batches
+        group = by_organization[organization_id]
         for order, (sequence, number) in zip(group, order_services._next_invoice_numbers(group[0].organization, len(group))):
             order.invoice_sequence, order.invoice_number = sequence, number
     with values_insert():  # large JSON (pricing inputs): see polar.db

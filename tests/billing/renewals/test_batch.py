@@ -389,3 +389,19 @@ def test_metrics_show_the_renewal_backlog_and_what_waits_for_an_answer(client, o
     assert (state["polar_payments_pending"], state["polar_renewal_orders_unpaid"]) == (1, 1)
     assert state["polar_payments_pending_oldest_seconds"] >= 0
     assert "polar_webhook_deliveries_pending" in state and "polar_webhook_events_not_fanned_out" in state
+
+
+def test_a_batch_across_organizations_numbers_each_organizations_invoices_gaplessly(organization, other_organization):
+    subscriptions = []
+    for org in (organization, other_organization, organization, other_organization):
+        product = metered_product(org, make_meter(org, name=f"Calls {len(subscriptions)}"))
+        customer = CustomerFactory(organization=org, email=f"c{len(subscriptions)}@example.com")
+        subscriptions.append(subscribe(org, customer, product, payment_method=attach_card(customer)))
+    with clock.freeze(at(2, 10)):  # one organization also has a scheduled change in the batch
+        subscription_cancel(subscription=subscriptions[0])
+    with clock.freeze(FEB):
+        result = renewals_batch.subscription_cycles_run(subscription_ids=[s.id for s in subscriptions])
+    assert len(result.orders) == 4 and result.errors == {}
+    for org in (organization, other_organization):
+        sequences = sorted(Order.objects.filter(organization=org).values_list("invoice_sequence", flat=True))
+        assert sequences == list(range(1, len(sequences) + 1))  # creation orders then renewals, no gap

@@ -119,7 +119,8 @@ def renewals_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BA
             chosen = [str(sid) for sid in ids if _mark_enqueued(sid, ends[sid])]
             for start in range(0, len(chosen), BATCH_SIZE):
                 chunk = chosen[start : start + BATCH_SIZE]
-                transaction.on_commit(lambda chunk=chunk: batch_task.delay(chunk))
+                # robust: a lost enqueue (broker down) is re-sent by a sweep once its marker expires.
+                transaction.on_commit(lambda chunk=chunk: batch_task.delay(chunk), robust=True)
             enqueued += len(chosen)
         seen.update(ids)
         if len(ids) < batch_size:

@@ -211,26 +211,11 @@ class SandboxProcessor(PaymentProcessor):
         method = SandboxPaymentMethod.objects.filter(ref=payment_method_ref).first()
         if method is None:
             raise ProcessorAPIError(f"sandbox: no such payment method {payment_method_ref!r}")
-        status, code = SandboxCharge.Status.SUCCEEDED, None
-        if method.behaviour == SandboxPaymentMethod.Behaviour.DECLINE_CHARGES:
-            status, code = SandboxCharge.Status.DECLINED, "card_declined"
-        elif method.behaviour == SandboxPaymentMethod.Behaviour.INSUFFICIENT_FUNDS:
-            status, code = SandboxCharge.Status.DECLINED, "insufficient_funds"
         try:
             with transaction.atomic():
-                charge = SandboxCharge.objects.create(
-                    ref=_ref("ch"),
-                    idempotency_key=idempotency_key,
-                    payment_method=method,
-                    amount=amount,
-                    currency=currency,
-                    description=description[:512],
-                    status=status,
-                    decline_code=code,
-                    decline_message=DECLINE_MESSAGES.get(code) if code else None,
-                    fee=sandbox_fee(amount) if status == SandboxCharge.Status.SUCCEEDED else 0,
-                )
-                if status == SandboxCharge.Status.SUCCEEDED and method.behaviour == SandboxPaymentMethod.Behaviour.DISPUTE:
+                charge = self._new_charge(method, amount=amount, currency=currency, idempotency_key=idempotency_key, description=description)
+                charge.save(force_insert=True)
+                if charge.status == SandboxCharge.Status.SUCCEEDED and method.behaviour == SandboxPaymentMethod.Behaviour.DISPUTE:
                     SandboxDispute.objects.create(ref=_ref("dp"), charge=charge, amount=amount, currency=currency)
         except IntegrityError:
             # A concurrent request with the same key won the race: answer with its charge.
@@ -254,10 +239,6 @@ class SandboxProcessor(PaymentProcessor):
         if len(set(keys)) != len(keys) or SandboxCharge.objects.filter(idempotency_key__in=keys).exists():
             return super().charge_many(requests)
         methods = {m.ref: m for m in SandboxPaymentMethod.objects.filter(ref__in={r["payment_method_ref"] for r in requests})}
-        declines = {
-            SandboxPaymentMethod.Behaviour.DECLINE_CHARGES: "card_declined",
-            SandboxPaymentMethod.Behaviour.INSUFFICIENT_FUNDS: "insufficient_funds",
-        }
         rows = []
         for request in requests:
             method = methods.get(request["payment_method_ref"])
@@ -266,20 +247,13 @@ class SandboxProcessor(PaymentProcessor):
                 return super().charge_many(requests)
             if method.behaviour == SandboxPaymentMethod.Behaviour.DISPUTE:
                 return super().charge_many(requests)
-            code = declines.get(method.behaviour)
-            status = SandboxCharge.Status.DECLINED if code else SandboxCharge.Status.SUCCEEDED
             rows.append(
-                SandboxCharge(
-                    ref=_ref("ch"),
-                    idempotency_key=request["idempotency_key"],
-                    payment_method=method,
+                self._new_charge(
+                    method,
                     amount=amount,
                     currency=request["currency"],
-                    description=(request.get("description") or "")[:512],
-                    status=status,
-                    decline_code=code,
-                    decline_message=DECLINE_MESSAGES.get(code) if code else None,
-                    fee=sandbox_fee(amount) if status == SandboxCharge.Status.SUCCEEDED else 0,
+                    idempotency_key=request["idempotency_key"],
+                    description=request.get("description") or "",
                 )
             )
         try:
@@ -289,6 +263,28 @@ class SandboxProcessor(PaymentProcessor):
             # A concurrent request used one of the keys: answer one by one (each finds its charge).
             return super().charge_many(requests)
         return [self._charge_result(row) for row in rows]
+
+    @staticmethod
+    def _new_charge(method, *, amount, currency, idempotency_key, description):
+        """The (unsaved) charge a test card gives: declined with its code, or succeeded with the fee."""
+        from billing.models import SandboxCharge, SandboxPaymentMethod
+
+        code = {
+            SandboxPaymentMethod.Behaviour.DECLINE_CHARGES: "card_declined",
+            SandboxPaymentMethod.Behaviour.INSUFFICIENT_FUNDS: "insufficient_funds",
+        }.get(method.behaviour)
+        return SandboxCharge(
+            ref=_ref("ch"),
+            idempotency_key=idempotency_key,
+            payment_method=method,
+            amount=amount,
+            currency=currency,
+            description=description[:512],
+            status=SandboxCharge.Status.DECLINED if code else SandboxCharge.Status.SUCCEEDED,
+            decline_code=code,
+            decline_message=DECLINE_MESSAGES.get(code) if code else None,
+            fee=0 if code else sandbox_fee(amount),
+        )
 
     @staticmethod
     def _check_same_charge(charge, payment_method_ref, amount, currency) -> None:

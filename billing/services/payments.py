@@ -14,6 +14,7 @@ Two rules shape everything here:
 """
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import uuid
@@ -290,9 +291,9 @@ def payments_charge_many(requests: list[ChargeRequest]) -> list[Payment | Paymen
             currency=request.currency,
             idempotency_key=request.idempotency_key,
         )
-    keys = [request.idempotency_key for request in requests]
-    seen = set(Payment.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
-    fresh = [request for request in requests if request.idempotency_key not in seen and keys.count(request.idempotency_key) == 1]
+    keys = collections.Counter(request.idempotency_key for request in requests)
+    seen = set(Payment.objects.filter(idempotency_key__in=list(keys)).values_list("idempotency_key", flat=True))
+    fresh = [request for request in requests if request.idempotency_key not in seen and keys[request.idempotency_key] == 1]
     answers: dict[str, Payment | PaymentError] = {}
     if fresh:
         rows = [
@@ -378,19 +379,11 @@ def _record_many(outcomes: list[tuple[Payment, ChargeResult]]) -> list[Payment]:
         for payment in locked:
             if not payment.is_pending:
                 continue
-            result = by_id[payment.pk]
             before = copy.copy(payment)
-            payment.status = Payment.Status.SUCCEEDED if result.succeeded else Payment.Status.FAILED
-            payment.processor_charge_ref = result.charge_ref
-            payment.fee = result.fee if result.succeeded else None
-            payment.decline_reason = None if result.succeeded else result.decline_code
-            payment.decline_message = None if result.succeeded else result.decline_message
-            payment.last_error = None
-            payment.modified_at = now
+            _apply_outcome(payment, by_id[payment.pk], now)
             changed.append(payment)
-            audit.append((payment, before, None))
-        fields = ["status", "processor_charge_ref", "fee", "decline_reason", "decline_message", "last_error", "modified_at"]
-        bulk_update_rows(changed, fields)
+            audit.append((payment, before, _OUTCOME_FIELDS))
+        bulk_update_rows(changed, _OUTCOME_FIELDS)
         audit_log_many(audit, created=False)
     return locked
 
@@ -448,17 +441,25 @@ def _send_charge(payment: Payment) -> Payment:
     return _record(payment, result)
 
 
+_OUTCOME_FIELDS = ["status", "processor_charge_ref", "fee", "decline_reason", "decline_message", "last_error", "modified_at"]
+
+
+def _apply_outcome(payment: Payment, result: ChargeResult, now) -> None:
+    """The processor's answer on a pending payment (in memory; the caller saves it under the row lock)."""
+    payment.status = Payment.Status.SUCCEEDED if result.succeeded else Payment.Status.FAILED
+    payment.processor_charge_ref = result.charge_ref
+    payment.fee = result.fee if result.succeeded else None
+    payment.decline_reason = None if result.succeeded else result.decline_code
+    payment.decline_message = None if result.succeeded else result.decline_message
+    payment.last_error = None
+    payment.modified_at = now
+
+
 def _record(payment: Payment, result: ChargeResult) -> Payment:
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.is_pending:
-            locked.status = Payment.Status.SUCCEEDED if result.succeeded else Payment.Status.FAILED
-            locked.processor_charge_ref = result.charge_ref
-            locked.fee = result.fee if result.succeeded else None
-            locked.decline_reason = None if result.succeeded else result.decline_code
-            locked.decline_message = None if result.succeeded else result.decline_message
-            locked.last_error = None
-            locked.modified_at = clock.now()
+            _apply_outcome(locked, result, clock.now())
             locked.save()
     return locked
 

@@ -15,6 +15,7 @@ turn our rows into the engine's pure inputs; renewals use them too.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 
@@ -374,18 +375,71 @@ def order_charge(*, order: Order, payment_method: PaymentMethod, trigger: str | 
     return payment
 
 
+_PAID_FIELDS = ["status", "paid_at", "next_payment_attempt_at", "modified_at"]
+
+
+def _set_paid(order: Order, now) -> None:
+    """A pending order becomes paid (in memory; the caller saves ``_PAID_FIELDS`` under the row lock)."""
+    order.status = OrderStatus.PAID
+    order.paid_at = now
+    order.next_payment_attempt_at = None
+    order.modified_at = now
+
+
 def order_mark_paid(*, order: Order, payment: Payment | None = None) -> Order:
     """Record that ``order`` is paid. Locks the order; idempotent (a paid order is returned as it is).
     Emits ``order.updated`` and ``order.paid``."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.status == OrderStatus.PENDING:
-            now = clock.now()
-            locked.status = OrderStatus.PAID
-            locked.paid_at = now
-            locked.next_payment_attempt_at = None
-            locked.modified_at = now
-            locked.save(update_fields=["status", "paid_at", "next_payment_attempt_at", "modified_at"])
+            _set_paid(locked, clock.now())
+            locked.save(update_fields=_PAID_FIELDS)
             _emit(locked, WebhookEventType.ORDER_UPDATED, WebhookEventType.ORDER_PAID)
     order.refresh_from_db()
     return order
+
+
+def orders_mark_paid(orders: list[Order], *, attempt: int) -> None:
+    """``order_mark_paid`` for several orders whose charge attempt ``attempt`` succeeded (the renewal
+    batch): one lock of those still pending, one UPDATE (``payment_attempts`` raised to ``attempt``
+    with it), one audit INSERT, one events INSERT. The orders given are expected with their related
+    rows loaded (and their items, when known), which the payloads are rendered from."""
+    if not orders:
+        return
+    from billing.api.orders_serializers import OrderOutput
+    from polar.audit import audit_log_many
+    from polar.db import bulk_update_rows
+    from polar.webhooks.services import webhook_events_emit
+
+    fields = [*_PAID_FIELDS, "payment_attempts"]
+    by_id = {o.id: o for o in orders}
+    now = clock.now()
+    with transaction.atomic():
+        locked = list(
+            Order.objects.select_for_update()
+            .defer("pricing_inputs")
+            .filter(pk__in=list(by_id), status=OrderStatus.PENDING)
+            .order_by("pk")
+        )
+        audit = []
+        for row in locked:
+            before = copy.copy(row)
+            _set_paid(row, now)
+            row.payment_attempts = max(row.payment_attempts, attempt)
+            audit.append((row, before, fields))
+        bulk_update_rows(locked, fields)
+        audit_log_many(audit, created=False)
+        items = {o.id: o._prefetched_objects_cache["items"] for o in orders if "items" in getattr(o, "_prefetched_objects_cache", {})}
+        unknown = [row.id for row in locked if row.id not in items]
+        for item in OrderItem.objects.filter(order_id__in=unknown).order_by("position", "created_at"):
+            items.setdefault(item.order_id, []).append(item)
+        emitted = []
+        for row in locked:
+            known = by_id[row.id]  # related rows already loaded with the order
+            for name in ("organization", "customer", "product", "discount", "subscription"):
+                if getattr(row, f"{name}_id", None) is not None:
+                    setattr(row, name, getattr(known, name))
+            row._prefetched_objects_cache = {"items": items.get(row.id, [])}
+            data = OrderOutput(row).data
+            emitted += [(row.organization, WebhookEventType.ORDER_UPDATED, data), (row.organization, WebhookEventType.ORDER_PAID, data)]
+        webhook_events_emit(emitted)

@@ -67,7 +67,6 @@ logger = structlog.get_logger(__name__)
 BATCH_SIZE = 100
 
 _SUBSCRIPTION_FIELDS = ["status", "current_period_start", "current_period_end", "modified_at", "credit_balance", "discount_applied_cycles"]
-_ORDER_PAID_FIELDS = ["status", "paid_at", "next_payment_attempt_at", "modified_at", "payment_attempts"]
 
 
 class BatchCycleReads(renewals.CycleReads):
@@ -414,7 +413,7 @@ def _charge(ids, *, written: dict[uuid.UUID, Order]) -> list[uuid.UUID]:
     if not batch:
         return unsettled
 
-    # ``payment_attempts`` is written with the outcome (``_mark_paid``, ``_attempt_failed``): the key of
+    # ``payment_attempts`` is written with the outcome (``orders_mark_paid``, ``_attempt_failed``): the key of
     # attempt 1 is derived from the order, not from the counter, so a crash in between changes nothing.
     answers = payments_charge_many(
         [
@@ -445,7 +444,7 @@ def _charge(ids, *, written: dict[uuid.UUID, Order]) -> list[uuid.UUID]:
         else:  # no answer (timeout): reconciled later through the same key
             logger.warning("renewals.charge_unsettled", order_id=str(order.id))
             unsettled.append(order.subscription_id)
-    _mark_paid(paid)
+    order_services.orders_mark_paid(paid, attempt=1)
     for order in paid:
         if subscriptions[order.subscription_id].status == SubscriptionStatus.PAST_DUE:
             renewals._recover_if_settled(subscriptions[order.subscription_id])
@@ -459,45 +458,3 @@ def _attempt_failed(order: Order) -> None:
         if locked.payment_attempts < 1:
             locked.payment_attempts = 1
             locked.save(update_fields=["payment_attempts"])
-
-
-def _mark_paid(orders: list[Order]) -> None:
-    """``order_mark_paid`` for several orders: one lock, one UPDATE, one audit INSERT, one events INSERT."""
-    if not orders:
-        return
-    from billing.api.orders_serializers import OrderOutput
-
-    by_id = {o.id: o for o in orders}
-    now = clock.now()
-    with transaction.atomic():
-        locked = list(
-            Order.objects.select_for_update()
-            .defer("pricing_inputs")
-            .filter(pk__in=list(by_id), status=OrderStatus.PENDING)
-            .order_by("pk")
-        )
-        audit = []
-        for row in locked:
-            before = copy.copy(row)
-            row.status = OrderStatus.PAID
-            row.paid_at = now
-            row.next_payment_attempt_at = None
-            row.modified_at = now
-            row.payment_attempts = max(row.payment_attempts, 1)
-            audit.append((row, before, _ORDER_PAID_FIELDS))
-        bulk_update_rows(locked, _ORDER_PAID_FIELDS)
-        audit_log_many(audit, created=False)
-        items = {o.id: o._prefetched_objects_cache["items"] for o in orders if "items" in getattr(o, "_prefetched_objects_cache", {})}
-        unknown = [row.id for row in locked if row.id not in items]
-        for item in OrderItem.objects.filter(order_id__in=unknown).order_by("position", "created_at"):
-            items.setdefault(item.order_id, []).append(item)
-        emitted = []
-        for row in locked:
-            known = by_id[row.id]  # related rows already loaded with the order
-            for name in ("organization", "customer", "product", "discount", "subscription"):
-                if getattr(row, f"{name}_id", None) is not None:
-                    setattr(row, name, getattr(known, name))
-            row._prefetched_objects_cache = {"items": items.get(row.id, [])}
-            data = OrderOutput(row).data
-            emitted += [(row.organization, WebhookEventType.ORDER_UPDATED, data), (row.organization, WebhookEventType.ORDER_PAID, data)]
-        webhook_events_emit(emitted)

@@ -40,19 +40,20 @@ def benefit_grant_list(*, organization, customer=None, benefit=None, is_granted:
     return queryset
 
 
-def benefit_grants_active(*, customer):
-    """The customer's active grants (for the customer state endpoint), with their benefits."""
-    return (
-        BenefitGrant.objects.filter(customer=customer, granted_at__isnull=False, revoked_at__isnull=True)
-        .select_related("benefit")
-        .order_by("granted_at", "pk")
-    )
+def benefit_grants_active(*, customer=None, customer_ids=None):
+    """The active (granted, not revoked) grants of a customer, or of several by id (for the customer
+    state endpoint and meter credits), with their benefits."""
+    grants = BenefitGrant.objects.filter(granted_at__isnull=False, revoked_at__isnull=True)
+    grants = grants.filter(customer_id__in=list(customer_ids)) if customer_ids is not None else grants.filter(customer=customer)
+    return grants.select_related("benefit").order_by("granted_at", "pk")
 
 
-def meter_credit_grants_active(*, customer):
-    """Active meter_credit grants of a customer: each credits ``benefit.properties["units"]`` of
-    ``benefit.meter`` per period (``rollover`` says whether unused credit carries over)."""
-    return benefit_grants_active(customer=customer).filter(benefit__type=Benefit.Type.METER_CREDIT).select_related("benefit__meter")
+def meter_credit_grants_active(*, customer=None, customer_ids=None):
+    """Active meter_credit grants of a customer (or of several, by id): each credits
+    ``benefit.properties["units"]`` of ``benefit.meter`` per period (``rollover`` says whether unused
+    credit carries over)."""
+    grants = benefit_grants_active(customer=customer, customer_ids=customer_ids)
+    return grants.filter(benefit__type=Benefit.Type.METER_CREDIT).select_related("benefit__meter")
 
 
 def license_key_list(*, organization, benefit_id=None, organization_id=None, status=None):

@@ -356,20 +356,28 @@ def customer_meter_period(*, customer_id, meter, now=None) -> tuple[dt.datetime,
     return _customer_meter_period_and_subscription(customer_id=customer_id, meter=meter, now=now)[0]
 
 
-def meter_credit_grants(*, customer, meter_id) -> tuple[int, int]:
-    """Units granted to the customer on this meter per period by its active (granted, not revoked)
-    meter_credit benefit grants, and how many of those roll over when unused (``rollover: true``)."""
+def meter_credit_grants_by_customer(*, customer_ids) -> dict[tuple[uuid.UUID, uuid.UUID], tuple[int, int]]:
+    """Per (customer id, meter id): the units granted per period by the customer's active (granted,
+    not revoked) meter_credit benefit grants on that meter, and how many of those roll over when
+    unused (``rollover: true``). One query for any number of customers."""
     from billing.selectors.benefits import meter_credit_grants_active
 
-    granted = rollover = 0
-    for grant in meter_credit_grants_active(customer=customer):
-        if grant.benefit.meter_id != meter_id:
+    totals: dict[tuple[uuid.UUID, uuid.UUID], list[int]] = {}
+    for grant in meter_credit_grants_active(customer_ids=customer_ids):
+        if grant.benefit.meter_id is None:
             continue
-        units = int((grant.benefit.properties or {}).get("units") or 0)
-        granted += units
-        if (grant.benefit.properties or {}).get("rollover"):
-            rollover += units
-    return granted, rollover
+        properties = grant.benefit.properties or {}
+        units = int(properties.get("units") or 0)
+        total = totals.setdefault((grant.customer_id, grant.benefit.meter_id), [0, 0])
+        total[0] += units
+        if properties.get("rollover"):
+            total[1] += units
+    return {key: (granted, rollover) for key, (granted, rollover) in totals.items()}
+
+
+def meter_credit_grants(*, customer, meter_id) -> tuple[int, int]:
+    """``meter_credit_grants_by_customer`` for one customer and meter: (granted, of which roll over)."""
+    return meter_credit_grants_by_customer(customer_ids=[customer.id]).get((customer.id, meter_id), (0, 0))
 
 
 def credit_carried_out(line: dict) -> int:

@@ -39,7 +39,6 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 
 from billing.models import (
-    BenefitGrant,
     Order,
     OrderBillingReason,
     OrderItem,
@@ -51,9 +50,9 @@ from billing.models import (
     SubscriptionPrice,
     SubscriptionProration,
     SubscriptionStatus,
-    TaxRate,
 )
 from billing.pricing import price
+from billing.selectors.usage import meter_credit_carried_in, meter_credit_grants_by_customer, meter_quantity_by_customer
 from billing.services import orders as order_services
 from billing.services import renewals
 from polar import clock
@@ -85,26 +84,8 @@ class BatchCycleReads(renewals.CycleReads):
         self._with_prorations = set(
             SubscriptionProration.objects.filter(subscription_id__in=ids, order__isnull=True).values_list("subscription_id", flat=True)
         )
-        self._tax: dict[tuple[uuid.UUID, str], int] = {
-            (organization_id, country): bps
-            for organization_id, country, bps in TaxRate.objects.filter(
-                organization_id__in={s.organization_id for s in subscriptions}
-            ).values_list("organization_id", "country", "basis_points")
-        }
-        self._credits: dict[tuple[uuid.UUID, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
-        grants = BenefitGrant.objects.filter(
-            customer_id__in={s.customer_id for s in subscriptions},
-            granted_at__isnull=False,
-            revoked_at__isnull=True,
-            benefit__type="meter_credit",
-        ).select_related("benefit")
-        for grant in grants:
-            if grant.benefit.meter_id is not None:
-                units = int((grant.benefit.properties or {}).get("units") or 0)
-                credit = self._credits[(grant.customer_id, grant.benefit.meter_id)]
-                credit[0] += units
-                if (grant.benefit.properties or {}).get("rollover"):
-                    credit[1] += units
+        self._tax = order_services.tax_rates_for(organization_ids={s.organization_id for s in subscriptions})
+        self._credits = meter_credit_grants_by_customer(customer_ids={s.customer_id for s in subscriptions})
         # Usage of the closed period, per (meter, period): one grouped query over the batch's customers.
         self._units: dict[tuple, Decimal] = {}
         groups: dict[tuple, list] = defaultdict(list)
@@ -117,8 +98,6 @@ class BatchCycleReads(renewals.CycleReads):
                 if row.product_price.is_metered and meter is not None:
                     meters[meter.id] = meter
                     groups[(meter.id, s.current_period_start, s.current_period_end)].append(s.customer)
-        from billing.selectors.usage import meter_quantity_by_customer
-
         for (meter_id, start, end), customers in groups.items():
             found = meter_quantity_by_customer(meter=meters[meter_id], customers=customers, start=start, end=end)
             for customer in customers:
@@ -148,10 +127,7 @@ class BatchCycleReads(renewals.CycleReads):
         return super().pending_update(subscription, boundary)
 
     def tax_rate_bps(self, subscription):
-        country = (subscription.customer.billing_address or {}).get("country")
-        if not country:
-            return 0
-        return self._tax.get((subscription.organization_id, str(country).upper()), 0)
+        return order_services.tax_rate_bps_for(organization=subscription.organization, customer=subscription.customer, rates=self._tax)
 
     def units(self, subscription, meter, start, end):
         key = (meter.id, subscription.customer_id, start, end)
@@ -160,12 +136,9 @@ class BatchCycleReads(renewals.CycleReads):
         return super().units(subscription, meter, start, end)
 
     def credit_grants(self, subscription, meter_id):
-        granted, rollover = self._credits.get((subscription.customer_id, meter_id), (0, 0))
-        return granted, rollover
+        return self._credits.get((subscription.customer_id, meter_id), (0, 0))
 
     def credit_carried_in(self, subscription, meter_id, period_start):
-        from billing.selectors.usage import meter_credit_carried_in
-
         if period_start < self._earlier_since:  # older than what was read for the batch (multi-year periods)
             return super().credit_carried_in(subscription, meter_id, period_start)
         previous = [o for o in self._earlier[subscription.id] if o.period_start == period_start]

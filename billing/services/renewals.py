@@ -423,6 +423,22 @@ def _emit_subscription(subscription: Subscription, *events) -> None:
     _emit(subscription, *events)
 
 
+def _price_and_take_credit(subscription: Subscription, plan: CyclePlan):
+    """Price the cycle and move the subscription's balances (in memory, on the locked row): the credit
+    balance pays what it can of the total (``applied``) and takes any net credit back; a discount that
+    applies uses one of its cycles. Returns ``(result, applied)``; ``(None, 0)`` when nothing is billed."""
+    from billing.pricing import price
+
+    if not plan.pricing_input.lines:
+        return None, 0
+    result = price(plan.pricing_input)
+    applied = min(subscription.credit_balance, max(result.total_amount, 0))
+    subscription.credit_balance = subscription.credit_balance - applied + result.credit_carried
+    if plan.discount_applies:
+        subscription.discount_applied_cycles += 1
+    return result, applied
+
+
 def _cycle_locked(locked: Subscription, *, now: dt.datetime, reads: CycleReads | None = None) -> Order | None:
     """The cycle of a locked, due subscription (transaction 1). Returns the order written, if any.
 
@@ -433,7 +449,6 @@ def _cycle_locked(locked: Subscription, *, now: dt.datetime, reads: CycleReads |
     back (savepoint); the period advance stands, which is what the existing order billed, and the
     credit balance and discount cycles are put back as they were.
     """
-    from billing.pricing import price
     from billing.services.subscriptions import subscription_apply_pending_update, subscription_end
 
     plan = cycle_plan(subscription=locked, reads=reads)
@@ -443,13 +458,7 @@ def _cycle_locked(locked: Subscription, *, now: dt.datetime, reads: CycleReads |
     next_product = plan.pending.product if plan.pending is not None and plan.pending.product_id else locked.product
     discount = locked.discount if plan.discount_applies else None
 
-    applied = 0
-    if plan.pricing_input.lines:
-        result = price(plan.pricing_input)
-        applied = min(locked.credit_balance, max(result.total_amount, 0))
-        locked.credit_balance = locked.credit_balance - applied + result.credit_carried
-        if plan.discount_applies:
-            locked.discount_applied_cycles += 1
+    _result, applied = _price_and_take_credit(locked, plan)
 
     if plan.next is None:
         # cancel at period end: the subscription ends at the boundary, then its final usage order.

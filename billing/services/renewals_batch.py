@@ -51,7 +51,6 @@ from billing.models import (
     SubscriptionProration,
     SubscriptionStatus,
 )
-from billing.pricing import price
 from billing.selectors.usage import meter_credit_carried_in, meter_credit_grants_by_customer, meter_quantity_by_customer
 from billing.services import orders as order_services
 from billing.services import renewals
@@ -260,13 +259,7 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
         plan = renewals.cycle_plan(subscription=s, reads=reads)
         before = copy.copy(s)
         happened = [WebhookEventType.SUBSCRIPTION_UPDATED]
-        result = price(plan.pricing_input) if plan.pricing_input.lines else None
-        applied = 0
-        if result is not None:
-            applied = min(s.credit_balance, max(result.total_amount, 0))
-            s.credit_balance = s.credit_balance - applied + result.credit_carried
-            if plan.discount_applies:
-                s.discount_applied_cycles += 1
+        result, applied = renewals._price_and_take_credit(s, plan)
         if s.status == SubscriptionStatus.TRIALING:
             s.status = SubscriptionStatus.ACTIVE
             happened.append(WebhookEventType.SUBSCRIPTION_ACTIVE)
@@ -290,7 +283,20 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
                 description=f"Renewal of {s.product.name}",
             )
             orders.append((order, lines, plan.prorations))
+    from billing.api.orders_serializers import OrderOutput
+    from billing.api.subscriptions_serializers import SubscriptionOutput
+
+    # The subscriptions: one UPDATE, their audit entries, their payloads (each rendered once, from the
+    # rows in hand) — all before the invoice counters are taken, to keep that section short.
     bulk_update_rows(subscriptions, _SUBSCRIPTION_FIELDS)
+    audit_log_many(audit, created=False)
+    context: dict = {}
+    emitted = []
+    for s, happened in events:
+        s._prefetched_objects_cache = {**getattr(s, "_prefetched_objects_cache", {}), "subscription_prices": reads.pinned_rows(s)}
+        s.open_pending_updates = []
+        data = SubscriptionOutput(s, context=context).data
+        emitted += [(s.organization, event, data) for event in happened]
 
     # Orders last: the invoice counter's lock serialises the organization's renewals until commit.
     by_organization = defaultdict(list)
@@ -307,22 +313,9 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
     for order, _lines, prorations in orders:
         if prorations:
             SubscriptionProration.objects.filter(pk__in=[p.pk for p in prorations]).update(order=order)
-    audit_log_many(audit, created=False)
     # Items are written with their order and never change: like ``order_create`` (whose items go in
     # through bulk_create too), the order's entry is their trail.
     audit_log_many([(order, None, None) for order, _, _ in orders], created=True)
-
-    # Webhooks: every resource rendered once, from the rows in hand (no re-fetch).
-    from billing.api.orders_serializers import OrderOutput
-    from billing.api.subscriptions_serializers import SubscriptionOutput
-
-    context: dict = {}
-    emitted = []
-    for s, happened in events:
-        s._prefetched_objects_cache = {**getattr(s, "_prefetched_objects_cache", {}), "subscription_prices": reads.pinned_rows(s)}
-        s.open_pending_updates = []
-        data = SubscriptionOutput(s, context=context).data
-        emitted += [(s.organization, event, data) for event in happened]
     for order, _lines, _prorations in orders:
         order._prefetched_objects_cache = {"items": items_by_order[order.id]}
         data = OrderOutput(order).data

@@ -16,18 +16,18 @@ from django.db.models.sql.compiler import SQLInsertCompiler as _BaseInsertCompil
 _values_insert = contextvars.ContextVar("polar_values_insert", default=False)
 
 
+_unnest_assemble_as_sql = _pg_compiler.SQLInsertCompiler.assemble_as_sql
+
+
 def _assemble_as_sql(self, fields, value_rows):
     if _values_insert.get():
         return _BaseInsertCompiler.assemble_as_sql(self, fields, value_rows)
     return _unnest_assemble_as_sql(self, fields, value_rows)
 
 
-_unnest_assemble_as_sql = _pg_compiler.SQLInsertCompiler.assemble_as_sql
-if getattr(_unnest_assemble_as_sql, "__name__", "") != "_assemble_as_sql":
-    _pg_compiler.SQLInsertCompiler.assemble_as_sql = _assemble_as_sql
-else:  # module reloaded: keep the original
-    _unnest_assemble_as_sql = _unnest_assemble_as_sql.__wrapped__  # pragma: no cover
-_assemble_as_sql.__wrapped__ = _unnest_assemble_as_sql
+# Installed once, when this module is first imported; outside ``values_insert()`` nothing changes
+# (tests/polar/test_db.py checks both forms, so a Django upgrade that moves this hook is noticed).
+_pg_compiler.SQLInsertCompiler.assemble_as_sql = _assemble_as_sql
 
 
 @contextlib.contextmanager

@@ -411,10 +411,12 @@ def meter_credit_carried_in(*, subscription_id, meter_id, period_start, order=No
         )
     if order is None:
         return 0
+    from billing.pricing import Period
+
     lines = [
         line
         for line in (order.pricing_inputs or {}).get("lines") or ()
-        if line.get("rollover_units") and (line.get("period") or {}).get("end") == period_start.isoformat()
+        if line.get("rollover_units") and line.get("period") and Period.from_dict(line["period"]).end == period_start
     ]
     if not lines:
         return 0

@@ -747,8 +747,7 @@ def renewal_orders_settle(*, limit: int = 500) -> int:
         .order_by("created_at")[:limit]
     )
     for order in orders:
-        payment = Payment.objects.filter(order_id=order.id, status=Payment.Status.SUCCEEDED).first()
-        order_services.order_mark_paid(order=order, payment=payment)
+        order_services.order_mark_paid(order=order)
         if order.subscription.status == SubscriptionStatus.PAST_DUE:
             _recover_if_settled(order.subscription)
     return len(orders)

@@ -718,9 +718,13 @@ def late_usage_after_end(*, now: dt.datetime | None = None, limit: int = 1000) -
             except IntegrityError:  # an order was cut for this subscription at this very instant
                 continue
         written.append(order)
-    for order in written:
-        if order.status == OrderStatus.PENDING:
-            renewal_order_charge(order=order)
+    # Charge what is pending: the orders just written, and any a crash left uncharged after its commit
+    # (renewal_order_charge leaves alone an order whose attempt failed: that is dunning's).
+    pending = Order.objects.filter(
+        subscription_id__in=ids, billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE, status=OrderStatus.PENDING
+    ).order_by("created_at")
+    for order in pending:
+        renewal_order_charge(order=order)
     if written:
         logger.info("renewals.late_usage_after_end", orders=len(written), now=now.isoformat())
     return {"checked": len(ids), "orders": len(written)}

@@ -215,3 +215,26 @@ def test_usage_that_arrives_after_the_subscription_ended_is_billed_once_on_its_o
     call_command("run_billing", now=at(4, 25).isoformat())
     assert [list(o.items.all())[0].amount for o in cycle_orders(subscription)] == [2, 5, 1]
     call_command("billing_verify")
+
+
+def test_late_usage_order_left_uncharged_by_a_crash_is_charged_by_the_next_run(organization, customer, card, meter, monkeypatch):
+    from billing.services import renewals
+    from billing.services.subscriptions import subscription_cancel
+
+    subscription = subscribe(organization, customer, metered_product(organization, meter))
+    with clock.freeze(at(2, 10)):
+        subscription_cancel(subscription=subscription)
+    call_command("run_billing", now=at(2, 28).isoformat())
+    ingest(organization, customer, at(2, 20), 10, received=at(3, 10))
+    with monkeypatch.context() as patched:
+        patched.setattr(renewals, "renewal_order_charge", lambda **kwargs: None)  # the process dies after the commit
+        with clock.freeze(at(3, 15)):
+            assert renewals.late_usage_after_end()["orders"] == 1
+    late = cycle_orders(subscription)[-1]
+    assert late.status == "pending" and not Payment.objects.filter(order=late).exists()
+
+    call_command("run_billing", now=at(3, 16).isoformat())
+    late.refresh_from_db()
+    assert late.status == "paid"
+    assert Payment.objects.filter(order=late).count() == 1
+    assert len(cycle_orders(subscription)) == 2

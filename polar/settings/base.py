@@ -194,6 +194,8 @@ POLAR_API_VERSIONS = ["2026-04"]
 # Loopback receivers are refused in production (SSRF guard); development and tests allow them.
 WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=True)
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Wall-clock bound on one delivery attempt (DNS, connect, TLS, headers, body); the lease is this + 30 s.
+WEBHOOK_DELIVERY_DEADLINE_SECONDS = env.float("WEBHOOK_DELIVERY_DEADLINE_SECONDS", default=10.0)
 
 # --- Email ----------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

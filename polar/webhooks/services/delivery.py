@@ -8,24 +8,35 @@ row lock, so their created_at order is their commit order.
 
 One attempt at a time per endpoint: a lease, not a lock held across the HTTP call. A worker takes a short
 transaction that locks the endpoint row (``FOR NO KEY UPDATE SKIP LOCKED``: busy endpoints are skipped,
-and delivery inserts referencing the endpoint are not blocked), checks that no other lease is live, picks
-the head and writes ``lease_token`` / ``lease_expires_at``, and commits. The HTTP call runs with no
-transaction and no lock. A second short transaction records the attempt and releases the lease. Holding
-the row lock for the whole call would keep a transaction open up to ~30 s per attempt, block the
-merchant's PATCH of the endpoint behind a slow receiver, and pin a database connection per in-flight
-webhook. The price of the lease: a worker that stalls longer than ``policy.DELIVERY_LEASE`` may see
-another worker send the same event again; receivers deduplicate on ``webhook-id``, which Standard
-Webhooks makes stable for this reason.
+and delivery inserts referencing the endpoint are not blocked), picks the head and takes the lease with one
+conditional UPDATE (``lease_token`` / ``lease_expires_at``, on the database's clock, only if no live lease),
+and commits. The HTTP call runs with no transaction and no lock. A second short transaction records the
+attempt and releases the lease. Holding the row lock for the whole call would block the merchant's PATCH of
+the endpoint behind a slow receiver and pin a database connection per in-flight webhook.
+
+Why two workers never talk to one receiver about the same endpoint at once: the attempt has a wall-clock
+deadline (``WEBHOOK_DELIVERY_DEADLINE_SECONDS``, started before the lease is taken) that network.send
+enforces on every socket operation and with a watchdog, and the lease is that deadline plus
+``policy.DELIVERY_LEASE_MARGIN``. So the lease outlives the attempt; a worker that stalled before sending
+finds its deadline passed and sends nothing. ``lease_token`` is the fencing token: recording an attempt
+moves the retry schedule and releases the lease only if the token is still the endpoint's. What is left: a
+worker frozen (not merely slow) for longer than the margin in the middle of an exchange; receivers
+deduplicate on ``webhook-id``, which Standard Webhooks makes stable for this reason.
+
+Fairness: one task run stops starting attempts after ``policy.DELIVERY_DRAIN_SECONDS`` and re-enqueues
+itself, so a slow receiver holds a worker for at most that plus one deadline before other endpoints go.
 """
 import dataclasses
 import datetime as dt
 import json
+import time
 import uuid
 
 import structlog
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import DateTimeField, Func, Q
 from standardwebhooks import Webhook
 
 from polar import clock
@@ -73,6 +84,18 @@ def signed_headers(*, secret: str, event_id: str, body: str) -> dict[str, str]:
     }
 
 
+class DatabaseClock(Func):
+    """The database server's wall clock at this statement (``clock_timestamp()``, not the transaction's
+    ``now()``): one clock for every worker, whatever their hosts' clocks or a travelled ``polar.clock``."""
+
+    template = "clock_timestamp()"
+    output_field = DateTimeField()
+
+
+def _lease_is_free(prefix: str = "") -> Q:
+    return Q(**{f"{prefix}lease_expires_at__isnull": True}) | Q(**{f"{prefix}lease_expires_at__lte": DatabaseClock()})
+
+
 @dataclasses.dataclass(frozen=True)
 class _Claim:
     endpoint_id: uuid.UUID
@@ -82,18 +105,26 @@ class _Claim:
     url: str
     secret: str
     body: str
+    # time.monotonic() instant by which the attempt is over, taken before the lease: it ends at least
+    # policy.DELIVERY_LEASE_MARGIN before the lease does.
+    deadline: float
 
 
 def _claim_head(endpoint_id) -> _Claim | None:
-    """Take the endpoint's lease and return its head delivery if one is due, else None."""
-    now = clock.now()
+    """Take the endpoint's lease and return its head delivery if one is due, else None.
+
+    The lease is real time on the database's clock (not polar.clock, not the worker's clock), written by
+    one conditional UPDATE (``WHERE lease is free``) under the row lock: of two workers racing, one gets
+    the lease and the other skips the endpoint (the locked row, or the live lease)."""
+    deadline = time.monotonic() + policy.delivery_deadline_seconds()
+    now = clock.now()  # business time: is the head's retry due?
     with transaction.atomic():
         endpoint = (
-            WebhookEndpoint.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=endpoint_id).first()
+            WebhookEndpoint.objects.select_for_update(skip_locked=True, no_key=True)
+            .filter(_lease_is_free(), pk=endpoint_id)
+            .first()
         )
         if endpoint is None or not endpoint.is_active():
-            return None
-        if endpoint.lease_expires_at is not None and endpoint.lease_expires_at > now:
             return None
         head = (
             WebhookDelivery.objects.filter(endpoint=endpoint, status=Status.PENDING)
@@ -103,17 +134,23 @@ def _claim_head(endpoint_id) -> _Claim | None:
         )
         if head is None or (head.next_attempt_at is not None and head.next_attempt_at > now):
             return None
-        endpoint.lease_token = uuid.uuid4()
-        endpoint.lease_expires_at = now + policy.DELIVERY_LEASE
-        endpoint.save(update_fields=["lease_token", "lease_expires_at"])
+        lease_token = uuid.uuid4()
+        # QuerySet.update on an audited model: the lease fields are excluded from the audit trail (apps.py).
+        taken = (
+            WebhookEndpoint.objects.filter(_lease_is_free(), pk=endpoint.pk)
+            .update(lease_token=lease_token, lease_expires_at=DatabaseClock() + policy.delivery_lease())
+        )
+        if taken != 1:
+            return None
         return _Claim(
             endpoint_id=endpoint.id,
             delivery_id=head.id,
             event_id=head.event_id,
-            lease_token=endpoint.lease_token,
+            lease_token=lease_token,
             url=endpoint.url,
             secret=endpoint.secret,
             body=payload_body(head.event),
+            deadline=deadline,
         )
 
 
@@ -200,17 +237,25 @@ def _is_persistently_failing(endpoint: WebhookEndpoint, now: dt.datetime) -> boo
 
 def webhook_endpoint_deliver(*, endpoint_id, limit: int = policy.DELIVERY_BATCH) -> bool:
     """Send the endpoint's due deliveries in order, one at a time, until the queue is empty, the head must
-    wait for a retry, or ``limit`` were sent. Returns True when it stopped at the limit with work left.
+    wait for a retry, ``limit`` were sent or ``policy.DELIVERY_DRAIN_SECONDS`` passed. Returns True when it
+    stopped with work possibly left (the task then re-enqueues the endpoint).
 
-    Safe to run concurrently for the same endpoint (the lease lets one through, the others return) and to
-    run again at any time (it only sends what is due). Holds no lock during HTTP calls.
+    Each attempt is bounded by the wall-clock deadline (``WEBHOOK_DELIVERY_DEADLINE_SECONDS``), so a call
+    lasts at most the drain budget plus one deadline. Safe to run concurrently for the same endpoint (the
+    lease lets one through, the others return) and to run again at any time (it only sends what is due).
+    Holds no lock during HTTP calls.
     """
     organization_id = WebhookEndpoint.objects.filter(pk=endpoint_id).values_list("organization_id", flat=True).first()
     if organization_id is None:
         return False
     # An event that was committed but never fanned out may precede the current head: fan it out first.
     webhook_events_fan_out_pending(organization_id=organization_id, limit=100)
-    for _ in range(limit):
+    started = time.monotonic()
+    for sent in range(limit):
+        if sent and time.monotonic() - started >= policy.DELIVERY_DRAIN_SECONDS:
+            # Fairness: a slow receiver gets one attempt per task run, then the endpoint goes to the back of
+            # the queue (the task re-enqueues it) behind other organizations' deliveries.
+            return True
         claim = _claim_head(endpoint_id)
         if claim is None:
             return False
@@ -218,6 +263,7 @@ def webhook_endpoint_deliver(*, endpoint_id, limit: int = policy.DELIVERY_BATCH)
             url=claim.url,
             body=claim.body.encode(),
             headers=signed_headers(secret=claim.secret, event_id=str(claim.event_id), body=claim.body),
+            deadline=claim.deadline,
         )
         _record(claim, result)
         if not result.succeeded:
@@ -314,16 +360,17 @@ def webhook_endpoints_due() -> list[uuid.UUID]:
     now = clock.now()
     heads = (
         WebhookDelivery.objects.filter(
-            status=Status.PENDING, endpoint__enabled=True, endpoint__deleted_at__isnull=True
+            _lease_is_free("endpoint__"),
+            status=Status.PENDING,
+            endpoint__enabled=True,
+            endpoint__deleted_at__isnull=True,
         )
         .order_by("endpoint_id", "event_created_at", "event_id")
         .distinct("endpoint_id")
-        .values_list("endpoint_id", "next_attempt_at", "endpoint__lease_expires_at")
+        .values_list("endpoint_id", "next_attempt_at")
     )
     return [
-        endpoint_id
-        for endpoint_id, next_attempt_at, lease_expires_at in heads
-        if (next_attempt_at is None or next_attempt_at <= now) and (lease_expires_at is None or lease_expires_at <= now)
+        endpoint_id for endpoint_id, next_attempt_at in heads if next_attempt_at is None or next_attempt_at <= now
     ]
 
 

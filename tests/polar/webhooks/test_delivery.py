@@ -225,17 +225,22 @@ def test_a_live_lease_keeps_a_second_worker_from_sending(organization, receiver,
     receiver.statuses["/hook"].extend([500])
     emit(organization)
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
-    # Another worker holds the endpoint (its attempt is in flight).
+    # Another worker holds the endpoint (its attempt is in flight). Leases are real time on the database's
+    # clock: moving the business clock does not expire them.
+    now = dt.datetime.now(dt.UTC)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        lease_token="00000000-0000-0000-0000-000000000001", lease_expires_at=delivery.next_attempt_at + dt.timedelta(minutes=1)
+        lease_token="00000000-0000-0000-0000-000000000001", lease_expires_at=now + dt.timedelta(minutes=1)
     )
     from polar import clock
 
-    with clock.freeze(delivery.next_attempt_at):
+    with clock.freeze(delivery.next_attempt_at + dt.timedelta(days=1)):
         assert services.webhook_endpoint_deliver(endpoint_id=endpoint.id) is False
+        assert services.webhook_endpoints_due() == []
     assert len(receiver.requests) == 1
     # Once the lease expired (that worker died), the delivery goes out.
-    with clock.freeze(delivery.next_attempt_at + dt.timedelta(minutes=2)):
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(lease_expires_at=now - dt.timedelta(seconds=1))
+    with clock.freeze(delivery.next_attempt_at):
+        assert services.webhook_endpoints_due() == [endpoint.id]
         services.webhook_endpoint_deliver(endpoint_id=endpoint.id)
     assert len(receiver.requests) == 2
 

@@ -3,7 +3,9 @@ import os
 
 from celery import Celery, signals
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "polar.settings.base")
+# Served processes default to production settings, which refuse to start without their secrets: a forgotten
+# variable must not fall back to the public development key. `make demo` sets polar.settings.base itself.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "polar.settings.production")
 
 app = Celery("polar")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -133,6 +133,11 @@ def main() -> int:
     parser.add_argument("--prepare-only", action="store_true", help="migrate and sync the beat schedule, then exit")
     args = parser.parse_args()
 
+    if "DJANGO_SETTINGS_MODULE" not in os.environ:
+        # The demo is a development machine: the development settings and their public secret key. Served
+        # processes (gunicorn, Celery) would otherwise default to production settings and refuse to start.
+        os.environ["DJANGO_SETTINGS_MODULE"] = "polar.settings.base"
+        os.environ.setdefault("POLAR_DEVELOPMENT", "1")
     for variable in ("DATABASE_URL", "REDIS_URL"):
         if not os.environ.get(variable):
             say(f"{variable} is not set: run this through `make demo` (scripts/devservices.py run)")

@@ -1,7 +1,8 @@
 """``Authorization: Bearer polar_oat_...``: the token's organization is the tenant of the call."""
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 
+from polar import ratelimit
 from polar.observability import context as observability_context
 from polar.organizations.selectors import access_token_get_by_raw
 from polar.organizations.services import access_token_touch
@@ -23,6 +24,9 @@ class TokenPrincipal:
         return f"token:{self.token.token_hint}"
 
 
+AUTH_FAILURES_SCOPE = "auth_failures"
+
+
 class OrganizationTokenAuthentication(BaseAuthentication):
     keyword = "bearer"
 
@@ -30,6 +34,20 @@ class OrganizationTokenAuthentication(BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             raise NotAuthenticated("Missing Authorization header: send 'Authorization: Bearer polar_oat_...'.")
+        # Failed attempts are counted per client address; past the limit every attempt from there is refused
+        # until the window ends, a right token included (else the 429s would still confirm a right guess).
+        address = ratelimit.client_ip(request)
+        lock = ratelimit.blocked(AUTH_FAILURES_SCOPE, address)
+        if not lock.allowed:
+            # DRF adds "Expected available in N seconds."; the handler sets Retry-After.
+            raise Throttled(wait=lock.retry_after, detail="Too many failed authentication attempts from this address.")
+        try:
+            return self._authenticate_header(header)
+        except AuthenticationFailed:
+            ratelimit.hit(AUTH_FAILURES_SCOPE, address)
+            raise
+
+    def _authenticate_header(self, header: str):
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != self.keyword:
             raise AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'.")

@@ -4,7 +4,7 @@ import uuid
 import structlog
 
 from . import context
-from .metrics import HTTP_LATENCY, HTTP_REQUESTS
+from .metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label, route_label, status_label
 
 logger = structlog.get_logger("polar.request")
 
@@ -41,11 +41,12 @@ class RequestContextMiddleware:
         finally:
             context.request_id_var.reset(token)
         duration = time.perf_counter() - started
-        match = getattr(request, "resolver_match", None)
-        route = ("/" + match.route) if match is not None and match.route else "unmatched"
-        status = str(response.status_code)
-        HTTP_REQUESTS.labels(request.method, route, status).inc()
-        HTTP_LATENCY.labels(request.method, route, status).observe(duration)
+        route = route_label(getattr(request, "resolver_match", None))
+        # Every label comes from a closed set: a client choosing the method or the path must not be able to
+        # create new time series (each one costs memory in every worker and in every scrape).
+        method, status = method_label(request.method), status_label(response.status_code)
+        HTTP_REQUESTS.labels(method, route, status).inc()
+        HTTP_LATENCY.labels(method, route, status).observe(duration)
         response["X-Request-Id"] = request_id
         if request.path not in QUIET_PATHS:
             logger.info(

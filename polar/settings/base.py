@@ -16,7 +16,22 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -----------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-dev-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz")
+# The development key below is public. It is accepted only on a machine that says it is for development
+# (POLAR_DEVELOPMENT, which `manage.py` with no DJANGO_SETTINGS_MODULE, `make demo` and the test settings set)
+# or with DJANGO_DEBUG; anything else without DJANGO_SECRET_KEY refuses to start rather than sign invoice
+# links and sessions with a key anyone can read. polar.settings.production checks more (docs/security.md).
+DEVELOPMENT = env.bool("POLAR_DEVELOPMENT", default=False)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not (DEVELOPMENT or DEBUG):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. In production use DJANGO_SETTINGS_MODULE=polar.settings.production "
+            "with DJANGO_SECRET_KEY and the other required variables (docs/security.md); on a development "
+            "machine set POLAR_DEVELOPMENT=1 to use the public development key."
+        )
+    SECRET_KEY = "insecure-dev-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # The public base URL, used to build hosted checkout and invoice links.
@@ -90,9 +105,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Staff passwords guard refunds and payouts: no common or all-digit passwords, 12 characters at least.
+# (createsuperuser and the admin's password forms apply these; the demo seed's password is random.)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 GUARDIAN_RAISE_403 = True
 
@@ -229,3 +248,34 @@ POLAR_DATA_DIR = Path(env("POLAR_DATA_DIR", default=str(BASE_DIR / ".data")))
 # --- Checkouts and invoices ---------------------------------------------------------------------------
 # How long the signed invoice link returned by GET /v1/orders/{id}/invoice stays valid (seconds).
 INVOICE_URL_MAX_AGE = env.int("INVOICE_URL_MAX_AGE", default=3600)
+
+# --- Rate limits and lockouts (polar/ratelimit.py, docs/security.md) -------------------------------------
+# Fixed windows counted in Redis, shared by every worker. Each rate is "N/period" ("3000/minute", "20/15m");
+# "off" disables one. Defaults are far above what a well-behaved integration (or the test suite) sends.
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+RATE_LIMIT_REDIS_URL = env("RATE_LIMIT_REDIS_URL", default=REDIS_URL)
+RATE_LIMITS = {
+    # per access token, every authenticated API call except ingestion and license keys
+    "token": env("RATE_LIMIT_TOKEN", default="3000/minute"),
+    # per access token, POST /v1/events/ingest (each call carries up to 1,000 events)
+    "ingest": env("RATE_LIMIT_INGEST", default="1200/minute"),
+    # per token and per client address, license-key validate/activate/deactivate
+    "license_keys": env("RATE_LIMIT_LICENSE_KEYS", default="600/minute"),
+    # per client address: /v1/checkouts/client/... and the hosted checkout page /checkout/<secret>
+    "public": env("RATE_LIMIT_PUBLIC", default="300/minute"),
+    # per client address: other views that need no token (OpenAPI schema, docs)
+    "anonymous": env("RATE_LIMIT_ANONYMOUS", default="600/minute"),
+    # per client address: failed API authentications; past it every attempt from there is refused
+    "auth_failures": env("RATE_LIMIT_AUTH_FAILURES", default="100/10m"),
+    # admin login: failed attempts per username and per client address before a lockout
+    "admin_login_user": env("RATE_LIMIT_ADMIN_LOGIN_USER", default="5/15m"),
+    "admin_login_ip": env("RATE_LIMIT_ADMIN_LOGIN_IP", default="30/15m"),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["polar.api.throttling.PolarRateThrottle"]
+# Addresses (or networks) of the reverse proxies in front of gunicorn. Only from these are X-Forwarded-For
+# (the client address rate limits count against) and X-Forwarded-Proto believed; from anyone else they are
+# dropped. Empty: the TCP peer is the client and the headers are left alone (production still ignores
+# X-Forwarded-Proto unless DJANGO_TRUST_X_FORWARDED_PROTO is set).
+TRUSTED_PROXIES = env.list("POLAR_TRUSTED_PROXIES", default=[])
+TRUST_X_FORWARDED_PROTO = env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False)
+MIDDLEWARE = ["polar.ratelimit.TrustedProxyMiddleware", *MIDDLEWARE, "polar.ratelimit.RateLimitMiddleware"]

@@ -26,7 +26,8 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "15"))
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-# Requests come from a proxy on this host at most; it sets X-Forwarded-Proto (see production settings).
+# Requests come from a proxy on this host at most. gunicorn believes its X-Forwarded-Proto only from these
+# addresses; Django does with DJANGO_TRUST_X_FORWARDED_PROTO, from POLAR_TRUSTED_PROXIES (docs/security.md).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's runtime control socket would sit in $HOME, shared by every instance on the machine: off.
 control_socket_disable = True

@@ -73,8 +73,9 @@ def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]
         return [server, client]
     if address in NAT64_LOCAL_USE:
         # /48 layout: 16 bits at 48-63, the reserved octet at 64-71, 16 bits at 72-87.
-        prefix48 = (((value >> 64) & 0xFFFF) << 16) | ((value >> 40) & 0xFFFF)
-        return [ipaddress.IPv4Address(prefix48), low32]
+        # An all-zero placement is the layout that is not in use.
+        prefix48 = ipaddress.IPv4Address((((value >> 64) & 0xFFFF) << 16) | ((value >> 40) & 0xFFFF))
+        return [candidate for candidate in (low32, prefix48) if int(candidate) != 0]
     return []
 
 

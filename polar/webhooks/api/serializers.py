@@ -50,8 +50,19 @@ class WebhookDeliveryListQuery(serializers.Serializer):
 
 
 # --- output -----------------------------------------------------------------
+# What a token without ``webhooks:write`` sees instead of an endpoint's signing secret. ``secret`` is a
+# required string in polar-sdk 0.32 and 1.0, so the key stays (clients still parse the endpoint); the value is
+# not a usable key (no "whsec_" prefix), so verifying with it fails loudly instead of silently.
+REDACTED_SECRET = "********"
+
+
 class WebhookEndpointOutput(serializers.ModelSerializer):
+    """An endpoint in Polar's shape. The signing secret is shown only to a request whose token has
+    ``webhooks:write`` (who could rotate it anyway); a read-only token gets ``REDACTED_SECRET``, since the
+    secret lets its holder forge webhooks that the merchant's receiver would trust."""
+
     organization_id = serializers.UUIDField()
+    secret = serializers.SerializerMethodField()
     events = serializers.ListField(child=serializers.CharField())
     uses_standard_webhook_signature = serializers.SerializerMethodField()
 
@@ -71,6 +82,11 @@ class WebhookEndpointOutput(serializers.ModelSerializer):
             "enabled",
             "uses_standard_webhook_signature",
         ]
+
+    def get_secret(self, endpoint) -> str:
+        request = self.context.get("request")
+        scopes = getattr(getattr(request, "user", None), "scopes", frozenset())
+        return endpoint.secret if "webhooks:write" in scopes else REDACTED_SECRET
 
     def get_uses_standard_webhook_signature(self, endpoint) -> bool:
         # Every secret here is a Standard Webhooks "whsec_" key, used as such to sign.

@@ -45,7 +45,7 @@ class WebhookEndpointListApi(PolarAPIView):
             name=data.get("name") or None,
             api_version=data.get("api_version"),
         )
-        return self.respond(WebhookEndpointOutput(endpoint).data, status=201)
+        return self.respond(WebhookEndpointOutput(endpoint, context={"request": request}).data, status=201)
 
 
 class WebhookEndpointDetailApi(PolarAPIView):
@@ -59,7 +59,7 @@ class WebhookEndpointDetailApi(PolarAPIView):
 
     @extend_schema(operation_id="webhooks:get_webhook_endpoint", responses=WebhookEndpointOutput)
     def get(self, request, id):
-        return self.respond(WebhookEndpointOutput(self.get_endpoint(id)).data)
+        return self.respond(WebhookEndpointOutput(self.get_endpoint(id), context={"request": request}).data)
 
     @extend_schema(
         operation_id="webhooks:update_webhook_endpoint",
@@ -73,7 +73,7 @@ class WebhookEndpointDetailApi(PolarAPIView):
         if "name" in data:
             changes["name"] = data["name"] or None
         endpoint = services.webhook_endpoint_update(endpoint=endpoint, **changes)
-        return self.respond(WebhookEndpointOutput(endpoint).data)
+        return self.respond(WebhookEndpointOutput(endpoint, context={"request": request}).data)
 
     @extend_schema(operation_id="webhooks:delete_webhook_endpoint", responses={204: None})
     def delete(self, request, id):
@@ -92,7 +92,7 @@ class WebhookEndpointSecretApi(PolarAPIView):
         if endpoint is None:
             raise ResourceNotFound()
         endpoint = services.webhook_endpoint_rotate_secret(endpoint=endpoint)
-        return self.respond(WebhookEndpointOutput(endpoint).data)
+        return self.respond(WebhookEndpointOutput(endpoint, context={"request": request}).data)
 
     @extend_schema(operation_id="webhooks:reset_webhook_endpoint_secret_post", request=None, responses=WebhookEndpointOutput)
     def post(self, request, id):

@@ -169,6 +169,35 @@ def test_webhooks_scope_is_required(organization):
     assert client.get("/v1/webhooks/deliveries").status_code == 403
 
 
+def test_a_read_only_token_does_not_see_the_signing_secret(api_client, organization):
+    """The secret lets its holder forge webhooks the merchant trusts: only webhooks:write shows it. The key
+    stays (a required string in both SDKs) with a value that is not a key."""
+    from polar_sdk import models as sdk032_models
+    from rest_framework.test import APIClient
+
+    from polar.webhooks.api.serializers import REDACTED_SECRET
+
+    created = _create(api_client).json()
+    secret = WebhookEndpoint.objects.get(pk=created["id"]).secret
+    _row, raw = access_token_create(organization=organization, scopes=["webhooks:read"])
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    listed = reader.get("/v1/webhooks/endpoints").json()["items"]
+    fetched = reader.get(f"/v1/webhooks/endpoints/{created['id']}").json()
+    assert [item["secret"] for item in listed] == [REDACTED_SECRET]
+    assert fetched["secret"] == REDACTED_SECRET
+    assert secret not in str(listed) + str(fetched)
+    assert set(fetched) == ENDPOINT_KEYS
+    sdk032_models.WebhookEndpoint.model_validate(fetched)  # polar-sdk 0.32 still parses it
+
+    _row, raw = access_token_create(organization=organization, scopes=["webhooks:write"])
+    writer = APIClient()
+    writer.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert writer.get(f"/v1/webhooks/endpoints/{created['id']}").json()["secret"] == secret
+    assert writer.get("/v1/webhooks/endpoints").json()["items"][0]["secret"] == secret
+
+
 # --- deliveries and redelivery ------------------------------------------------------------------------
 @pytest.fixture
 def delivered(organization, receiver, make_endpoint, emit, sweep):

@@ -186,3 +186,97 @@ def test_https_to_the_checked_address_uses_the_original_name_for_sni_and_the_cer
     assert server_names == ["hooks.merchant.test"]
     assert result.http_code is None
     assert "CERTIFICATE_VERIFY_FAILED" in result.response
+
+
+# --- IPv6 addresses that carry an IPv4 address ------------------------------------------------------------
+# Judged by the classifier alone: nothing here is ever connected to.
+EMBEDDED = [
+    # NAT64 well-known prefix (RFC 6052): the translator forwards to the IPv4 address in the last 32 bits.
+    ("64:ff9b::7f00:1", "a loopback address"),
+    ("64:ff9b::a9fe:a9fe", "a cloud metadata address"),
+    ("64:ff9b::a00:1", "a private address"),
+    ("64:ff9b::6440:1", "a private address"),  # 100.64.0.1, carrier-grade NAT
+    ("64:ff9b::a9fe:1", "a link-local address"),
+    ("64:ff9b::e000:1", "a multicast address"),
+    ("64:ff9b::1", "a reserved address"),  # 0.0.0.1, "this network"
+    # NAT64 local-use prefix (RFC 8215), the IPv4 address at the /48 or the /96 position.
+    ("64:ff9b:1:a9fe:a9:fe00::", "a cloud metadata address"),
+    ("64:ff9b:1::a9fe:a9fe", "a cloud metadata address"),
+    ("64:ff9b:1::808:808", "a private address"),  # a local translator: private even towards 8.8.8.8
+    # 6to4 (RFC 3056): the IPv4 address in bits 16-47.
+    ("2002:7f00:1::", "a loopback address"),
+    ("2002:a9fe:a9fe::1", "a cloud metadata address"),
+    ("2002:c0a8:101::1", "a private address"),
+    ("2002:0:0::1", "an unspecified address"),
+    # IPv4-compatible (RFC 4291, deprecated).
+    ("::127.0.0.1", "a loopback address"),
+    ("::169.254.169.254", "a cloud metadata address"),
+    ("::10.0.0.1", "a private address"),
+    # IPv4-mapped and IPv4-translated.
+    ("::ffff:169.254.169.254", "a cloud metadata address"),
+    ("::ffff:100.64.0.1", "a private address"),
+    ("::ffff:0:a9fe:a9fe", "a cloud metadata address"),
+    ("::ffff:0:7f00:1", "a loopback address"),
+    # Teredo (RFC 4380): server IPv4 in bits 32-63, client IPv4 inverted in the last 32 bits.
+    ("2001:0:a9fe:a9fe::", "a cloud metadata address"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "a loopback address"),  # client ~7fff:fffe... = 127.0.0.1
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "a private address"),  # client 10.0.0.1
+]
+
+
+@pytest.mark.parametrize("address,reason", EMBEDDED)
+def test_ipv6_forms_embedding_a_refused_ipv4_address_are_refused(settings, address, reason):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = False
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    assert network.address_refusal(ipaddress.ip_address(address)) == reason
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "::169.254.169.254", "2001:0:a9fe:a9fe::", "64:ff9b:1::a9fe:a9fe"],
+)
+def test_embedded_metadata_addresses_are_refused_even_with_loopback_and_private_allowed(settings, address):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    assert network.address_refusal(ipaddress.ip_address(address)) == "a cloud metadata address"
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8"])
+def test_ipv6_forms_embedding_a_public_ipv4_address_are_allowed(settings, address):
+    """A DNS64 network answers names with 64:ff9b::/96 addresses: a public IPv4 behind them is fine."""
+    settings.WEBHOOKS_ALLOW_LOOPBACK = False
+    assert network.address_refusal(ipaddress.ip_address(address)) is None
+
+
+@pytest.mark.parametrize(
+    "address,embedded",
+    [
+        ("64:ff9b::a9fe:a9fe", ["169.254.169.254"]),
+        ("2002:a9fe:a9fe::1", ["169.254.169.254"]),
+        ("::a9fe:a9fe", ["169.254.169.254"]),
+        ("::ffff:a9fe:a9fe", ["169.254.169.254"]),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", ["65.54.227.120", "127.0.0.1"]),
+        ("::1", []),
+        ("2606:4700::1111", []),
+    ],
+)
+def test_embedded_ipv4_extraction(address, embedded):
+    assert [str(ipv4) for ipv4 in network.embedded_ipv4(ipaddress.ip_address(address))] == embedded
+
+
+def test_a_name_resolving_to_a_nat64_metadata_address_is_refused_before_connecting(settings, monkeypatch):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = False
+    _resolve_to(monkeypatch, {"hooks.merchant.test": ["64:ff9b::a9fe:a9fe"]})
+    with pytest.raises(network.DestinationRefused, match="a cloud metadata address"):
+        network.resolve("hooks.merchant.test", 443)
+
+
+def test_an_endpoint_url_with_a_6to4_loopback_literal_is_refused_at_creation(settings, organization):
+    from polar.errors import PolarRequestValidationError
+    from polar.webhooks import services
+
+    settings.WEBHOOKS_ALLOW_LOOPBACK = False
+    with pytest.raises(PolarRequestValidationError):
+        services.webhook_endpoint_create(
+            organization=organization, url="http://[2002:7f00:1::]:8080/hook", events=["order.paid"]
+        )

@@ -11,10 +11,12 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from billing.api.checkouts_serializers import CheckoutConfirmInput
 from billing.models import Order
 from billing.selectors.checkouts import checkout_get_by_client_secret
 from billing.services import checkouts as checkout_services
 from polar import clock, money
+from polar.api.exceptions import flatten_validation_errors
 from polar.errors import PolarError, PolarRequestValidationError
 
 _INVOICE_SALT = "billing.invoice"
@@ -97,6 +99,28 @@ def _page_context(checkout, *, form=None, error=None, selected_product_id=None):
     }
 
 
+_ADDRESS_FORM_FIELDS = {f"billing_{name}": name for name in ("line1", "line2", "postal_code", "city", "state", "country")}
+_FORM_FIELDS = ("customer_email", "customer_name", "card_number", "product_id", "discount_code", *_ADDRESS_FORM_FIELDS)
+
+
+def _confirm_input(form: dict) -> dict:
+    """The page's form as ``checkout_confirm``'s keyword arguments, validated as the public confirm's body."""
+    data = {
+        "customer_email": form["customer_email"] or None,
+        "customer_name": form["customer_name"] or None,
+        "confirmation_token_id": form["card_number"].replace(" ", "") or None,
+        "product_id": form["product_id"] or None,
+        "discount_code": form["discount_code"] or None,
+    }
+    address = {name: form[field] for field, name in _ADDRESS_FORM_FIELDS.items() if form[field]}
+    if address:
+        data["customer_billing_address"] = address
+    serializer = CheckoutConfirmInput(data=data)
+    if not serializer.is_valid():
+        raise PolarRequestValidationError(flatten_validation_errors(serializer.errors, ("body",)))
+    return dict(serializer.validated_data)
+
+
 @require_http_methods(["GET", "POST"])
 def checkout_page(request, client_secret):
     """GET shows the checkout; POST confirms it through ``checkout_confirm`` and redirects to the
@@ -109,16 +133,11 @@ def checkout_page(request, client_secret):
             return render(request, "checkout/confirmation.html", {"checkout": checkout, "organization": checkout.organization})
         return render(request, "checkout/page.html", _page_context(checkout))
 
-    form = {name: request.POST.get(name, "").strip() for name in ("customer_email", "customer_name", "card_number", "product_id", "discount_code")}
+    form = {name: request.POST.get(name, "").strip() for name in _FORM_FIELDS}
     try:
-        checkout = checkout_services.checkout_confirm(
-            checkout=checkout,
-            customer_email=form["customer_email"] or None,
-            customer_name=form["customer_name"] or None,
-            confirmation_token_id=form["card_number"].replace(" ", "") or None,
-            product_id=form["product_id"] or None,
-            discount_code=form["discount_code"] or None,
-        )
+        # The form goes through the API's own input (CheckoutConfirmInput): a product id that is not a UUID,
+        # or an address that is not Polar's Address, is a 422 on the page, never a database error.
+        checkout = checkout_services.checkout_confirm(checkout=checkout, **_confirm_input(form))
     except PolarRequestValidationError as exc:
         checkout.refresh_from_db()
         message = "; ".join(error["msg"] for error in exc.errors)

@@ -8,6 +8,7 @@ import datetime
 from rest_framework import serializers
 
 from billing.models import Benefit, BenefitGrant
+from polar.api.fields import MAX_LICENSE_KEY_ACTIVATIONS, MAX_LICENSE_KEY_TTL, MAX_LICENSE_KEY_USAGE, Int32Field
 from polar.api.metadata import validate_metadata
 
 _datetime_field = serializers.DateTimeField()
@@ -130,18 +131,27 @@ class FeatureFlagPropertiesInput(serializers.Serializer):
 
 
 class MeterCreditPropertiesInput(serializers.Serializer):
-    units = serializers.IntegerField(min_value=1, max_value=2_147_483_647)
+    units = Int32Field(min_value=1)
     rollover = serializers.BooleanField()
     meter_id = serializers.UUIDField()
 
 
 class LicenseKeyExpiresInput(serializers.Serializer):
-    ttl = serializers.IntegerField(min_value=1, max_value=10_000)
+    ttl = Int32Field(min_value=1)
     timeframe = serializers.ChoiceField(choices=["year", "month", "day"])
+
+    def validate(self, attrs):
+        # Bounded per timeframe (at most 100 years), so that the expiry of a key granted today is a datetime.
+        maximum = MAX_LICENSE_KEY_TTL[attrs["timeframe"]]
+        if attrs["ttl"] > maximum:
+            raise serializers.ValidationError(
+                {"ttl": serializers.ErrorDetail(f"Input should be less than or equal to {maximum}", code="max_value")}
+            )
+        return attrs
 
 
 class LicenseKeyActivationsInput(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=50)
+    limit = Int32Field(min_value=1, max_value=MAX_LICENSE_KEY_ACTIVATIONS)
     enable_customer_admin = serializers.BooleanField()
 
 
@@ -149,7 +159,7 @@ class LicenseKeysPropertiesInput(serializers.Serializer):
     prefix = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=32)
     expires = LicenseKeyExpiresInput(required=False, allow_null=True)
     activations = LicenseKeyActivationsInput(required=False, allow_null=True)
-    limit_usage = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    limit_usage = Int32Field(required=False, allow_null=True, min_value=1, max_value=MAX_LICENSE_KEY_USAGE)
 
 
 PROPERTIES_INPUTS = {

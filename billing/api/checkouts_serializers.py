@@ -6,6 +6,7 @@ from rest_framework import serializers
 from billing.models import Checkout, ProductPrice
 from billing.services.checkouts import checkout_trial_end, checkout_url
 from polar import clock
+from polar.api.fields import AddressInput, Int32Field, SeatsField
 from polar.api.metadata import validate_metadata
 
 from .benefits_serializers import dt, sid
@@ -115,26 +116,55 @@ class CheckoutOutput(serializers.BaseSerializer):
         return data
 
 
-class CheckoutPublicConfirmedOutput(CheckoutOutput):
-    """What ``client_confirm`` answers. Polar reports ``confirmed`` here (payment accepted); the merchant
-    view (``GET /v1/checkouts/{id}``) shows ``succeeded`` once the order and subscription exist, which
-    with the synchronous sandbox is already the case."""
+# Polar's ``CheckoutPublic`` / ``CheckoutPublicConfirmed``: what a buyer holding the client secret may see.
+# An allowlist, so that a key added to the merchant's view is never published by accident: the merchant's
+# ``metadata``, ``customer_metadata``, ``external_customer_id``, ``subscription_id`` and the checkout's trial
+# overrides (``trial_interval``, ``trial_interval_count``) stay private.
+CHECKOUT_PUBLIC_FIELDS = (
+    "id", "created_at", "modified_at", "payment_processor", "status", "client_secret", "url", "expires_at",
+    "success_url", "return_url", "embed_origin", "amount", "seats", "min_seats", "max_seats", "units", "min_units",
+    "max_units", "discount_amount", "net_amount", "tax_amount", "tax_behavior", "total_amount", "currency",
+    "allow_trial", "active_trial_interval", "active_trial_interval_count", "trial_end", "organization_id",
+    "product_id", "product_price_id", "discount_id", "allow_discount_codes", "require_billing_address",
+    "is_discount_applicable", "is_free_product_price", "is_payment_required", "is_payment_setup_required",
+    "is_payment_form_required", "customer_id", "is_business_customer", "customer_name", "customer_email",
+    "customer_ip_address", "customer_billing_name", "customer_billing_address", "customer_tax_id", "locale",
+    "payment_method_type", "payment_processor_metadata", "billing_address_fields", "products", "product",
+    "product_price", "prices", "discount", "organization", "attached_custom_fields", "customer_session_token",
+)
+
+
+def _checkout_organization(organization) -> dict:
+    return {
+        "id": str(organization.id),
+        "created_at": dt(organization.created_at),
+        "modified_at": dt(getattr(organization, "modified_at", None)),
+        "name": organization.name,
+        "slug": organization.slug,
+        "avatar_url": None,
+        "proration_behavior": getattr(organization, "proration_behavior", "prorate"),
+        "allow_customer_updates": getattr(organization, "allow_customer_updates", True),
+    }
+
+
+class CheckoutPublicSerializer(serializers.BaseSerializer):
+    """Polar's ``CheckoutPublic``: the checkout as its buyer sees it (only ``CHECKOUT_PUBLIC_FIELDS``)."""
+
+    def to_representation(self, checkout: Checkout) -> dict:
+        data = CheckoutOutput(checkout).data
+        data["organization"] = _checkout_organization(checkout.organization)
+        data["customer_session_token"] = None
+        return {key: data[key] for key in CHECKOUT_PUBLIC_FIELDS if key in data}
+
+
+class CheckoutPublicConfirmedOutput(CheckoutPublicSerializer):
+    """What ``client_confirm`` answers: Polar's ``CheckoutPublicConfirmed``. Polar reports ``confirmed``
+    here (payment accepted); the merchant view (``GET /v1/checkouts/{id}``) shows ``succeeded`` once the
+    order and subscription exist, which with the synchronous sandbox is already the case."""
 
     def to_representation(self, checkout: Checkout) -> dict:
         data = super().to_representation(checkout)
-        organization = checkout.organization
         data["status"] = "confirmed"
-        data["organization"] = {
-            "id": str(organization.id),
-            "created_at": dt(organization.created_at),
-            "modified_at": dt(getattr(organization, "modified_at", None)),
-            "name": organization.name,
-            "slug": organization.slug,
-            "avatar_url": None,
-            "proration_behavior": getattr(organization, "proration_behavior", "prorate"),
-            "allow_customer_updates": getattr(organization, "allow_customer_updates", True),
-        }
-        data["customer_session_token"] = None
         return data
 
 
@@ -146,7 +176,7 @@ class CheckoutCreateInput(serializers.Serializer):
     customer_name = serializers.CharField(required=False, allow_null=True, max_length=256)
     customer_ip_address = serializers.CharField(required=False, allow_null=True, max_length=64)
     customer_tax_id = serializers.CharField(required=False, allow_null=True, max_length=64)
-    customer_billing_address = serializers.DictField(required=False, allow_null=True)
+    customer_billing_address = AddressInput(required=False, allow_null=True)
     customer_metadata = serializers.JSONField(required=False, allow_null=True)
     discount_id = serializers.UUIDField(required=False, allow_null=True)
     # Not in Polar's CheckoutCreate (extra keys are ignored by Polar): pre-apply a discount by its code.
@@ -154,13 +184,13 @@ class CheckoutCreateInput(serializers.Serializer):
     allow_discount_codes = serializers.BooleanField(required=False, allow_null=True, default=True)
     allow_trial = serializers.BooleanField(required=False, allow_null=True, default=True)
     trial_interval = serializers.ChoiceField(choices=["day", "week", "month", "year"], required=False, allow_null=True)
-    trial_interval_count = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1000)
+    trial_interval_count = Int32Field(required=False, allow_null=True, min_value=1, max_value=1000)
     require_billing_address = serializers.BooleanField(required=False, allow_null=True, default=False)
     is_business_customer = serializers.BooleanField(required=False, allow_null=True, default=False)
     success_url = serializers.URLField(required=False, allow_null=True, max_length=2048)
     return_url = serializers.URLField(required=False, allow_null=True, max_length=2048)
     embed_origin = serializers.CharField(required=False, allow_null=True, max_length=512)
-    seats = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    seats = SeatsField(required=False, allow_null=True)
     metadata = serializers.JSONField(required=False, allow_null=True)
     locale = serializers.CharField(required=False, allow_null=True, max_length=16)
 
@@ -183,4 +213,4 @@ class CheckoutConfirmInput(serializers.Serializer):
     confirmation_token_id = serializers.CharField(required=False, allow_null=True, max_length=128)
     product_id = serializers.UUIDField(required=False, allow_null=True)
     discount_code = serializers.CharField(required=False, allow_null=True, max_length=256)
-    customer_billing_address = serializers.DictField(required=False, allow_null=True)
+    customer_billing_address = AddressInput(required=False, allow_null=True)

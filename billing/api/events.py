@@ -6,15 +6,11 @@ from rest_framework import serializers
 
 from billing.selectors import usage as selectors
 from billing.services import usage as services
+from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
 from polar.api.views import PolarAPIView
-from polar.errors import PolarError, PolarRequestValidationError, ResourceNotFound
+from polar.errors import PolarRequestValidationError, ResourceNotFound
 
 from .events_output import event_payload
-
-
-class PayloadTooLarge(PolarError):
-    status_code = 413
-    error = "PayloadTooLarge"
 
 
 class _ListPayloads:
@@ -38,11 +34,15 @@ class EventsIngestApi(PolarAPIView):
         try:
             body = request._request.body
         except RequestDataTooBig:
-            raise PayloadTooLarge("The request body is too large: send at most 1,000 events a request.")
+            raise PayloadTooLarge(
+                f"The request body is too large: at most {max_body_size():,} bytes; send at most 1,000 events a request."
+            )
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise PolarRequestValidationError.single(["body"], f"JSON decode error: {exc}", "json_invalid")
+        # The same checks as the strict parser of every other view: no NUL, no deep nesting, finite numbers.
+        check_json_value(data)
         if not isinstance(data, dict):
             raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
         if "events" not in data:

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from billing.models import LicenseKey, LicenseKeyActivation
+from polar.api.fields import MAX_LICENSE_KEY_ACTIVATIONS, MAX_LICENSE_KEY_USAGE, BoundedDateTimeField, Int32Field
 from polar.api.metadata import validate_metadata
 
 from .benefits_serializers import customer_output, dt
@@ -71,7 +72,7 @@ class LicenseKeyValidateInput(_KeyInput):
     activation_id = serializers.UUIDField(required=False, allow_null=True)
     benefit_id = serializers.UUIDField(required=False, allow_null=True)
     customer_id = serializers.UUIDField(required=False, allow_null=True)
-    increment_usage = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    increment_usage = Int32Field(required=False, allow_null=True, min_value=1, max_value=MAX_LICENSE_KEY_USAGE)
     conditions = serializers.JSONField(required=False, allow_null=True, validators=[validate_metadata])
 
 
@@ -93,10 +94,10 @@ class LicenseKeyListQuery(serializers.Serializer):
 
 class LicenseKeyUpdateInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=LicenseKey.Status.choices, required=False, allow_null=True)
-    usage = serializers.IntegerField(required=False, min_value=0)
-    limit_activations = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=50)
-    limit_usage = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    usage = Int32Field(required=False, min_value=0, max_value=MAX_LICENSE_KEY_USAGE)
+    limit_activations = Int32Field(required=False, allow_null=True, min_value=1, max_value=MAX_LICENSE_KEY_ACTIVATIONS)
+    limit_usage = Int32Field(required=False, allow_null=True, min_value=1, max_value=MAX_LICENSE_KEY_USAGE)
+    expires_at = BoundedDateTimeField(required=False, allow_null=True)
 
     def validate(self, attrs):
         if "status" in attrs and attrs["status"] is None:

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from billing.models import Product, ProductPrice, RecurringInterval
 from billing.selectors.catalog import product_is_deletable
 from polar import money
+from polar.api.fields import AmountField, Int32Field, SeatsField
 from polar.api.metadata import validate_metadata
 
 from .benefits_serializers import BenefitOutput, dt, sid
@@ -144,9 +145,6 @@ class CurrencyField(serializers.CharField):
     default_error_messages = {"invalid_choice": "{input!r} is not a supported currency."}
 
 
-AMOUNT = {"min_value": 0, "max_value": money.MAX_AMOUNT}
-
-
 class _PriceBaseInput(serializers.Serializer):
     amount_type = serializers.CharField()
     price_currency = CurrencyField(required=False, allow_null=True, default="usd")
@@ -160,7 +158,7 @@ class _PriceBaseInput(serializers.Serializer):
 
 
 class FixedPriceInput(_PriceBaseInput):
-    price_amount = serializers.IntegerField(**AMOUNT)
+    price_amount = AmountField()
 
 
 class FreePriceInput(_PriceBaseInput):
@@ -168,21 +166,21 @@ class FreePriceInput(_PriceBaseInput):
 
 
 class CustomPriceInput(_PriceBaseInput):
-    minimum_amount = serializers.IntegerField(required=False, allow_null=True, default=50, **AMOUNT)
-    maximum_amount = serializers.IntegerField(required=False, allow_null=True, **AMOUNT)
-    preset_amount = serializers.IntegerField(required=False, allow_null=True, **AMOUNT)
+    minimum_amount = AmountField(required=False, allow_null=True, default=50)
+    maximum_amount = AmountField(required=False, allow_null=True)
+    preset_amount = AmountField(required=False, allow_null=True)
 
 
 class MeteredUnitPriceInput(_PriceBaseInput):
     meter_id = serializers.UUIDField()
     unit_amount = serializers.DecimalField(max_digits=24, decimal_places=12, min_value=0)
-    cap_amount = serializers.IntegerField(required=False, allow_null=True, **AMOUNT)
+    cap_amount = AmountField(required=False, allow_null=True)
 
 
 class SeatTierInput(serializers.Serializer):
-    min_seats = serializers.IntegerField(min_value=1)
-    max_seats = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    price_per_seat = serializers.IntegerField(**AMOUNT)
+    min_seats = SeatsField()
+    max_seats = SeatsField(required=False, allow_null=True)
+    price_per_seat = AmountField()
 
 
 class SeatTiersInput(serializers.Serializer):
@@ -251,11 +249,11 @@ class _ProductInputBase(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=Product._meta.get_field("visibility").choices, required=False)
     metadata = serializers.JSONField(required=False, allow_null=True, validators=[validate_metadata])
     trial_interval = serializers.ChoiceField(choices=RecurringInterval.choices, required=False, allow_null=True)
-    trial_interval_count = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1000)
+    trial_interval_count = Int32Field(required=False, allow_null=True, min_value=1, max_value=1000)
     recurring_interval = serializers.ChoiceField(choices=RecurringInterval.choices, required=False, allow_null=True)
-    recurring_interval_count = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=999)
+    recurring_interval_count = Int32Field(required=False, allow_null=True, min_value=1, max_value=999)
     meter_interval = serializers.ChoiceField(choices=RecurringInterval.choices, required=False, allow_null=True)
-    meter_interval_count = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=999)
+    meter_interval_count = Int32Field(required=False, allow_null=True, min_value=1, max_value=999)
     medias = serializers.ListField(child=serializers.UUIDField(), required=False, allow_null=True, max_length=0)
     attached_custom_fields = serializers.ListField(
         child=serializers.DictField(), required=False, allow_null=True, max_length=0

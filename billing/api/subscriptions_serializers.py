@@ -13,6 +13,7 @@ from billing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from polar.api.fields import MAX_TRIAL_AHEAD, BoundedDateTimeField, SeatsField
 from polar.api.metadata import validate_metadata
 
 from .benefits_serializers import customer_output, dt, sid
@@ -119,8 +120,9 @@ class SubscriptionCreateInput(serializers.Serializer):
     product_id = serializers.UUIDField()
     payment_method_id = serializers.UUIDField(required=False, allow_null=True)
     discount_id = serializers.UUIDField(required=False, allow_null=True)
-    seats = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    trial_end = serializers.DateTimeField(required=False, allow_null=True)
+    seats = SeatsField(required=False, allow_null=True)
+    # At most MAX_TRIAL_AHEAD from now: a trial is weeks or months, and the preview must stay in range.
+    trial_end = BoundedDateTimeField(required=False, allow_null=True, max_ahead=MAX_TRIAL_AHEAD)
     metadata = serializers.JSONField(required=False, allow_null=True)
 
     def validate_metadata(self, value):
@@ -142,7 +144,7 @@ class SubscriptionUpdateInput(serializers.Serializer):
     )
     customer_cancellation_comment = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
     product_id = serializers.UUIDField(required=False)
-    seats = serializers.IntegerField(required=False, min_value=1)
+    seats = SeatsField(required=False)
     proration_behavior = serializers.ChoiceField(choices=ProrationBehavior.choices, required=False)
     discount_id = serializers.UUIDField(required=False, allow_null=True)
     pending_update = serializers.JSONField(required=False, allow_null=True)

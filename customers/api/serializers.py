@@ -5,40 +5,8 @@ import hashlib
 from rest_framework import serializers
 
 from customers.models import Customer
+from polar.api.fields import ADDRESS_FIELDS, AddressInput
 from polar.api.metadata import MetadataField
-
-# ISO 3166-1 alpha-2 codes Polar accepts on input (AddressInput); CU, IR, KP, RU and SY are refused.
-COUNTRIES = frozenset(
-    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY
-    BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO
-    FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IS IT JE JM
-    JO JP KE KG KH KI KM KN KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
-    MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA
-    RE RO RS RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT
-    TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW""".split()
-)
-ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "state", "country")
-
-
-class AddressInput(serializers.Serializer):
-    line1 = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=256)
-    line2 = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=256)
-    postal_code = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
-    city = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=256)
-    state = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=256)
-    country = serializers.CharField()
-
-    def validate_country(self, value):
-        value = value.upper()
-        if value not in COUNTRIES:
-            raise serializers.ValidationError("Input should be a valid ISO 3166-1 alpha-2 country code", code="enum")
-        return value
-
-    def to_internal_value(self, data):
-        values = super().to_internal_value(data)
-        # Stored with every key, blanks as null, so the output shape never varies.
-        return {name: (values.get(name) or None) for name in ADDRESS_FIELDS}
-
 
 class OwnerInput(serializers.Serializer):
     """Polar's MemberOwnerCreate. Accepted for compatibility; team members are not modelled yet."""

@@ -7,11 +7,14 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
 from polar.errors import PolarError, PolarRequestValidationError
+
+from .parsers import payload_too_large
 
 logger = logging.getLogger("polar.api")
 
@@ -31,6 +34,14 @@ _TYPE_NAMES = {
     "not_a_list": "list_type",
     "not_a_dict": "dict_type",
     "parse_error": "json_invalid",
+    "max_string_length": "string_too_long",
+    "null_characters_not_allowed": "string_pattern_mismatch",
+    "surrogate_characters_not_allowed": "string_unicode",
+    "max_digits": "decimal_max_digits",
+    "max_decimal_places": "decimal_max_places",
+    "max_whole_digits": "decimal_whole_digits",
+    "datetime_too_late": "less_than_equal",
+    "datetime_too_old": "greater_than_equal",
 }
 
 
@@ -68,6 +79,10 @@ def error_payload(error: str, detail: str) -> dict:
 def polar_exception_handler(exc, context):
     if isinstance(exc, PolarError):
         return Response(exc.as_payload(), status=exc.status_code)
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
+        # Normally refused earlier by polar.api.middleware (Content-Length); this covers bodies without one.
+        error = payload_too_large()
+        return Response(error.as_payload(), status=error.status_code)
     if isinstance(exc, drf_exceptions.ValidationError):
         prefix = getattr(exc, "loc_prefix", ("body",))
         return Response({"detail": flatten_validation_errors(exc.detail, prefix)}, status=422)

@@ -2,7 +2,11 @@
 
 Limits (Polar's, so that a payload accepted here is accepted there): at most 50 keys, keys of
 1 to 40 characters, values a string of at most 500 characters, an integer, a float or a boolean.
+And what jsonb and the SDKs can hold: no NUL (or unpaired surrogate) in keys and strings, finite
+floats, integers within the signed 64-bit range.
 """
+import math
+import re
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -10,6 +14,8 @@ from rest_framework import serializers
 MAX_KEYS = 50
 MAX_KEY_LENGTH = 40
 MAX_STRING_VALUE_LENGTH = 500
+INT64_MAX = 2**63 - 1
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def validate_metadata(value) -> dict:
@@ -32,12 +38,26 @@ def validate_metadata(value) -> dict:
             errors[str(key)] = serializers.ErrorDetail(
                 f"Metadata keys should have between 1 and {MAX_KEY_LENGTH} characters", code="string_too_long"
             )
+        elif _UNSTORABLE.search(key):
+            errors[key.replace("\x00", "\\u0000")] = serializers.ErrorDetail(
+                "Metadata keys should not contain NUL or unpaired surrogate characters", code="string_pattern_mismatch"
+            )
         # bool is a subclass of int: both are allowed, so no special case is needed for it.
         elif isinstance(item, str):
             if len(item) > MAX_STRING_VALUE_LENGTH:
                 errors[key] = serializers.ErrorDetail(
                     f"String should have at most {MAX_STRING_VALUE_LENGTH} characters", code="string_too_long"
                 )
+            elif _UNSTORABLE.search(item):
+                errors[key] = serializers.ErrorDetail(
+                    "String should not contain NUL or unpaired surrogate characters", code="string_pattern_mismatch"
+                )
+        elif isinstance(item, float) and not math.isfinite(item):
+            errors[key] = serializers.ErrorDetail("Input should be a finite number", code="finite_number")
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > INT64_MAX:
+            errors[key] = serializers.ErrorDetail(
+                f"Input should be less than or equal to {INT64_MAX} in absolute value", code="less_than_equal"
+            )
         elif not isinstance(item, (int, float)):
             errors[key] = serializers.ErrorDetail(
                 "Input should be a valid string, integer, number or boolean", code="value_error"

@@ -9,6 +9,8 @@ from polar.errors import PolarRequestValidationError
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+# No table is paged this far: bounding ``page`` keeps OFFSET within bigint (page=10**20 would overflow it).
+MAX_PAGE = 1_000_000
 
 
 def _positive_int(request, name, default, maximum=None):
@@ -18,6 +20,7 @@ def _positive_int(request, name, default, maximum=None):
     try:
         value = int(raw)
     except ValueError:
+        # Also what int() raises for over 4,300 digits.
         raise PolarRequestValidationError.single(["query", name], "Input should be a valid integer", "int_parsing")
     if value < 1:
         raise PolarRequestValidationError.single(["query", name], "Input should be greater than 0", "greater_than")
@@ -30,7 +33,7 @@ def _positive_int(request, name, default, maximum=None):
 
 class PolarPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
-        self.page = _positive_int(request, "page", 1)
+        self.page = _positive_int(request, "page", 1, MAX_PAGE)
         self.limit = _positive_int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
         # A QuerySet counts in SQL; a plain list (already computed rows) by its length.
         self.total_count = len(queryset) if isinstance(queryset, (list, tuple)) else queryset.count()
@@ -61,7 +64,12 @@ class PolarPagination(BasePagination):
 
     def get_schema_operation_parameters(self, view):
         return [
-            {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "default": 1}},
+            {
+                "name": "page",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+            },
             {
                 "name": "limit",
                 "in": "query",

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "polar.observability.middleware.RequestContextMiddleware",
+    # NUL / non-UTF-8 in the path, query or headers, and oversize bodies: refused before any view runs.
+    "polar.api.middleware.InputLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, API docs) served by the app itself: no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,7 +187,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["polar.api.authentication.OrganizationTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["polar.api.permissions.HasTokenScopes"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Strict JSON: no NUL, NaN/Infinity, integers beyond int64, deep nesting or oversize bodies (docs/input-limits.md).
+    "DEFAULT_PARSER_CLASSES": ["polar.api.parsers.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "polar.api.pagination.PolarPagination",
     "EXCEPTION_HANDLER": "polar.api.exceptions.polar_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -205,6 +208,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Input limits (docs/input-limits.md) ------------------------------------
+# The largest body held in memory (2.5 MiB: 1,000 ingested events with metadata fit); larger is a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# JSON deeper than this is refused with a 422 (Polar's own payloads nest 4 levels at most).
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+
 # Idempotency keys are remembered this long, then pruned by beat.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 POLAR_API_VERSIONS = ["2026-04"]

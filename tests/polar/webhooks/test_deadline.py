@@ -42,7 +42,7 @@ class SlowReceiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self):  # noqa: N802 (http.server's naming)
+            def do_POST(self):
                 self.rfile.read(int(self.headers.get("content-length", 0)))
                 record = {"path": self.path, "webhook-id": self.headers.get("webhook-id"), "start": time.monotonic()}
                 with receiver.lock:
@@ -144,7 +144,7 @@ def test_a_dripping_receiver_is_cut_at_the_deadline_and_the_delivery_retried(set
     assert endpoint.lease_token is None
 
 
-def test_a_receiver_never_answering_is_cut_at_the_deadline(settings, monkeypatch, slow_receiver, failed_once):
+def test_a_receiver_never_answering_is_cut_at_the_deadline(settings, slow_receiver, failed_once):
     """A receiver that accepts and then says nothing: the per-operation timeout (10 s) is longer than the
     deadline, which wins."""
     settings.WEBHOOK_DELIVERY_DEADLINE_SECONDS = 1.0
@@ -209,6 +209,6 @@ def test_two_workers_racing_on_a_due_delivery_send_it_once(settings, slow_receiv
 
     assert errors == []
     assert not any(thread.is_alive() for thread in threads)
-    first, *others = slow_receiver.requests[1:]
+    _first, *others = slow_receiver.requests[1:]
     assert others == []
     assert WebhookDeliveryAttempt.objects.filter(endpoint=endpoint).count() == 2

@@ -90,3 +90,15 @@ def payments_reconcile() -> dict:
 
     with system_actor("billing.tasks.payments_reconcile"):
         return payments_reconcile_and_settle(now=clock.now())
+
+
+@shared_task(name="billing.tasks.fulfilment_sweep", acks_late=True, reject_on_worker_lost=True)
+def fulfilment_sweep() -> dict:
+    """Beat, every minute: finish fulfilment left behind after a charge (orders paid but not yet
+    delivered, benefit grants recorded with an error, checkouts left confirmed, past-due subscriptions
+    whose charge succeeded). Idempotent: every step checks the state first."""
+    from billing.services.fulfilment import fulfilment_sweep as sweep
+    from polar.audit import system_actor
+
+    with system_actor("billing.tasks.fulfilment_sweep"):
+        return sweep()

@@ -1,5 +1,7 @@
 """``/v1/checkouts/``: create and get (organization token), and ``client/{client_secret}/confirm``
 (no token: the client secret is the buyer's credential, as on Polar)."""
+import hashlib
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
@@ -65,7 +67,9 @@ class CheckoutDetailApi(PolarAPIView):
 
 
 class CheckoutClientConfirmApi(PolarAPIView):
-    """Public: the client secret is the credential. Idempotency-Keys live in the checkout's organization."""
+    """Public: the client secret is the credential. Idempotency-Keys live in the checkout's organization,
+    in a namespace of this checkout's own (derived from its client secret): a buyer's key never
+    collides with the merchant's keys, nor with another checkout's buyer's."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -73,6 +77,10 @@ class CheckoutClientConfirmApi(PolarAPIView):
     def idempotency_organization(self):
         checkout = selectors.checkout_get_by_client_secret(client_secret=self.kwargs["client_secret"])
         return checkout.organization if checkout is not None else None
+
+    def idempotency_namespace(self) -> str:
+        digest = hashlib.sha256(self.kwargs["client_secret"].encode()).hexdigest()[:64]
+        return f"checkout:{digest}"
 
     @extend_schema(operation_id="checkouts:client_confirm", request=CheckoutConfirmInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, client_secret):

@@ -77,11 +77,20 @@ class Order(OrganizationOwnedModel):
     paid_at = models.DateTimeField(null=True, blank=True)
     payment_attempts = models.PositiveIntegerField(default=0)
     next_payment_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The crash marker of fulfilment (see docs/fulfilment.md): set when an order that a request charges
+    # itself (purchase, subscription_create, subscription_update) is written pending, cleared once what
+    # it pays for is delivered (benefits granted, subscription activated or switched, checkout
+    # succeeded). A paid order still marked is finished by the ``fulfilment_sweep`` beat step, so a
+    # failure after the charge never leaves the customer charged and unserved.
+    awaiting_fulfilment = models.BooleanField(default=False)
+    # The last error that stopped fulfilment (for staff; the sweep keeps retrying).
+    fulfilment_error = models.TextField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["organization", "created_at"]),
             models.Index(fields=["customer", "created_at"]),
+            models.Index(fields=["created_at"], condition=Q(awaiting_fulfilment=True), name="order_awaiting_fulfilment"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+import structlog
 from django.db import IntegrityError, transaction
 
 from billing.models import Benefit, BenefitGrant, Meter, Product, ProductBenefit
@@ -19,6 +20,8 @@ from polar.webhooks.events import WebhookEventType
 from polar.webhooks.services import webhook_event_emit
 
 from . import license_keys as license_key_services
+
+logger = structlog.get_logger(__name__)
 
 _UNSET = object()
 
@@ -197,6 +200,11 @@ def benefit_grants_create_for(
     issue a key per grant (re-granting after a revocation for the same subscription gives the customer
     their old key back). Emits ``benefit_grant.created`` per new grant, in the caller's transaction.
     Returns the grants created by this call.
+
+    Never fails because of one benefit (this runs after the customer paid): a benefit that cannot be
+    granted (its settings cannot be issued, the database refuses a value) is rolled back to a savepoint
+    and recorded as a grant with ``error`` and no ``granted_at`` -- not active, nothing emitted -- which
+    the next call, or ``benefit_grant_retry`` from the fulfilment sweep, grants again.
     """
     if subscription_id is None and order_id is None:
         raise ValueError("benefit_grants_create_for needs a subscription_id or an order_id")
@@ -212,29 +220,111 @@ def benefit_grants_create_for(
         ]
         scope = _scope_filter(subscription_id=subscription_id, order_id=order_id)
         for benefit in benefits:
-            if BenefitGrant.objects.filter(customer=customer, benefit=benefit, revoked_at__isnull=True, **scope).exists():
+            existing = BenefitGrant.objects.filter(customer=customer, benefit=benefit, revoked_at__isnull=True, **scope).first()
+            if existing is not None and existing.granted_at is not None:
                 continue
-            now = clock.now()
-            try:
-                with transaction.atomic():
-                    grant = BenefitGrant.objects.create(
-                        organization_id=product.organization_id,
-                        customer=customer,
-                        benefit=benefit,
-                        subscription_id=subscription_id,
-                        order_id=order_id,
-                        granted_at=now,
-                    )
-                    grant.properties = _grant_properties(grant, now)
-                    grant.save(update_fields=["properties"])
-            except IntegrityError:
-                # A concurrent call granted it first: already done.
-                continue
-            webhook_event_emit(
-                organization=product.organization, type=WebhookEventType.BENEFIT_GRANT_CREATED, data=_grant_output(grant)
+            grant = _grant_one(
+                customer=customer, benefit=benefit, subscription_id=subscription_id, order_id=order_id, failed=existing
             )
-            created.append(grant)
+            if grant is not None:
+                created.append(grant)
     return created
+
+
+def _grant_one(*, customer, benefit: Benefit, subscription_id, order_id, failed: BenefitGrant | None) -> BenefitGrant | None:
+    """Grant one benefit in a savepoint (into ``failed``, an earlier grant recorded with an error, when
+    given). Returns the grant made; None when it was already granted or could not be (then recorded)."""
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            if failed is None:
+                grant = BenefitGrant.objects.create(
+                    organization_id=benefit.organization_id,
+                    customer=customer,
+                    benefit=benefit,
+                    subscription_id=subscription_id,
+                    order_id=order_id,
+                    granted_at=now,
+                )
+            else:
+                grant = BenefitGrant.objects.select_for_update().get(pk=failed.pk)
+                if grant.granted_at is not None or grant.revoked_at is not None:
+                    return None
+                grant.granted_at = now
+            grant.benefit = benefit
+            grant.properties = _grant_properties(grant, now)
+            grant.error = None
+            grant.modified_at = now
+            grant.save(update_fields=["granted_at", "properties", "error", "modified_at"])
+    except IntegrityError:
+        if failed is None and BenefitGrant.objects.filter(
+            customer=customer, benefit=benefit, revoked_at__isnull=True, **_scope_filter(subscription_id=subscription_id, order_id=order_id)
+        ).exists():
+            return None  # a concurrent call granted it first: already done
+        _record_grant_error(customer=customer, benefit=benefit, subscription_id=subscription_id, order_id=order_id, failed=failed)
+        return None
+    except Exception:  # recorded on the grant and retried; the order stands
+        _record_grant_error(customer=customer, benefit=benefit, subscription_id=subscription_id, order_id=order_id, failed=failed)
+        return None
+    webhook_event_emit(
+        organization=benefit.organization, type=WebhookEventType.BENEFIT_GRANT_CREATED, data=_grant_output(grant)
+    )
+    return grant
+
+
+def _record_grant_error(*, customer, benefit: Benefit, subscription_id, order_id, failed: BenefitGrant | None) -> None:
+    import sys
+    import traceback
+
+    exc = sys.exc_info()[1]
+    logger.warning(
+        "benefit_grant.failed",
+        benefit_id=str(benefit.id),
+        customer_id=str(customer.id),
+        error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc))[-2000:] if exc else None,
+    )
+    now = clock.now()
+    attempts = int(((failed.error or {}) if failed is not None else {}).get("attempts") or 0) + 1
+    error = {"type": type(exc).__name__ if exc else "Error", "message": str(exc)[:500], "attempts": attempts, "at": now.isoformat()}
+    try:
+        with transaction.atomic():
+            if failed is not None:
+                row = BenefitGrant.objects.select_for_update().get(pk=failed.pk)
+                if row.granted_at is None and row.revoked_at is None:
+                    row.error = error
+                    row.modified_at = now
+                    row.save(update_fields=["error", "modified_at"])
+            else:
+                BenefitGrant.objects.create(
+                    organization_id=benefit.organization_id,
+                    customer=customer,
+                    benefit=benefit,
+                    subscription_id=subscription_id,
+                    order_id=order_id,
+                    granted_at=None,
+                    error=error,
+                )
+    except IntegrityError:
+        pass  # a concurrent call recorded (or made) the grant
+
+
+def benefit_grant_retry(*, grant: BenefitGrant) -> bool:
+    """Grant again a grant recorded with an error (the fulfilment sweep). True when it is now granted.
+    Idempotent: a grant already granted or revoked is left as it is (True / False)."""
+    grant.refresh_from_db()
+    if grant.revoked_at is not None:
+        return False
+    if grant.granted_at is not None:
+        return True
+    with transaction.atomic():
+        benefit = Benefit.objects.select_related("organization").get(pk=grant.benefit_id)
+        if benefit.deleted_at is not None:
+            return False
+        made = _grant_one(
+            customer=grant.customer, benefit=benefit, subscription_id=grant.subscription_id, order_id=grant.order_id, failed=grant
+        )
+    return made is not None
 
 
 def _grant_revoke(grant: BenefitGrant, *, now) -> BenefitGrant:
@@ -244,6 +334,8 @@ def _grant_revoke(grant: BenefitGrant, *, now) -> BenefitGrant:
     grant.save(update_fields=["revoked_at", "modified_at"])
     if grant.benefit.type == Benefit.Type.LICENSE_KEYS:
         license_key_services.license_key_revoke(grant=grant)
+    if grant.granted_at is None:
+        return grant  # recorded with an error, never granted: nothing was announced, nothing to take back
     webhook_event_emit(
         organization=grant.benefit.organization, type=WebhookEventType.BENEFIT_GRANT_REVOKED, data=_grant_output(grant)
     )

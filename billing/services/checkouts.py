@@ -190,6 +190,8 @@ def checkout_create(
     elif seats is not None:
         raise _invalid(("body", "seats"), "Seats can only be set on a seat-based product.")
 
+    if not organization.can_use_api():
+        raise NotOpenCheckout("This organization cannot accept payments.")
     now = clock.now()
     with transaction.atomic():
         checkout = Checkout(
@@ -221,7 +223,9 @@ def checkout_create(
             locale=locale,
         )
         checkout.organization = organization
-        for name, value in checkout_preview(checkout, product=selected, discount=discount, seats=seats).items():
+        preview = checkout_preview(checkout, product=selected, discount=discount, seats=seats)
+        _validate_amount(preview, loc=("body", "seats") if seats is not None else ("body", "products", 0))
+        for name, value in preview.items():
             if name != "tax_rate_bps":
                 setattr(checkout, name, value)
         checkout.save()
@@ -281,9 +285,15 @@ def checkout_confirm(
     checkout.refresh_from_db()
     if checkout.status == Checkout.Status.SUCCEEDED:
         return checkout
+    if checkout.status == Checkout.Status.CONFIRMED and _money_taken(checkout):
+        # Paid by an earlier confirmation whose fulfilment was cut short: finish it, charge nothing.
+        return _finish_paid(checkout)
     now = clock.now()
     if not checkout.is_open(now):
         raise NotOpenCheckout("This checkout is expired or no longer open.")
+    if not checkout.organization.can_use_api():
+        # A denied merchant sells nothing more: refused before anything is written or charged.
+        raise NotOpenCheckout("This checkout is no longer open: the merchant cannot accept payments.")
 
     product = checkout.product
     if product_id is not None:
@@ -308,6 +318,7 @@ def checkout_confirm(
             raise _invalid(("body", "discount_code" if discount_code else "discount_id"), problem[1])
     trial_end = checkout_trial_end(checkout, product, now)
     preview = checkout_preview(checkout, product=product, discount=discount, seats=checkout.seats)
+    _validate_amount(preview, loc=("body", "product_id"))
     payment_required = (preview["total_amount"] > 0 and trial_end is None) or (trial_end is not None and preview["amount"] > 0)
     token = (confirmation_token_id or "").strip() or None
     if payment_required and token is None:
@@ -379,11 +390,51 @@ def checkout_confirm(
     except PolarError:
         # Declines, processor trouble, bad input found late: the checkout can be confirmed again; a
         # retry reuses the subscription/order written above, so a charge in doubt is reconciled, not repeated.
+        # (Nothing raises once money is taken: fulfilment failures are recorded, not raised.)
         _mark_failed(checkout)
         raise
 
+    try:
+        return checkout_succeed(checkout=checkout)
+    except Exception:
+        if not _money_taken(checkout):
+            raise
+        # Paid: answer with the checkout as it stands; the fulfilment sweep succeeds it.
+        logger.exception("checkout.succeed_deferred", checkout_id=str(checkout.id))
+        checkout.refresh_from_db()
+        return checkout
+
+
+def _finish_paid(checkout: Checkout) -> Checkout:
+    """A checkout whose charge succeeded: fulfil its order and succeed it; never raises."""
+    from billing.models import Payment
+    from billing.services.fulfilment import order_fulfil_after_charge
+
+    payment = Payment.objects.filter(checkout_id=checkout.id, status=Payment.Status.SUCCEEDED, order__isnull=False).first()
+    if payment is not None:
+        order_fulfil_after_charge(order=payment.order)
+    try:
+        return checkout_succeed(checkout=checkout)
+    except Exception:  # paid: the fulfilment sweep succeeds it
+        logger.exception("checkout.succeed_deferred", checkout_id=str(checkout.id))
+        checkout.refresh_from_db()
+        return checkout
+
+
+def _money_taken(checkout: Checkout) -> bool:
+    from billing.models import Payment
+
+    return Payment.objects.filter(checkout_id=checkout.id, status=Payment.Status.SUCCEEDED).exists()
+
+
+def checkout_succeed(*, checkout: Checkout) -> Checkout:
+    """Mark a confirmed checkout ``succeeded`` (emits ``checkout.updated``). Locks the checkout.
+    Idempotent: a succeeded checkout is returned as it is. The end of ``checkout_confirm``, and a
+    fulfilment step (``billing.services.fulfilment``) for a checkout whose purchase was paid."""
     with transaction.atomic():
         locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
+        if locked.status == Checkout.Status.SUCCEEDED:
+            return locked
         locked.status = Checkout.Status.SUCCEEDED
         locked.confirmed_at = clock.now()
         locked.modified_at = locked.confirmed_at
@@ -392,10 +443,20 @@ def checkout_confirm(
     return locked
 
 
+def _validate_amount(preview: dict, *, loc) -> None:
+    """422 before anything is written when the checkout's amounts exceed what can be charged."""
+    from polar.money import MAX_AMOUNT
+
+    if max(preview["amount"], preview["total_amount"]) > MAX_AMOUNT:
+        raise _invalid(loc, f"The amount would exceed the maximum of {MAX_AMOUNT} in minor units.")
+
+
 def _purchase(*, checkout: Checkout, customer, product: Product, discount, payment_method) -> Order:
     """A one-time product: the ``purchase`` order (written once per checkout), charged, then granted."""
+    from billing.models import Payment
     from billing.services.benefits import benefit_grants_create_for
     from billing.services.discounts import discount_redeem
+    from billing.services.fulfilment import order_fulfil_after_charge
     from billing.services.payments import PaymentFailed
 
     with transaction.atomic():
@@ -428,9 +489,14 @@ def _purchase(*, checkout: Checkout, customer, product: Product, discount, payme
             locked.save(update_fields=["order"])
     if order.status == OrderStatus.PENDING:
         payment = order_services.order_charge(order=order, payment_method=payment_method)
-        order.refresh_from_db()
-        if not order.paid:
+        if payment is not None and payment.status != Payment.Status.SUCCEEDED:
             raise PaymentFailed.for_payment(payment)
-    with transaction.atomic():
-        benefit_grants_create_for(customer=customer, product=product, order_id=order.id)
+    if order.due_amount > 0:
+        # Money taken (now or by an earlier attempt): benefits and the checkout are fulfilment, which
+        # never raises; what fails is recorded on the order and finished by the fulfilment sweep.
+        order_fulfil_after_charge(order=order)
+    else:
+        with transaction.atomic():
+            benefit_grants_create_for(customer=customer, product=product, order_id=order.id)
+    order.refresh_from_db()
     return order

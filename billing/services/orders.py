@@ -209,6 +209,11 @@ def order_items_from_lines(*, order: Order, lines, created_at=None) -> list[Orde
     ]
 
 
+_FULFILLED_BY_REQUEST = frozenset(
+    {OrderBillingReason.PURCHASE, OrderBillingReason.SUBSCRIPTION_CREATE, OrderBillingReason.SUBSCRIPTION_UPDATE}
+)
+
+
 def order_build(
     *,
     organization,
@@ -260,6 +265,9 @@ def order_build(
         description=description[:512],
         metadata=metadata or {},
         paid_at=None if due > 0 else clock.now(),
+        # The fulfilment crash marker (docs/fulfilment.md): an order its own request charges and then
+        # fulfils; cleared by billing.services.fulfilment.order_fulfil.
+        awaiting_fulfilment=due > 0 and billing_reason in _FULFILLED_BY_REQUEST,
     )
     return order, list(result.lines)
 
@@ -354,7 +362,10 @@ def order_charge(*, order: Order, payment_method: PaymentMethod, trigger: str | 
     The key is ``order:<id>:attempt:<n>``: a crash or a retry after the ``Payment`` row was written
     reuses the same key, so the processor charges at most once per attempt; a new attempt is only
     made after the previous one failed. On success the order becomes ``paid`` (row locked, in its own
-    transaction) and ``order.updated``/``order.paid`` are emitted. A decline leaves the order
+    transaction) and ``order.updated``/``order.paid`` are emitted; should that fail, the succeeded
+    ``Payment`` is still returned (after a charge nothing raises) and the order is marked paid by a
+    beat step (``fulfilment_sweep``, ``renewal_orders_settle``): callers decide on ``payment.status``,
+    not on ``order.paid``. A decline leaves the order
     ``pending`` and returns the failed ``Payment`` (the caller decides what a decline means).
     """
     from billing.services.payments import payment_charge
@@ -386,7 +397,12 @@ def order_charge(*, order: Order, payment_method: PaymentMethod, trigger: str | 
         description=order.description or order.invoice_number,
     )
     if payment.status == Payment.Status.SUCCEEDED:
-        order_mark_paid(order=order, payment=payment)
+        try:
+            order_mark_paid(order=order, payment=payment)
+        except Exception:  # the money is taken: never fail the caller after it
+            # The order stays pending with a succeeded payment: the fulfilment sweep (orders awaiting
+            # fulfilment) and renewal_orders_settle (cycle orders) mark it paid later.
+            logger.exception("order.mark_paid_deferred", order_id=str(order.id), payment_id=str(payment.id))
     return payment
 
 

@@ -33,6 +33,7 @@ from billing.processors import (
 )
 from customers.models import Customer
 from polar import clock
+from polar.api import idempotency
 from polar.audit import audit_log_many
 from polar.db import bulk_update_rows
 from polar.errors import ConflictError, PolarError, PolarRequestValidationError, ResourceNotFound
@@ -218,7 +219,43 @@ def payment_charge(
 
     Raises ``PaymentProcessorTimeout`` (503; Payment stays ``pending``) and ``PaymentError`` (502;
     Payment ``failed`` with reason ``processor_error``), each carrying ``.payment``; 422 for bad input.
+
+    A charge that succeeded, or whose outcome is unknown (a timeout), is reported to the running API
+    request (``polar.api.idempotency.note_money_taken``): that request's Idempotency-Key is then kept
+    whatever its answer, so a retry replays it instead of charging again.
     """
+    try:
+        payment = _payment_charge(
+            customer=customer,
+            payment_method=payment_method,
+            amount=amount,
+            currency=currency,
+            idempotency_key=idempotency_key,
+            order_id=order_id,
+            checkout_id=checkout_id,
+            trigger=trigger,
+            description=description,
+        )
+    except PaymentProcessorTimeout:
+        idempotency.note_money_taken()
+        raise
+    if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.PENDING):
+        idempotency.note_money_taken()
+    return payment
+
+
+def _payment_charge(
+    *,
+    customer: Customer,
+    payment_method: PaymentMethod,
+    amount: int,
+    currency: str,
+    idempotency_key: str,
+    order_id: uuid.UUID | None,
+    checkout_id: uuid.UUID | None,
+    trigger: str | None,
+    description: str,
+) -> Payment:
     _validate_charge(customer=customer, payment_method=payment_method, amount=amount, currency=currency, idempotency_key=idempotency_key)
     if trigger is not None and trigger not in Payment.Trigger.values:
         raise PolarRequestValidationError.single(["body", "trigger"], f"Input should be one of {', '.join(Payment.Trigger.values)}", "enum")

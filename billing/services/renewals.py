@@ -551,19 +551,26 @@ def _mark_past_due(subscription: Subscription, *, order: Order, payment: Payment
         hook(subscription=subscription, order=order, payment=payment)
 
 
-def _recover_if_settled(subscription: Subscription) -> None:
-    """``past_due`` → ``active`` once no cycle order of the subscription is left unpaid."""
+def _recover_if_settled(subscription: Subscription) -> bool:
+    """``past_due`` → ``active`` once no cycle order of the subscription is left unpaid. True if it did."""
     with transaction.atomic():
         locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
         if locked.status != SubscriptionStatus.PAST_DUE:
-            return
+            return False
         if Order.objects.filter(subscription=locked, status=OrderStatus.PENDING).exists():
-            return
+            return False
         locked.status = SubscriptionStatus.ACTIVE
         locked.past_due_at = None
         locked.modified_at = clock.now()
         locked.save(update_fields=["status", "past_due_at", "modified_at"])
         _emit_subscription(locked, WebhookEventType.SUBSCRIPTION_UPDATED, WebhookEventType.SUBSCRIPTION_ACTIVE)
+    return True
+
+
+def subscription_recover_if_settled(*, subscription: Subscription) -> bool:
+    """``past_due`` → ``active`` when nothing of the subscription is left unpaid (locks it; idempotent).
+    The renewal charge does it at once; the fulfilment sweep does it when that step failed."""
+    return _recover_if_settled(subscription)
 
 
 def renewal_order_charge(*, order: Order) -> Payment | None:
@@ -587,7 +594,10 @@ def renewal_order_charge(*, order: Order) -> Payment | None:
     payment = order_services.order_charge(order=order, payment_method=method)
     if payment is not None and payment.status == Payment.Status.SUCCEEDED:
         if subscription.status == SubscriptionStatus.PAST_DUE:
-            _recover_if_settled(subscription)
+            try:
+                _recover_if_settled(subscription)
+            except Exception:  # charged: the fulfilment sweep brings it back to active
+                logger.exception("renewals.recover_deferred", subscription_id=str(subscription.id))
     elif payment is not None and payment.status == Payment.Status.FAILED:
         _mark_past_due(subscription, order=order, payment=payment)
     return payment
@@ -771,12 +781,20 @@ def _step_reconcile_payments(*, now):
     return payments_reconcile_and_settle(now=now)
 
 
+def _step_fulfilment(*, now):
+    from billing.services.fulfilment import fulfilment_sweep
+
+    return fulfilment_sweep(now=now)
+
+
 # The time-driven steps ``run_billing`` runs, in order: (name, callable(now=...) -> summary).
 # Later issues append theirs (dunning retries, payouts) with ``TIME_DRIVEN_STEPS.append(...)``.
 TIME_DRIVEN_STEPS: list[tuple[str, Callable]] = [
     ("renewals", _step_renewals),
     ("late_usage_after_end", _step_late_usage_after_end),
     ("reconcile_payments", _step_reconcile_payments),
+    # After reconcile: a charge it found succeeded is then fulfilled (docs/fulfilment.md).
+    ("fulfilment", _step_fulfilment),
 ]
 
 

@@ -71,6 +71,13 @@ class SubscriptionLocked(PolarError):
     error = "SubscriptionLocked"
 
 
+class OrganizationNotAcceptingPayments(PolarError):
+    """The organization was denied: nothing is sold or charged for it any more (403)."""
+
+    status_code = 403
+    error = "NotPermitted"
+
+
 def _payment_failed(payment: Payment):
     from billing.services.payments import PaymentFailed
 
@@ -132,11 +139,32 @@ def _validate_seats(prices: list[ProductPrice], seats: int | None) -> int | None
     minimum = price_.minimum_seats or 1
     if seats is None:
         return minimum
-    maximum = price_.maximum_seats
-    if seats < minimum or (maximum is not None and seats > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise _invalid("seats", f"Seats must be {bound}.", "value_error")
+    maximum = price_.maximum_seats if price_.maximum_seats is not None else MAX_SEATS
+    maximum = min(maximum, MAX_SEATS)
+    if seats < minimum or seats > maximum:
+        raise _invalid("seats", f"Seats must be between {minimum} and {maximum}.", "value_error")
     return seats
+
+
+# The most seats a subscription can hold (what the database column stores); the amount ceiling
+# (``polar.money.MAX_AMOUNT``, checked by ``_validate_amounts``) usually bites first.
+MAX_SEATS = 2_147_483_647
+
+
+def _validate_amounts(*, period_amount: int, result, seats: int | None, field: str = "seats") -> None:
+    """422 before anything is written when an amount would exceed what can be charged."""
+    from polar.money import MAX_AMOUNT
+
+    amounts = [period_amount] + ([result.total_amount, result.subtotal_amount] if result is not None else [])
+    if any(amount > MAX_AMOUNT for amount in amounts):
+        loc = "seats" if seats is not None else field
+        raise _invalid(loc, f"The amount would exceed the maximum of {MAX_AMOUNT} in minor units.", "value_error")
+
+
+def _refuse_denied(organization) -> None:
+    """A denied organization takes no new money (its open checkouts and API calls are refused)."""
+    if not organization.can_use_api():
+        raise OrganizationNotAcceptingPayments("This organization cannot accept payments.")
 
 
 def _validate_payment_method(payment_method: PaymentMethod | None, *, customer) -> PaymentMethod | None:
@@ -231,6 +259,7 @@ def subscription_create(
     """
     from billing.services.discounts import discount_redeem
 
+    _refuse_denied(organization)
     if customer.organization_id != organization.id or customer.deleted_at is not None:
         raise _invalid("customer_id", "Customer does not exist.")
     _validate_product(product, organization=organization)
@@ -257,7 +286,9 @@ def subscription_create(
         period = Period(now, next_period_end(now, interval, count))
         anchor_day = now.day
     tax_bps = order_services.tax_rate_bps_for(organization=organization, customer=customer)
+    period_amount = _period_amount(product_name=product.name, prices=prices, seats=seats, currency=currency, custom_amounts=custom_amounts)
     pricing_input = None
+    result = None
     if trial_end is None:
         lines = _static_lines(product_name=product.name, prices=prices, seats=seats, tax_bps=tax_bps, custom_amounts=custom_amounts)
         pricing_input = PricingInput(
@@ -266,8 +297,11 @@ def subscription_create(
             lines=lines,
             discount=order_services.discount_input_for(discount, first_order=True),
         )
-        if lines and price(pricing_input).amount_due > 0 and payment_method is None:
+        result = price(pricing_input) if lines else None
+        if result is not None and result.amount_due > 0 and payment_method is None:
             raise _invalid("payment_method_id", "A payment method is required for a paid product.", "missing")
+    # Every bound is checked before the first write: a 422 never leaves a subscription or an order behind.
+    _validate_amounts(period_amount=period_amount, result=result, seats=seats, field="amount")
 
     with transaction.atomic():
         subscription = Subscription.objects.create(
@@ -275,7 +309,7 @@ def subscription_create(
             customer=customer,
             product=product,
             status=SubscriptionStatus.TRIALING if trial_end else SubscriptionStatus.INCOMPLETE,
-            amount=_period_amount(product_name=product.name, prices=prices, seats=seats, currency=currency, custom_amounts=custom_amounts),
+            amount=period_amount,
             currency=currency,
             recurring_interval=interval,
             recurring_interval_count=count,
@@ -346,29 +380,51 @@ def subscription_pay_first_order(*, subscription: Subscription, payment_method: 
     Outside any transaction. Idempotent: an already active subscription is returned as it is; the
     charge reuses the order's attempt key while a charge is pending or succeeded. A decline raises
     ``PaymentFailed`` and leaves the subscription ``incomplete``.
+
+    After a succeeded charge nothing raises: activation, benefits and the checkout are delivered by
+    ``fulfilment.order_fulfil_after_charge``; what fails there is recorded on the order and finished
+    by the ``fulfilment_sweep`` beat step, and the subscription is returned as it stands (possibly
+    still ``incomplete`` until then). See docs/fulfilment.md.
     """
+    from billing.services.fulfilment import order_fulfil_after_charge
+
     subscription.refresh_from_db()
     if subscription.status != SubscriptionStatus.INCOMPLETE:
         return subscription
     order = Order.objects.filter(
         subscription=subscription, billing_reason=OrderBillingReason.SUBSCRIPTION_CREATE
     ).first()
-    payment = None
     if order is not None and order.status == OrderStatus.PENDING:
         payment_method = _validate_payment_method(payment_method, customer=subscription.customer)
+        if payment_method is not None and subscription.payment_method_id != payment_method.id:
+            with transaction.atomic():
+                locked = _lock(subscription)
+                locked.payment_method = payment_method
+                locked.save(update_fields=["payment_method"])
         payment = order_services.order_charge(order=order, payment_method=payment_method)
-        order.refresh_from_db()
-    if order is None or order.paid:
-        with transaction.atomic():
-            locked = _lock(subscription)
-            if locked.status == SubscriptionStatus.INCOMPLETE:
-                if payment_method is not None and locked.payment_method_id != payment_method.id:
-                    locked.payment_method = payment_method
-                    locked.save(update_fields=["payment_method"])
-                _activate(locked, now=clock.now(), emit=True)
-        subscription.refresh_from_db()
-        return subscription
-    raise _payment_failed(payment)
+        if payment is not None and payment.status != Payment.Status.SUCCEEDED:
+            raise _payment_failed(payment)
+    if order is not None:
+        # Money was taken (now, or by an earlier attempt): fulfil, never raise.
+        order_fulfil_after_charge(order=order)
+    else:
+        subscription_activate_paid(subscription=subscription)
+    subscription.refresh_from_db()
+    return subscription
+
+
+def subscription_activate_paid(*, subscription: Subscription) -> Subscription:
+    """What a paid first order delivers: ``incomplete`` → ``active`` (``started_at``, benefits granted,
+    ``subscription.updated`` + ``subscription.active``). Locks the subscription. Idempotent: an
+    active (or trialing, past due) subscription only gets the benefits it is missing; an ended one is
+    left as it is. Used by ``subscription_pay_first_order`` and the fulfilment sweep."""
+    with transaction.atomic():
+        locked = _lock(subscription)
+        if locked.status == SubscriptionStatus.INCOMPLETE:
+            _activate(locked, now=clock.now(), emit=True)
+        elif locked.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE):
+            _grant(locked)
+    return locked
 
 
 def _grant(subscription: Subscription) -> None:
@@ -596,6 +652,12 @@ def _change(
 ) -> Subscription:
     if proration_behavior not in ProrationBehavior.values:
         raise _invalid("proration_behavior", f"Input should be one of {', '.join(ProrationBehavior.values)}", "enum")
+    _validate_amounts(
+        period_amount=_period_amount(product_name=product.name, prices=prices, seats=seats, currency=subscription.currency),
+        result=None,
+        seats=seats if seats != subscription.seats else None,
+        field="product_id",
+    )
     payment_method = None
     if proration_behavior == ProrationBehavior.INVOICE:
         payment_method = subscription.payment_method or _customer_payment_method(subscription.customer)
@@ -646,6 +708,8 @@ def _change(
         # invoice
         pricing_input = PricingInput(period=period, currency=locked.currency, lines=lines, discount=_proration_discount(locked))
         result = price(pricing_input)
+        _validate_amounts(period_amount=0, result=result, seats=seats if seats != locked.seats else None, field="product_id")
+        _refuse_denied(locked.organization)
         applied = min(locked.credit_balance, max(result.total_amount, 0))
         if result.total_amount - applied > 0 and payment_method is None:
             raise _invalid("proration_behavior", "The customer has no payment method to charge the change to.")
@@ -679,6 +743,13 @@ def _change(
         pending.prices.set(prices)
 
     payment = order_services.order_charge(order=order, payment_method=payment_method)
+    if payment is not None and payment.status == Payment.Status.SUCCEEDED:
+        # Money taken: the switch is fulfilment (subscription_change_settle), which never raises here;
+        # if it fails, the sweep applies it (the pending update keeps the subscription locked meanwhile).
+        from billing.services.fulfilment import order_fulfil_after_charge
+
+        order_fulfil_after_charge(order=order)
+        return Subscription.objects.get(pk=subscription.pk)
     if subscription_change_settle(pending_update=pending):
         return Subscription.objects.get(pk=subscription.pk)
     raise _payment_failed(payment)

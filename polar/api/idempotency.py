@@ -5,9 +5,16 @@
 - a retry with the same key and the same request: the stored status and body are replayed;
 - the same key with another request: 400 ``IdempotencyKeyMismatch``;
 - the same key while the first request is still running: 409 ``IdempotencyKeyInFlight``;
-- a 5xx answer is not stored, so the client may retry with the same key;
+- a 5xx answer is not stored, so the client may retry with the same key -- **unless the request took
+  money**: a request during which a charge succeeded (or was left pending at the processor) keeps its
+  key whatever its answer, so a retry replays that answer and never charges again (the payments
+  service calls ``note_money_taken``; fulfilment left unfinished by the failure is completed by the
+  ``fulfilment_sweep`` beat step, see docs/fulfilment.md);
+- keys live in a namespace inside the organization (``IdempotencyKey.namespace``): ``api`` for token
+  callers, one per public credential (see ``PolarAPIView.idempotency_namespace``);
 - keys live ``IDEMPOTENCY_KEY_TTL`` (24 h); ``idempotency_keys_prune`` deletes older ones.
 """
+import contextvars
 import hashlib
 import json
 
@@ -40,6 +47,29 @@ class InvalidIdempotencyKey(PolarError):
     error = "InvalidIdempotencyKey"
 
 
+# Set for the duration of one request by ``PolarAPIView``; True once the request took money.
+_money_taken: contextvars.ContextVar[bool] = contextvars.ContextVar("idempotency_money_taken", default=False)
+
+
+def request_started() -> contextvars.Token:
+    """Start a request's record of money taken; pass the token to ``request_finished``."""
+    return _money_taken.set(False)
+
+
+def request_finished(token: contextvars.Token) -> None:
+    _money_taken.reset(token)
+
+
+def note_money_taken() -> None:
+    """Called by the payments service when a charge succeeded or its outcome is unknown (pending at the
+    processor): the running request's Idempotency-Key must then be kept, never released."""
+    _money_taken.set(True)
+
+
+def money_taken() -> bool:
+    return _money_taken.get()
+
+
 def request_fingerprint(request) -> str:
     django_request = request._request
     digest = hashlib.sha256()
@@ -51,8 +81,9 @@ def request_fingerprint(request) -> str:
     return digest.hexdigest()
 
 
-def claim(request, organization) -> tuple[IdempotencyKey | None, Response | None]:
-    """Claim the request's key. Returns (row to complete later, None) or (None, response to replay)."""
+def claim(request, organization, namespace: str = IdempotencyKey.API_NAMESPACE) -> tuple[IdempotencyKey | None, Response | None]:
+    """Claim the request's key in ``namespace`` of ``organization``. Returns (row to complete later,
+    None) or (None, response to replay)."""
     if request.method not in METHODS:
         return None, None
     key = request.META.get(HEADER)
@@ -68,6 +99,7 @@ def claim(request, organization) -> tuple[IdempotencyKey | None, Response | None
             with transaction.atomic():
                 row = IdempotencyKey.objects.create(
                     organization=organization,
+                    namespace=namespace,
                     key=key,
                     request_method=request.method,
                     request_path=request._request.path[:2048],
@@ -76,7 +108,7 @@ def claim(request, organization) -> tuple[IdempotencyKey | None, Response | None
                 )
             return row, None
         except IntegrityError:
-            existing = IdempotencyKey.objects.filter(organization=organization, key=key).first()
+            existing = IdempotencyKey.objects.filter(organization=organization, namespace=namespace, key=key).first()
             if existing is None:
                 continue  # pruned between our insert and our read: try once more
             if existing.created_at < expired_before:
@@ -95,8 +127,10 @@ def claim(request, organization) -> tuple[IdempotencyKey | None, Response | None
 
 
 def complete(row: IdempotencyKey, response) -> None:
-    """Store the answer, or release the key when the server failed (5xx) so a retry can run."""
-    if response.status_code >= 500:
+    """Store the answer, or release the key when the server failed (5xx) so a retry can run -- except
+    after a request that took money: its answer is stored even if it is a 5xx, so a retry replays it
+    instead of charging a second time."""
+    if response.status_code >= 500 and not money_taken():
         IdempotencyKey.objects.filter(pk=row.pk).delete()
         return
     body = None

@@ -15,6 +15,7 @@ from polar.errors import PolarError, PolarRequestValidationError
 
 from . import idempotency
 from .exceptions import flatten_validation_errors
+from .models import IdempotencyKey
 from .pagination import PolarPagination
 
 
@@ -47,6 +48,12 @@ class PolarAPIView(APIView):
         name the organization of the resource they act on, or return None to opt out."""
         return self.organization
 
+    def idempotency_namespace(self) -> str:
+        """Which namespace of that organization the keys live in: ``api`` for token callers. A public
+        view names its own (derived from the credential it accepts) so that an anonymous caller can
+        never use up, or read the stored answer of, a key of the merchant's or of another caller's."""
+        return IdempotencyKey.API_NAMESPACE
+
     # --- lifecycle ---------------------------------------------------------
     def initial(self, request, *args, **kwargs):
         version = request.META.get("HTTP_POLAR_VERSION")
@@ -61,7 +68,7 @@ class PolarAPIView(APIView):
         organization = self.idempotency_organization()
         if organization is None:
             return
-        row, replay = idempotency.claim(request, organization)
+        row, replay = idempotency.claim(request, organization, self.idempotency_namespace())
         if replay is not None:
             raise _Replay(replay)
         self._idempotency_row = row
@@ -69,9 +76,11 @@ class PolarAPIView(APIView):
     def dispatch(self, request, *args, **kwargs):
         self._idempotency_row = None
         self._audit_context = None
+        money_token = idempotency.request_started()
         try:
             return super().dispatch(request, *args, **kwargs)
         finally:
+            idempotency.request_finished(money_token)
             if self._audit_context is not None:
                 self._audit_context.__exit__(None, None, None)
                 self._audit_context = None

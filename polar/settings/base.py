@@ -167,6 +167,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.payments_reconcile",
         "schedule": timedelta(minutes=5),
     },
+    # After a charge, nothing fails: deliver what a failure or a crash left undelivered (docs/fulfilment.md).
+    "fulfilment-sweep": {
+        "task": "billing.tasks.fulfilment_sweep",
+        "schedule": timedelta(minutes=1),
+    },
     # Webhook outbox: fan out events a crash left behind, send due retries, disable failing endpoints.
     "webhooks-sweep": {
         "task": "polar.webhooks.tasks.webhooks_sweep",

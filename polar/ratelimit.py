@@ -30,7 +30,11 @@ from django.http import JsonResponse
 
 logger = structlog.get_logger(__name__)
 
-KEY_PREFIX = "polar:ratelimit:"
+DEFAULT_KEY_PREFIX = "polar:ratelimit:"
+
+
+def key_prefix() -> str:
+    return getattr(settings, "RATE_LIMIT_KEY_PREFIX", None) or DEFAULT_KEY_PREFIX
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
@@ -91,7 +95,7 @@ def redis_client() -> redis.Redis:
 def _key(scope: str, identity: str) -> str:
     # Identities can be long or carry user input (a username): hash them to a fixed, safe key.
     digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"{KEY_PREFIX}{scope}:{digest}"
+    return f"{key_prefix()}{scope}:{digest}"
 
 
 def hit(scope: str, identity: str) -> Decision:
@@ -139,7 +143,7 @@ def reset(scope: str, identity: str) -> None:
 def flush_all() -> None:
     """Delete every counter (tests, or an operator lifting all lockouts at once)."""
     client = redis_client()
-    keys = list(client.scan_iter(match=f"{KEY_PREFIX}*", count=1000))
+    keys = list(client.scan_iter(match=f"{key_prefix()}*", count=1000))
     if keys:
         client.delete(*keys)
 

@@ -13,3 +13,6 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 WEBHOOKS_ALLOW_LOOPBACK = True
 LOGGING = {"level": env("LOG_LEVEL", default="WARNING"), "format": "console"}
+# Each test run counts its rate limits under its own keys: counters left in the shared Redis by an earlier
+# run (or by `make demo` on the same Redis) never make this run's requests a 429.
+RATE_LIMIT_KEY_PREFIX = f"polar:ratelimit:test-{os.getpid()}:"

@@ -193,7 +193,7 @@ def test_concurrent_hits_never_let_more_than_the_limit_through(settings):
 def test_the_window_is_set_on_the_counter_in_redis(settings):
     lower(settings, public="5/10m")
     ratelimit.hit("public", "ip:192.0.2.201")
-    key = next(ratelimit.redis_client().scan_iter(match=f"{ratelimit.KEY_PREFIX}public:*"))
+    key = next(ratelimit.redis_client().scan_iter(match=f"{ratelimit.key_prefix()}public:*"))
     assert 590 <= ratelimit.redis_client().ttl(key) <= 600
 
 

@@ -3,9 +3,15 @@ prometheus-client keeps each process's samples in files there and ``/metrics`` a
 import os
 
 import structlog
-
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client import REGISTRY
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 logger = structlog.get_logger(__name__)
 

@@ -4,7 +4,13 @@ import uuid
 import structlog
 
 from . import context
-from .metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label, route_label, status_label
+from .metrics import (
+    HTTP_LATENCY,
+    HTTP_REQUESTS,
+    method_label,
+    route_label,
+    status_label,
+)
 
 logger = structlog.get_logger("polar.request")
 

@@ -65,8 +65,8 @@ def _check_environment(environ) -> None:
 
 _check_environment(os.environ)
 
-from .base import *  # noqa: E402,F401,F403
-from .base import env  # noqa: E402
+from .base import *
+from .base import env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -76,7 +76,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 # is believed only when the operator says a proxy sets it (DJANGO_TRUST_X_FORWARDED_PROTO); with
 # POLAR_TRUSTED_PROXIES set too, it is believed only from those addresses (polar.ratelimit.TrustedProxyMiddleware
 # strips it from everyone else). Without it, a request is secure when it reached gunicorn over TLS.
-if TRUST_X_FORWARDED_PROTO:  # noqa: F405 (from base)
+if TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # Health and metrics are scraped over plain HTTP inside the cluster.

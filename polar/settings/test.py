@@ -4,8 +4,8 @@ import os
 # The suite runs on a developer's machine or CI: the public development key is fine (polar.settings.base).
 os.environ.setdefault("POLAR_DEVELOPMENT", "1")
 
-from .base import *  # noqa: E402,F401,F403
-from .base import env  # noqa: E402
+from .base import *
+from .base import env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests run Celery tasks in-process unless a test starts a real worker on purpose.

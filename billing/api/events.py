@@ -7,6 +7,7 @@ from rest_framework import serializers
 from billing.selectors import usage as selectors
 from billing.services import usage as services
 from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
+from polar.api.fields import BoundedDateTimeField
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 
@@ -41,8 +42,8 @@ class EventsIngestApi(PolarAPIView):
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise PolarRequestValidationError.single(["body"], f"JSON decode error: {exc}", "json_invalid")
-        # The same checks as the strict parser of every other view: no NUL, no deep nesting, finite numbers.
-        check_json_value(data)
+        # The strict parser's checks (nesting, numbers); NUL in strings is reported per event by the service.
+        check_json_value(data, check_strings=False)
         if not isinstance(data, dict):
             raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
         if "events" not in data:
@@ -56,8 +57,8 @@ class EventListQuery(serializers.Serializer):
     external_customer_id = serializers.ListField(child=serializers.CharField(max_length=256), required=False)
     name = serializers.ListField(child=serializers.CharField(max_length=128), required=False)
     source = serializers.ListField(child=serializers.ChoiceField(choices=["user", "system"]), required=False)
-    start_timestamp = serializers.DateTimeField(required=False)
-    end_timestamp = serializers.DateTimeField(required=False)
+    start_timestamp = BoundedDateTimeField(required=False)
+    end_timestamp = BoundedDateTimeField(required=False)
     metadata = serializers.DictField(child=serializers.CharField(max_length=500), required=False)
     organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
     meter_id = serializers.UUIDField(required=False)

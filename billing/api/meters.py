@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from billing.selectors import usage as selectors
 from billing.services import usage_meters as services
+from polar.api.fields import BoundedDateTimeField
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 
@@ -68,8 +69,8 @@ class MeterDetailApi(PolarAPIView):
 
 
 class MeterQuantitiesQuery(serializers.Serializer):
-    start_timestamp = serializers.DateTimeField()
-    end_timestamp = serializers.DateTimeField()
+    start_timestamp = BoundedDateTimeField()
+    end_timestamp = BoundedDateTimeField()
     interval = serializers.ChoiceField(choices=list(selectors.INTERVALS))
     timezone = serializers.CharField(required=False, default="UTC", max_length=64)
     customer_id = serializers.ListField(child=serializers.UUIDField(), required=False)

@@ -61,16 +61,18 @@ def unstorable_string_error(value: str) -> tuple[str, str] | None:
     return "Input should not contain unpaired surrogate characters", "string_unicode"
 
 
-def check_json_value(value, loc_prefix=("body",), max_depth: int | None = None) -> None:
+def check_json_value(value, loc_prefix=("body",), max_depth: int | None = None, *, check_strings: bool = True) -> None:
     """Raise ``PolarRequestValidationError`` (422, located) if ``value`` holds anything listed above.
 
-    Iterative, so that a hostile document cannot exhaust the interpreter's stack here either."""
+    ``check_strings=False`` leaves NUL and surrogates to a caller that reports every one of them itself
+    (events ingestion validates each event and answers all errors at once). Iterative, so that a hostile
+    document cannot exhaust the interpreter's stack here either."""
     max_depth = max_json_depth() if max_depth is None else max_depth
     stack = [(value, 0, list(loc_prefix))]
     while stack:
         node, depth, loc = stack.pop()
         if isinstance(node, str):
-            problem = unstorable_string_error(node)
+            problem = unstorable_string_error(node) if check_strings else None
             if problem:
                 raise PolarRequestValidationError.single(loc, *problem)
         elif isinstance(node, bool) or node is None:
@@ -90,7 +92,7 @@ def check_json_value(value, loc_prefix=("body",), max_depth: int | None = None) 
                 )
             if isinstance(node, dict):
                 for key, item in node.items():
-                    problem = unstorable_string_error(key) if isinstance(key, str) else None
+                    problem = unstorable_string_error(key) if check_strings and isinstance(key, str) else None
                     if problem:
                         raise PolarRequestValidationError.single([*loc, key.replace("\x00", "\\u0000")], *problem)
                     stack.append((item, depth + 1, [*loc, key]))

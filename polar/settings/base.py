@@ -216,9 +216,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Input limits (docs/input-limits.md) ------------------------------------
 # The largest body held in memory (2.5 MiB: 1,000 ingested events with metadata fit); larger is a 413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # JSON deeper than this is refused with a 422 (Polar's own payloads nest 4 levels at most).
-API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+API_MAX_JSON_DEPTH = 32
 
 # Idempotency keys are remembered this long, then pruned by beat.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)

@@ -8,7 +8,12 @@ import datetime
 from rest_framework import serializers
 
 from billing.models import Benefit, BenefitGrant
-from polar.api.fields import MAX_LICENSE_KEY_ACTIVATIONS, MAX_LICENSE_KEY_TTL, MAX_LICENSE_KEY_USAGE, Int32Field
+from polar.api.fields import (
+    MAX_LICENSE_KEY_ACTIVATIONS,
+    MAX_LICENSE_KEY_TTL,
+    MAX_LICENSE_KEY_USAGE,
+    Int32Field,
+)
 from polar.api.metadata import validate_metadata
 
 _datetime_field = serializers.DateTimeField()

@@ -12,7 +12,11 @@ from polar.api.metadata import validate_metadata
 from .benefits_serializers import dt, sid
 from .discounts_serializers import DiscountOutput
 from .orders_serializers import address_output
-from .products_serializers import ProductOutput, ProductPriceOutput, product_active_prices
+from .products_serializers import (
+    ProductOutput,
+    ProductPriceOutput,
+    product_active_prices,
+)
 
 BILLING_ADDRESS_FIELDS = {"country": "required", "state": "optional", "city": "optional", "postal_code": "optional", "line1": "optional", "line2": "optional"}
 

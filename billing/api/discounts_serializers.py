@@ -2,7 +2,12 @@
 from rest_framework import serializers
 
 from billing.models import Discount
-from polar.api.fields import MAX_REDEMPTIONS, AmountField, BoundedDateTimeField, Int32Field
+from polar.api.fields import (
+    MAX_REDEMPTIONS,
+    AmountField,
+    BoundedDateTimeField,
+    Int32Field,
+)
 from polar.api.metadata import validate_metadata
 
 from .benefits_serializers import dt

@@ -6,8 +6,8 @@ from rest_framework import serializers
 
 from billing.selectors import usage as selectors
 from billing.services import usage as services
-from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
 from polar.api.fields import BoundedDateTimeField
+from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 

@@ -3,7 +3,12 @@
 from rest_framework import serializers
 
 from billing.models import LicenseKey, LicenseKeyActivation
-from polar.api.fields import MAX_LICENSE_KEY_ACTIVATIONS, MAX_LICENSE_KEY_USAGE, BoundedDateTimeField, Int32Field
+from polar.api.fields import (
+    MAX_LICENSE_KEY_ACTIVATIONS,
+    MAX_LICENSE_KEY_USAGE,
+    BoundedDateTimeField,
+    Int32Field,
+)
 from polar.api.metadata import validate_metadata
 
 from .benefits_serializers import customer_output, dt

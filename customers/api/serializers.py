@@ -8,6 +8,7 @@ from customers.models import Customer
 from polar.api.fields import ADDRESS_FIELDS, AddressInput
 from polar.api.metadata import MetadataField
 
+
 class OwnerInput(serializers.Serializer):
     """Polar's MemberOwnerCreate. Accepted for compatibility; team members are not modelled yet."""
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from polar import clock, money
@@ -144,7 +143,22 @@ class AddressInput(serializers.Serializer):
 
 
 __all__ = [
-    "ADDRESS_FIELDS", "AddressInput", "AmountField", "BoundedDateTimeField", "COUNTRIES", "Int32Field", "Int64Field",
-    "MAX_AMOUNT", "MAX_DATETIME", "MAX_LICENSE_KEY_ACTIVATIONS", "MAX_LICENSE_KEY_TTL", "MAX_LICENSE_KEY_USAGE",
-    "MAX_REDEMPTIONS", "MAX_SEATS", "MAX_TRIAL_AHEAD", "MetadataField", "SeatsField", "validate_metadata",
+    "ADDRESS_FIELDS",
+    "COUNTRIES",
+    "MAX_AMOUNT",
+    "MAX_DATETIME",
+    "MAX_LICENSE_KEY_ACTIVATIONS",
+    "MAX_LICENSE_KEY_TTL",
+    "MAX_LICENSE_KEY_USAGE",
+    "MAX_REDEMPTIONS",
+    "MAX_SEATS",
+    "MAX_TRIAL_AHEAD",
+    "AddressInput",
+    "AmountField",
+    "BoundedDateTimeField",
+    "Int32Field",
+    "Int64Field",
+    "MetadataField",
+    "SeatsField",
+    "validate_metadata",
 ]

@@ -7,6 +7,7 @@ floats, integers within the signed 64-bit range.
 """
 import math
 import re
+
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers

@@ -17,7 +17,12 @@ from customers.models import Customer
 from polar import clock
 from tests.factories.catalog import MeterFactory
 from tests.factories.payments import attach_card
-from tests.factories.subscriptions import custom_benefit, monthly_product, percentage_discount, seat_product
+from tests.factories.subscriptions import (
+    custom_benefit,
+    monthly_product,
+    percentage_discount,
+    seat_product,
+)
 
 pytestmark = pytest.mark.django_db
 

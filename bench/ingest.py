@@ -68,6 +68,10 @@ def server_env(args):
         DJANGO_DEBUG="false",
         LOG_LEVEL="WARNING",
         DATABASE_CONN_MAX_AGE="600",
+        # Production settings require these; the benchmark measures throughput, so no rate limits.
+        POLAR_PUBLIC_BASE_URL="https://bench.invalid",
+        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/8"),
+        RATE_LIMITS_ENABLED="false",
     )
     return env
 

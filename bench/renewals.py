@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "polar.settings.base")
+os.environ.setdefault("POLAR_DEVELOPMENT", "1")  # base settings with the development key
 
 
 def recreate_database(url: str) -> None:
@@ -213,7 +214,7 @@ def raw_order_copy(n: int, seeded: dict) -> float:
 
 
 def start_workers(count: int, db_url: str, redis_url: str, pool: str) -> list[subprocess.Popen]:
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "polar.settings.base",
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "polar.settings.base", "POLAR_DEVELOPMENT": "1",
            "CELERY_TASK_ALWAYS_EAGER": "0", "LOG_LEVEL": "WARNING"}
     procs = []
     for i in range(count):

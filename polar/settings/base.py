@@ -225,8 +225,8 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 POLAR_API_VERSIONS = ["2026-04"]
 
 # --- Webhooks -------------------------------------------------------------
-# Loopback receivers are refused in production (SSRF guard); development and tests allow them.
-WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=True)
+# Loopback receivers are refused outside development (SSRF guard); development and tests allow them.
+WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=DEVELOPMENT or DEBUG)
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 # Wall-clock bound on one delivery attempt (DNS, connect, TLS, headers, body); the lease is this + 30 s.
 WEBHOOK_DELIVERY_DEADLINE_SECONDS = env.float("WEBHOOK_DELIVERY_DEADLINE_SECONDS", default=10.0)

@@ -10,17 +10,17 @@ class BillingConfig(AppConfig):
 
         from polar.observability.metrics import SCRAPE_COLLECTORS
 
-        from .metrics import billing_state
+        from billing.metrics import billing_state
 
         if billing_state not in SCRAPE_COLLECTORS:
             SCRAPE_COLLECTORS.append(billing_state)
 
-        from .models import Payment, PaymentMethod
+        from billing.models import Payment, PaymentMethod
 
         auditlog.register(PaymentMethod)
         auditlog.register(Payment)
 
-        from . import models
+        from billing import models
 
         # Catalog: what things cost and what buying them grants (money and access).
         for model in (

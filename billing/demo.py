@@ -5,7 +5,7 @@ from polar.organizations.demo import DemoSeed, demo_seed_step
 @demo_seed_step("billing", order=100, atomic=False)
 def seed_billing(seed: DemoSeed) -> None:
     from billing.models import Order
-    from billing.services.renewals_demo import seed_demo_billing
+    from billing.renewals.demo import seed_demo_billing
 
     before = Order.objects.filter(organization=seed.organization).count()
     seed_demo_billing(organization_slug=seed.organization.slug)

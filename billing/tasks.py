@@ -5,7 +5,7 @@ from celery import shared_task
 @shared_task(name="billing.tasks.events_partitions_ensure")
 def events_partitions_ensure() -> list[str]:
     """Keep the events table's monthly partitions three months ahead (beat, daily)."""
-    from billing.services.usage_partitions import ensure_partitions_ahead
+    from billing.usage.partitions import ensure_partitions_ahead
 
     return ensure_partitions_ahead()
 
@@ -13,7 +13,7 @@ def events_partitions_ensure() -> list[str]:
 @shared_task(name="billing.tasks.renewals_sweep")
 def renewals_sweep() -> int:
     """Beat, every minute: claim due subscriptions (skip locked) and enqueue one cycle task each."""
-    from billing.services.renewals import renewals_sweep as sweep
+    from billing.renewals.cycle import renewals_sweep as sweep
     from polar.audit import system_actor
 
     with system_actor("billing.tasks.renewals_sweep"):
@@ -31,8 +31,8 @@ def renewals_sweep() -> int:
 def subscription_cycle(subscription_id: str) -> str | None:
     """Renew one subscription if due and charge its unpaid cycle order. Idempotent: a second delivery
     finds the period already advanced and the charge already made (same processor key)."""
-    from billing.services.payments import PaymentProcessorTimeout
-    from billing.services.renewals import subscription_cycle as cycle
+    from billing.payments.services import PaymentProcessorTimeout
+    from billing.renewals.cycle import subscription_cycle as cycle
 
     from polar.audit import system_actor
 
@@ -57,7 +57,7 @@ def subscription_cycle_batch(subscription_ids: list[str]) -> int:
     """Renew a batch of due subscriptions (what the sweep enqueues) and charge their cycle orders.
     Idempotent like ``subscription_cycle``: a second delivery finds nothing due and the charges made.
     Returns how many orders this run wrote."""
-    from billing.services.renewals_batch import subscription_cycles_run
+    from billing.renewals.batch import subscription_cycles_run
     from polar.audit import system_actor
 
     with system_actor("billing.tasks.subscription_cycle_batch"):
@@ -72,7 +72,7 @@ def subscription_cycle_batch(subscription_ids: list[str]) -> int:
 def late_usage_after_end() -> int:
     """Beat, hourly: bill usage that arrived after its subscription ended. Idempotent (what was billed
     is read back from the stored orders)."""
-    from billing.services.renewals import late_usage_after_end as run
+    from billing.renewals.cycle import late_usage_after_end as run
     from polar.audit import system_actor
 
     with system_actor("billing.tasks.late_usage_after_end"):
@@ -84,7 +84,7 @@ def payments_reconcile() -> dict:
     """Beat, every 5 minutes: settle payments left pending by a timeout or a crash (found at the
     processor through their idempotency key; never charged twice) and mark paid the renewal orders
     they paid."""
-    from billing.services.renewals import payments_reconcile_and_settle
+    from billing.renewals.cycle import payments_reconcile_and_settle
     from polar import clock
     from polar.audit import system_actor
 
@@ -97,7 +97,7 @@ def fulfilment_sweep() -> dict:
     """Beat, every minute: finish fulfilment left behind after a charge (orders paid but not yet
     delivered, benefit grants recorded with an error, checkouts left confirmed, past-due subscriptions
     whose charge succeeded). Idempotent: every step checks the state first."""
-    from billing.services.fulfilment import fulfilment_sweep as sweep
+    from billing.fulfilment.services import fulfilment_sweep as sweep
     from polar.audit import system_actor
 
     with system_actor("billing.tasks.fulfilment_sweep"):

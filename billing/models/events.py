@@ -1,4 +1,4 @@
-"""Usage events. The table is partitioned by month and written with raw SQL (see billing/services/usage.py);
+"""Usage events. The table is partitioned by month and written with raw SQL (see billing/usage/services.py);
 these models are unmanaged views of it for reads, the admin and tests.
 
 Layout (created by migration ``0002_usage``):

@@ -8,8 +8,8 @@ class Meter(OrganizationOwnedModel):
 
     ``filter``: ``{"conjunction": "and"|"or", "clauses": [...]}``; ``aggregation``: ``{"func": "count"}`` or
     ``{"func": "sum"|"max"|"min"|"avg"|"unique", "property": "..."}``. Both are validated by
-    ``billing.services.usage_meters`` before they are stored and compiled to parameterised SQL by
-    ``billing.selectors.usage_sql``: the stored JSON is data, never SQL text.
+    ``billing.usage.meters`` before they are stored and compiled to parameterised SQL by
+    ``billing.usage.sql``: the stored JSON is data, never SQL text.
     """
 
     class Unit(models.TextChoices):
@@ -42,7 +42,7 @@ class CustomerMeter(TimestampedModel):
     """The stable identity of a (customer, meter) pair, so ``/v1/customer-meters/{id}`` has an id to answer.
 
     Units are never stored here: consumed units are computed from the events table when read
-    (``billing.selectors.usage.customer_meter_units``), so there is nothing to keep in sync on ingest.
+    (``billing.usage.selectors.customer_meter_units``), so there is nothing to keep in sync on ingest.
     Rows are created lazily (``INSERT ... ON CONFLICT DO NOTHING``) the first time the pair is listed.
     """
 

@@ -1,5 +1,5 @@
 """The sandbox payment processor's own state. These tables stand for an outside system: only
-``billing.processors.sandbox`` reads or writes them, never our services, and nothing of ours has a
+``billing.payments.processors.sandbox`` reads or writes them, never our services, and nothing of ours has a
 foreign key into them (we keep the processor's references as strings, as we would Stripe's ids).
 """
 import uuid

@@ -53,7 +53,7 @@ class Subscription(OrganizationOwnedModel):
       ``next_period_end`` every cycle so month-end clamping never drifts;
     - ``credit_balance`` (minor units, ≥ 0) is owed *to* the customer (a downgrade credit larger than the
       charge) and is applied to the next orders as ``applied_balance_amount``.
-    Every transition lives in ``billing.services.subscriptions`` and locks this row.
+    Every transition lives in ``billing.subscriptions.services`` and locks this row.
     """
 
     ACTIVE_STATUSES = (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
@@ -122,7 +122,7 @@ class Subscription(OrganizationOwnedModel):
     def __str__(self):
         return f"subscription {self.id} ({self.status})"
 
-    # --- predicates (no workflows here: see billing.services.subscriptions) ----------------------
+    # --- predicates (no workflows here: see billing.subscriptions.services) ----------------------
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES

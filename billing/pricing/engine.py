@@ -29,8 +29,8 @@ from decimal import Decimal
 
 from polar.money import round_minor_units
 
-from .inputs import DiscountInput, LineInput, Period, PriceVersion, PricingInput
-from .periods import period_seconds
+from billing.pricing.inputs import DiscountInput, LineInput, Period, PriceVersion, PricingInput
+from billing.pricing.periods import period_seconds
 
 _BPS = Decimal(10_000)
 

@@ -85,8 +85,8 @@ def test_each_discount_variant_parses(api_client, discount, expected):
 def test_benefit_grant_webhooks_and_grant_list_parse(api_client, organization, meter):
     import uuid
 
-    from billing.services.benefits import benefit_grants_create_for, benefit_grants_revoke_for
-    from billing.services.catalog import product_benefits_set
+    from billing.benefits.services import benefit_grants_create_for, benefit_grants_revoke_for
+    from billing.catalog.services import product_benefits_set
     from polar.webhooks.models import WebhookEvent
     from tests.factories import CustomerFactory
     from tests.factories.catalog import make_benefit, make_license_keys_benefit, make_product
@@ -118,8 +118,8 @@ def test_license_key_responses_parse(api_client, organization):
     import uuid
 
     from billing.models import LicenseKey
-    from billing.services.benefits import benefit_grants_create_for
-    from billing.services.catalog import product_benefits_set
+    from billing.benefits.services import benefit_grants_create_for
+    from billing.catalog.services import product_benefits_set
     from tests.factories import CustomerFactory
     from tests.factories.catalog import make_license_keys_benefit, make_product
 

@@ -3,9 +3,9 @@ test sees is one the API could have written); meters are surroundings and use a 
 import factory
 
 from billing.models import Meter
-from billing.services import benefits as benefit_services
-from billing.services import catalog as catalog_services
-from billing.services import discounts as discount_services
+from billing.benefits import services as benefit_services
+from billing.catalog import services as catalog_services
+from billing.discounts import services as discount_services
 from tests.factories import OrganizationFactory
 
 

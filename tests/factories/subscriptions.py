@@ -1,7 +1,7 @@
 """Catalog rows for subscription/checkout/order tests, made through the catalog services."""
-from billing.services.benefits import benefit_create
-from billing.services.catalog import product_benefits_set, product_create
-from billing.services.discounts import discount_create
+from billing.benefits.services import benefit_create
+from billing.catalog.services import product_benefits_set, product_create
+from billing.discounts.services import discount_create
 
 
 def monthly_product(organization, name="Pro", amount=1000, currency="usd", benefits=(), **kwargs):
@@ -56,7 +56,7 @@ def pending_order(customer, amount=2000, currency="usd"):
     import datetime as dt
 
     from billing.pricing import LineInput, Period, PriceVersion, PricingInput
-    from billing.services.orders import order_create
+    from billing.orders.services import order_create
     from polar import clock
 
     product = one_time_product(customer.organization, name=f"Item {amount}", amount=amount, currency=currency)

@@ -6,7 +6,7 @@ and the command exits 1.
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.services.renewals_verify import orders_verify
+from billing.renewals.verify import orders_verify
 
 
 class Command(BaseCommand):

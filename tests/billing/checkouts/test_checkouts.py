@@ -41,7 +41,7 @@ def test_get_and_tenant_isolation(api_client, other_api_client, product):
 
 
 def test_create_bad_input_is_422_and_writes_nothing(api_client, organization, other_organization, product):
-    from billing.services.catalog import product_update
+    from billing.catalog.services import product_update
 
     archived = product_update(product=monthly_product(organization, name="Old"), is_archived=True)
     euro = monthly_product(organization, name="Euro", currency="eur")

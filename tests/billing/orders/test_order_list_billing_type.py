@@ -3,7 +3,7 @@ SDKs send it); before it was known here it was ignored and every order was liste
 import pytest
 
 from billing.models import Order
-from billing.services import subscriptions as subscription_services
+from billing.subscriptions import services as subscription_services
 from tests.factories.subscriptions import pending_order
 
 pytestmark = pytest.mark.django_db

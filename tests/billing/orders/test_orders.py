@@ -7,8 +7,8 @@ from django.db import IntegrityError, connection, transaction
 
 from billing.models import Order
 from billing.pricing import Period, PricingInput
-from billing.services import orders as order_services
-from billing.services import subscriptions as subscription_services
+from billing.orders import services as order_services
+from billing.subscriptions import services as subscription_services
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import monthly_product
@@ -141,7 +141,7 @@ def test_openapi_document_lists_subscription_order_and_checkout_operations(anony
 
 
 def test_listing_orders_does_not_query_per_order(api_client, organization, django_assert_max_num_queries):
-    from billing.services.subscriptions import subscription_create
+    from billing.subscriptions.services import subscription_create
     from tests.factories.payments import attach_card
     from tests.factories.subscriptions import monthly_product
 

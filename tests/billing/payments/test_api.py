@@ -5,7 +5,7 @@ import pytest
 from polar_sdk import models as sdk
 
 from billing.models import Payment, PaymentMethod
-from billing.services.payments import payment_charge
+from billing.payments.services import payment_charge
 from polar.organizations.services import access_token_create
 from tests.factories import CustomerFactory
 from tests.factories.payments import attach_card

@@ -4,14 +4,14 @@ import datetime as dt
 import pytest
 
 from billing.models import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund
-from billing.processors import (
+from billing.payments.processors import (
     IdempotencyKeyReused,
     ProcessorAPIError,
     ProcessorTimeout,
     RefundExceedsCharge,
     get_processor,
 )
-from billing.processors.sandbox import sandbox_fee
+from billing.payments.processors.sandbox import sandbox_fee
 
 pytestmark = pytest.mark.django_db
 

@@ -2,8 +2,8 @@
 import pytest
 
 from billing.models import Payment, PaymentMethod, SandboxCharge
-from billing.processors import get_processor
-from billing.services.payments import (
+from billing.payments.processors import get_processor
+from billing.payments.services import (
     IdempotencyKeyReusedError,
     PaymentError,
     PaymentMethodSetupFailed,
@@ -289,7 +289,7 @@ def test_payment_state_changes_are_audited(customer):
 
 
 def test_charge_many_records_each_outcome_and_reconciles_a_key_used_before(customer, organization):
-    from billing.services.payments import ChargeRequest, payments_charge_many
+    from billing.payments.services import ChargeRequest, payments_charge_many
 
     visa = attach_card(customer)
     other = CustomerFactory(organization=organization, email="other@example.com")
@@ -315,7 +315,7 @@ def test_charge_many_records_each_outcome_and_reconciles_a_key_used_before(custo
 
 
 def test_charge_many_refuses_a_bad_request_before_writing_anything(customer):
-    from billing.services.payments import ChargeRequest, payments_charge_many
+    from billing.payments.services import ChargeRequest, payments_charge_many
 
     visa = attach_card(customer)
     with pytest.raises(PolarRequestValidationError):

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Meter, SandboxSettings
-from billing.services.catalog import product_create
-from billing.services.subscriptions import subscription_create
-from billing.services.usage import events_ingest
+from billing.catalog.services import product_create
+from billing.subscriptions.services import subscription_create
+from billing.usage.services import events_ingest
 from polar import clock
 from tests.factories import CustomerFactory
 from tests.factories.payments import attach_card

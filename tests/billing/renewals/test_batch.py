@@ -13,14 +13,15 @@ import pytest
 from auditlog.models import LogEntry
 from django.db import connections
 
-from billing.api.orders_serializers import OrderOutput
-from billing.api.subscriptions_serializers import SubscriptionOutput
+from billing.orders.serializers import OrderOutput
+from billing.subscriptions.serializers import SubscriptionOutput
 from billing.models import Order, OrderStatus, Payment, SandboxCharge, SandboxSettings, Subscription, SubscriptionStatus, TaxRate
-from billing.services import renewals, renewals_batch
-from billing.services.benefits import benefit_create
-from billing.services.catalog import product_benefits_set
-from billing.services.payments import payment_method_delete, payments_reconcile_pending
-from billing.services.subscriptions import subscription_cancel, subscription_change_product
+from billing.renewals import cycle as renewals
+from billing.renewals import batch as renewals_batch
+from billing.benefits.services import benefit_create
+from billing.catalog.services import product_benefits_set
+from billing.payments.services import payment_method_delete, payments_reconcile_pending
+from billing.subscriptions.services import subscription_cancel, subscription_change_product
 from polar import clock
 from polar.audit import system_actor
 from polar.webhooks.models import WebhookEvent
@@ -326,7 +327,7 @@ def test_a_processor_timeout_leaves_the_charge_pending_then_it_is_reconciled_onc
 
 def test_meter_quantity_by_customer_equals_meter_quantity_for_each_customer(organization):
     from billing.models.events import Event
-    from billing.selectors.usage import meter_quantity, meter_quantity_by_customer
+    from billing.usage.selectors import meter_quantity, meter_quantity_by_customer
 
     meters = [
         make_meter(organization),
@@ -335,7 +336,7 @@ def test_meter_quantity_by_customer_equals_meter_quantity_for_each_customer(orga
     meters[1].aggregation = {"func": "sum", "property": "tokens"}
     meters[1].save()
     customers = [CustomerFactory(organization=organization, external_id=f"x{i}" if i % 2 else None) for i in range(4)]
-    from billing.services.usage import events_ingest
+    from billing.usage.services import events_ingest
 
     with clock.freeze(at(2, 10)):
         events_ingest(

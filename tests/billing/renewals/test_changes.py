@@ -4,9 +4,9 @@ import datetime as dt
 from django.core.management import call_command
 
 from billing.models import BenefitGrant, Order, OrderStatus, PendingSubscriptionUpdate, SubscriptionStatus
-from billing.services.benefits import benefit_create
-from billing.services.catalog import product_benefits_set
-from billing.services.subscriptions import subscription_cancel, subscription_change_product
+from billing.benefits.services import benefit_create
+from billing.catalog.services import product_benefits_set
+from billing.subscriptions.services import subscription_cancel, subscription_change_product
 from polar import clock
 from tests.factories.subscriptions import custom_benefit, monthly_product, percentage_discount
 
@@ -160,7 +160,7 @@ def test_customer_meter_shows_the_credit_carried_in(organization, customer, card
     ingest(organization, customer, at(2, 3), 4)  # 6 of 10 unused: carried into March
     run_billing(at(2, 28))
     ingest(organization, customer, at(3, 2), 1)
-    from billing.selectors.usage import customer_meter_list
+    from billing.usage.selectors import customer_meter_list
 
     with clock.freeze(at(3, 5)):
         (row,) = customer_meter_list(organization=organization, customer_ids=[customer.id])

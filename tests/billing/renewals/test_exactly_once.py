@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.db import connection, connections
 
 from billing.models import Order, OrderStatus, Payment, SandboxCharge, Subscription
-from billing.services import renewals
+from billing.renewals import cycle as renewals
 from billing.tasks import subscription_cycle as cycle_task
 from polar import clock
 

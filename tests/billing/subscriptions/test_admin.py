@@ -2,7 +2,7 @@
 import pytest
 
 from billing.models import Subscription
-from billing.services import subscriptions as services
+from billing.subscriptions import services
 from polar.webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from billing.models import Order, Subscription
-from billing.services import subscriptions as services
+from billing.subscriptions import services
 from tests.factories import CustomerFactory
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import monthly_product
@@ -177,7 +177,7 @@ def test_patch_without_proration_behavior_uses_the_organizations_default(api_cli
 
 
 def test_listing_subscriptions_does_not_query_per_subscription(api_client, organization, django_assert_max_num_queries):
-    from billing.services.subscriptions import subscription_create
+    from billing.subscriptions.services import subscription_create
     from tests.factories.payments import attach_card
     from tests.factories.subscriptions import monthly_product
 

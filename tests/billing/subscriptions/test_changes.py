@@ -9,8 +9,8 @@ import pytest
 
 from billing.models import Order, PendingSubscriptionUpdate, Subscription, SubscriptionProration, TaxRate
 from billing.pricing import LineInput, Period, PricingInput, price
-from billing.services import subscriptions as services
-from billing.services.payments import PaymentFailed
+from billing.subscriptions import services
+from billing.payments.services import PaymentFailed
 from polar import clock
 from tests.factories.payments import attach_card
 
@@ -190,7 +190,7 @@ def test_invoice_change_applies_a_forever_discount_to_proration_lines(organizati
 
 def test_invoice_change_interrupted_by_a_processor_timeout_settles_after_reconcile(subscription, premium):
     from billing.models import Payment, SandboxSettings
-    from billing.services.payments import PaymentProcessorTimeout, payment_reconcile
+    from billing.payments.services import PaymentProcessorTimeout, payment_reconcile
 
     SandboxSettings.objects.update_or_create(pk=1, defaults={"fault": "timeout_after_charge"})
     with pytest.raises(PaymentProcessorTimeout):

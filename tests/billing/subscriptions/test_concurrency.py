@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from billing.models import Subscription
-from billing.services import subscriptions as services
+from billing.subscriptions import services
 from polar.webhooks.models import WebhookEvent
 
 

@@ -4,8 +4,8 @@ import datetime as dt
 import pytest
 
 from billing.models import BenefitGrant, Order, Payment, Subscription, SubscriptionStatus
-from billing.services import subscriptions as services
-from billing.services.payments import PaymentFailed
+from billing.subscriptions import services
+from billing.payments.services import PaymentFailed
 from polar import clock
 from polar.errors import PolarRequestValidationError
 from polar.webhooks.models import WebhookEvent
@@ -39,7 +39,7 @@ def test_create_charges_first_period_and_activates(organization, customer, produ
 
 
 def test_create_pins_price_versions_not_the_products_current_prices(organization, customer, product, card):
-    from billing.services.catalog import product_update
+    from billing.catalog.services import product_update
 
     subscription = create(organization, customer, product)
     original = list(subscription.prices.values_list("id", flat=True))
@@ -94,7 +94,7 @@ def test_free_product_needs_no_card_and_is_paid_at_once(organization, customer):
     ids=["archived", "one_time", "foreign_card", "discount_not_applicable", "seats_on_non_seat", "trial_in_past"],
 )
 def test_create_rejects_bad_input_and_writes_nothing(organization, other_organization, customer, product, card, frozen, kwargs_factory, field):
-    from billing.services.catalog import product_update
+    from billing.catalog.services import product_update
     from tests.factories import CustomerFactory
     from tests.factories.payments import attach_card
     from tests.factories.subscriptions import monthly_product, one_time_product, percentage_discount

@@ -3,7 +3,7 @@ that parse as the SDK's resources."""
 import pytest
 from polar_sdk import models as m032
 
-from billing.services import subscriptions as services
+from billing.subscriptions import services
 from polar.webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from billing.models import Event, EventExternalId
-from billing.services.usage import events_ingest
+from billing.usage.services import events_ingest
 from polar.organizations.models import Organization
 from tests.factories import CustomerFactory, OrganizationFactory
 

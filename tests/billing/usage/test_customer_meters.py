@@ -3,7 +3,7 @@ import uuid
 from decimal import Decimal
 
 from billing.models import CustomerMeter
-from billing.selectors.usage import customer_meter_list
+from billing.usage.selectors import customer_meter_list
 from tests.factories import CustomerFactory
 from tests.factories.usage import MeterFactory
 

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from billing.models import Event, EventExternalId
-from billing.services.usage import MAX_BATCH_SIZE, link_events_to_customer
+from billing.usage.services import MAX_BATCH_SIZE, link_events_to_customer
 from tests.factories import CustomerFactory
 
 from .conftest import ingest
@@ -51,7 +51,7 @@ def test_external_id_is_unique_across_partitions(api_client, customer, frozen_no
 
 
 def test_backdated_event_creates_its_month_partition(api_client, customer, frozen_now):
-    from billing.services.usage_partitions import partition_names
+    from billing.usage.partitions import partition_names
 
     assert "billing_event_p202601" not in partition_names()
     response = ingest(api_client, [{"name": "x", "customer_id": str(customer.id), "timestamp": "2026-01-31T23:59:59Z"}])

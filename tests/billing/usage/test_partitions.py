@@ -1,7 +1,7 @@
 import datetime as dt
 
-from billing.services import usage_partitions
-from billing.services.usage_partitions import partition_names
+from billing.usage import partitions as usage_partitions
+from billing.usage.partitions import partition_names
 from billing.tasks import events_partitions_ensure
 from polar import clock
 

@@ -168,7 +168,7 @@ def test_public_confirm_does_not_publish_the_merchants_metadata(api_client, anon
 def test_public_confirm_answer_parses_with_polar_sdk_0_32():
     from polar_sdk.models import CheckoutPublicConfirmed
 
-    from billing.api.checkouts_serializers import CHECKOUT_PUBLIC_FIELDS
+    from billing.checkouts.serializers import CHECKOUT_PUBLIC_FIELDS
 
     required = {name for name, field in CheckoutPublicConfirmed.model_fields.items() if field.is_required()}
     aliases = {field.alias or name for name, field in CheckoutPublicConfirmed.model_fields.items() if name in required}
@@ -274,7 +274,7 @@ def test_license_key_benefit_bounds(api_client):
 
 
 def test_license_key_update_integers_and_dates_beyond_their_column_are_422(api_client, organization):
-    from tests.billing.api.test_license_keys import grant_key
+    from tests.billing.license_keys.test_api import grant_key
 
     key, _ = grant_key(organization)
     url = f"/v1/license-keys/{key.id}"
@@ -375,7 +375,7 @@ HOSTILE_BODIES = {
 
 @pytest.fixture
 def concrete_ids(api_client, organization):
-    from billing.services.subscriptions import subscription_create
+    from billing.subscriptions.services import subscription_create
 
     product = monthly_product(organization, amount=1000)
     card = attach_card(organization=organization, email="f@example.com", external_id="ext-1")

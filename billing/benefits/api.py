@@ -1,0 +1,82 @@
+"""``/v1/benefits/``: thin views over billing.benefits.services and billing.benefits.selectors."""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.benefits import selectors
+from billing.benefits import services
+from polar.api.views import PolarAPIView
+from polar.errors import ResourceNotFound
+
+from billing.benefits.serializers import BenefitCreateInput, BenefitGrantOutput, BenefitListQuery, BenefitOutput, BenefitUpdateInput
+from billing.catalog.api import check_organization_id
+
+
+class BenefitListApi(PolarAPIView):
+    scope = "benefits"
+    sorting_fields = {"created_at": "created_at", "description": "description", "type": "type"}
+
+    @extend_schema(operation_id="benefits:list", responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        query = self.parse_query(BenefitListQuery)
+        queryset = selectors.benefit_list(organization=self.organization, **query).order_by(*self.sorting())
+        return self.paginated(queryset, BenefitOutput)
+
+    @extend_schema(operation_id="benefits:create", request=BenefitCreateInput, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = self.parse_body(BenefitCreateInput)
+        check_organization_id(self, data)
+        benefit = services.benefit_create(organization=self.organization, **data)
+        return self.respond(BenefitOutput(benefit).data, status=201)
+
+
+class BenefitDetailApi(PolarAPIView):
+    scope = "benefits"
+
+    def get_benefit(self, id):
+        benefit = selectors.benefit_get(organization=self.organization, id=self.parse_id(id))
+        if benefit is None:
+            raise ResourceNotFound()
+        return benefit
+
+    @extend_schema(operation_id="benefits:get", responses=OpenApiTypes.OBJECT)
+    def get(self, request, id):
+        return self.respond(BenefitOutput(self.get_benefit(id)).data)
+
+    @extend_schema(operation_id="benefits:update", request=BenefitUpdateInput, responses=OpenApiTypes.OBJECT)
+    def patch(self, request, id):
+        benefit = self.get_benefit(id)
+        data = self.parse_body(BenefitUpdateInput, partial=True, context={"benefit": benefit})
+        benefit = services.benefit_update(benefit=benefit, **data)
+        return self.respond(BenefitOutput(benefit).data)
+
+    @extend_schema(operation_id="benefits:delete", responses={204: None})
+    def delete(self, request, id):
+        services.benefit_delete(benefit=self.get_benefit(id))
+        return Response(status=204)
+
+
+class BenefitGrantListQuery(serializers.Serializer):
+    is_granted = serializers.BooleanField(required=False, allow_null=True)
+    customer_id = serializers.UUIDField(required=False)
+
+
+class BenefitGrantListApi(PolarAPIView):
+    """``GET /v1/benefits/{id}/grants``: who holds this benefit."""
+
+    scope = "benefits"
+    sorting_fields = {"created_at": "created_at", "granted_at": "granted_at", "revoked_at": "revoked_at"}
+
+    @extend_schema(operation_id="benefits:grants", responses=OpenApiTypes.OBJECT)
+    def get(self, request, id):
+        benefit = selectors.benefit_get(organization=self.organization, id=self.parse_id(id))
+        if benefit is None:
+            raise ResourceNotFound()
+        query = self.parse_query(BenefitGrantListQuery)
+        queryset = selectors.benefit_grant_list(
+            organization=self.organization, benefit=benefit, is_granted=query.get("is_granted")
+        )
+        if query.get("customer_id"):
+            queryset = queryset.filter(customer_id=query["customer_id"])
+        return self.paginated(queryset.order_by(*self.sorting()), BenefitGrantOutput)

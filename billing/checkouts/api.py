@@ -1,0 +1,96 @@
+"""``/v1/checkouts/``: create and get (organization token), and ``client/{client_secret}/confirm``
+(no token: the client secret is the buyer's credential, as on Polar)."""
+import hashlib
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from billing.models import Discount
+from billing.checkouts import selectors
+from billing.checkouts import services
+from customers.models import Customer
+from polar.api.exceptions import flatten_validation_errors
+from polar.api.views import PolarAPIView
+from polar.errors import PolarRequestValidationError, ResourceNotFound
+
+from billing.checkouts.serializers import CheckoutConfirmInput, CheckoutCreateInput, CheckoutOutput, CheckoutPublicConfirmedOutput
+
+
+class CheckoutListApi(PolarAPIView):
+    scope = "checkouts"
+
+    @extend_schema(operation_id="checkouts:create", request=CheckoutCreateInput, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = self.parse_body(CheckoutCreateInput)
+        organization = self.organization
+        customer = None
+        if data.get("customer_id"):
+            customer = Customer.objects.filter(organization=organization, pk=data["customer_id"], deleted_at__isnull=True).first()
+            if customer is None:
+                raise PolarRequestValidationError.single(["body", "customer_id"], "Customer does not exist.")
+        discount = None
+        if data.get("discount_code") and not data.get("discount_id"):
+            discount = services.discount_by_code(organization=organization, code=data["discount_code"])
+        if data.get("discount_id"):
+            discount = Discount.objects.filter(organization=organization, pk=data["discount_id"], deleted_at__isnull=True).first()
+            if discount is None:
+                raise PolarRequestValidationError.single(["body", "discount_id"], "Discount does not exist.")
+        checkout = services.checkout_create(
+            organization=organization,
+            products=data["products"],
+            customer=customer,
+            discount=discount,
+            **{
+                key: data.get(key)
+                for key in (
+                    "external_customer_id", "customer_email", "customer_name", "customer_billing_address", "customer_tax_id",
+                    "customer_ip_address", "customer_metadata", "allow_discount_codes", "allow_trial", "trial_interval",
+                    "trial_interval_count", "require_billing_address", "is_business_customer", "success_url", "return_url",
+                    "embed_origin", "seats", "metadata", "locale",
+                )
+            },
+        )
+        return self.respond(CheckoutOutput(checkout).data, status=201)
+
+
+class CheckoutDetailApi(PolarAPIView):
+    scope = "checkouts"
+
+    @extend_schema(operation_id="checkouts:get", responses=OpenApiTypes.OBJECT)
+    def get(self, request, id):
+        checkout = selectors.checkout_get(organization=self.organization, id=self.parse_id(id))
+        if checkout is None:
+            raise ResourceNotFound()
+        return self.respond(CheckoutOutput(checkout).data)
+
+
+class CheckoutClientConfirmApi(PolarAPIView):
+    """Public: the client secret is the credential. Idempotency-Keys live in the checkout's organization,
+    in a namespace of this checkout's own (derived from its client secret): a buyer's key never
+    collides with the merchant's keys, nor with another checkout's buyer's."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def idempotency_organization(self):
+        checkout = selectors.checkout_get_by_client_secret(client_secret=self.kwargs["client_secret"])
+        return checkout.organization if checkout is not None else None
+
+    def idempotency_namespace(self) -> str:
+        digest = hashlib.sha256(self.kwargs["client_secret"].encode()).hexdigest()[:64]
+        return f"checkout:{digest}"
+
+    @extend_schema(operation_id="checkouts:client_confirm", request=CheckoutConfirmInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request, client_secret):
+        checkout = selectors.checkout_get_by_client_secret(client_secret=client_secret)
+        if checkout is None:
+            raise ResourceNotFound()
+        if not isinstance(request.data, dict):
+            raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
+        serializer = CheckoutConfirmInput(data=request.data)
+        if not serializer.is_valid():
+            raise PolarRequestValidationError(flatten_validation_errors(serializer.errors, ("body",)))
+        checkout = services.checkout_confirm(checkout=checkout, **serializer.validated_data)
+        return Response(CheckoutPublicConfirmedOutput(checkout).data)

@@ -1,0 +1,502 @@
+"""Checkout sessions: creation (merchant API) and confirmation (hosted page and ``client_confirm``).
+
+``checkout_confirm`` is the one way a checkout is paid, whether the buyer submits the hosted page or a
+client calls ``POST /v1/checkouts/client/{client_secret}/confirm``:
+
+1. validate the input (422, nothing written);
+2. transaction: lock the checkout, create or link the customer, record the buyer's choices;
+3. attach the card (``payment_method_attach``; a card refused on setup → 402, checkout ``failed``);
+4. recurring product: ``subscription_create`` (or, when a previous attempt was declined, charge the
+   same incomplete subscription's first order again); one-time product: a ``purchase`` order charged
+   with ``order_charge``, benefits granted on payment;
+5. transaction: checkout ``succeeded`` (or ``failed`` on a decline, which re-raises ``PaymentFailed``
+   with the decline code) and ``checkout.updated``.
+
+Confirming a succeeded checkout again returns it unchanged (a double-submitted form charges once).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.db.models.functions import Lower
+
+from billing.models import Checkout, CheckoutProduct, Discount, Order, OrderBillingReason, OrderStatus, Product, ProductPrice
+from billing.pricing import Period, PricingInput, next_period_end, price
+from billing.orders import services as order_services
+from billing.subscriptions import services as subscription_services
+from customers.models import Customer
+from polar import clock
+from polar.errors import PolarError, PolarRequestValidationError
+from polar.webhooks.events import WebhookEventType
+from polar.webhooks.services import webhook_event_emit
+
+logger = structlog.get_logger(__name__)
+
+CHECKOUT_TTL = dt.timedelta(hours=1)
+
+
+class NotOpenCheckout(PolarError):
+    status_code = 403
+    error = "NotOpenCheckout"
+
+
+class CheckoutLocked(PolarError):
+    """Another confirmation of this checkout is being processed (a double-submitted form)."""
+
+    status_code = 409
+    error = "CheckoutLocked"
+
+
+# A confirmation marks the checkout ``confirmed`` while it attaches the card and charges; another
+# confirmation meanwhile is refused. One left ``confirmed`` by a crash can be confirmed again after
+# this long (the retry reuses the subscription/order already written, and so the same charge key).
+CONFIRMATION_LOCK = dt.timedelta(minutes=5)
+
+
+def _invalid(loc, msg, type_="value_error"):
+    return PolarRequestValidationError.single(list(loc), msg, type_)
+
+
+def _emit(checkout: Checkout, event: WebhookEventType) -> None:
+    from billing.checkouts.serializers import CheckoutOutput
+
+    webhook_event_emit(organization=checkout.organization, type=event, data=CheckoutOutput(Checkout.objects.get(pk=checkout.pk)).data)
+
+
+def checkout_url(checkout: Checkout) -> str:
+    base = getattr(settings, "PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}/checkout/{checkout.client_secret}"
+
+
+def _static_price(product: Product, currency: str | None) -> ProductPrice | None:
+    prices = [p for p in product.all_prices.filter(is_archived=False).order_by("created_at", "id")]
+    if currency is not None:
+        prices = [p for p in prices if p.price_currency == currency]
+    static = [p for p in prices if p.is_static]
+    return (static or prices or [None])[0]
+
+
+def checkout_trial_end(checkout: Checkout, product: Product, now) -> dt.datetime | None:
+    """When the trial of ``product`` bought through ``checkout`` now would end (None: no trial)."""
+    if not checkout.allow_trial or not product.is_recurring:
+        return None
+    interval = checkout.trial_interval or product.trial_interval
+    count = checkout.trial_interval_count or product.trial_interval_count
+    if not interval or not count:
+        return None
+    return next_period_end(now, interval, count)
+
+
+def checkout_preview(checkout: Checkout, *, product: Product, discount: Discount | None, seats: int | None) -> dict:
+    """The figures the buyer sees for ``product``: first period (or purchase), discount, tax."""
+    now = clock.now()
+    prices = [p for p in product.all_prices.filter(is_archived=False, price_currency=checkout.currency) if p.is_static]
+    period_end = next_period_end(now, product.recurring_interval, product.recurring_interval_count or 1) if product.is_recurring else now + dt.timedelta(seconds=1)
+    tax_bps = order_services.tax_rate_bps_for(
+        organization=checkout.organization, customer=checkout.customer, billing_address=checkout.customer_billing_address
+    )
+    lines = [
+        order_services.line_for(p, product_name=product.name, tax_rate_bps=tax_bps, seats=seats) for p in prices
+    ]
+    result = price(
+        PricingInput(
+            period=Period(now, period_end),
+            currency=checkout.currency,
+            lines=lines,
+            discount=order_services.discount_input_for(discount, first_order=True),
+        )
+    )
+    return {
+        "amount": result.subtotal_amount,
+        "discount_amount": result.discount_amount,
+        "net_amount": result.net_amount,
+        "tax_amount": result.tax_amount,
+        "total_amount": result.total_amount,
+        "tax_rate_bps": tax_bps,
+    }
+
+
+def checkout_create(
+    *,
+    organization,
+    products: list,
+    customer: Customer | None = None,
+    external_customer_id: str | None = None,
+    customer_email: str | None = None,
+    customer_name: str | None = None,
+    customer_billing_address: dict | None = None,
+    customer_tax_id: str | None = None,
+    customer_ip_address: str | None = None,
+    customer_metadata: dict | None = None,
+    discount: Discount | None = None,
+    allow_discount_codes: bool = True,
+    allow_trial: bool | None = True,
+    trial_interval: str | None = None,
+    trial_interval_count: int | None = None,
+    require_billing_address: bool = False,
+    is_business_customer: bool = False,
+    success_url: str | None = None,
+    return_url: str | None = None,
+    embed_origin: str | None = None,
+    seats: int | None = None,
+    metadata: dict | None = None,
+    locale: str | None = None,
+) -> Checkout:
+    """Open a checkout session for ``products`` (ids, in display order; the first is selected).
+
+    422 with ``loc`` and nothing written for: an unknown or foreign product, an archived one, one with
+    no price, products priced in different currencies, a customer of another organization, a discount
+    that does not apply to the selected product, seats outside the tiers. Emits ``checkout.created``.
+    """
+    from billing.discounts.services import discount_unusable_reason
+
+    if not products:
+        raise _invalid(("body", "products"), "At least one product is required.", "too_short")
+    found = {p.id: p for p in Product.objects.filter(organization=organization, pk__in=products)}
+    resolved: list[Product] = []
+    currency = None
+    for index, product_id in enumerate(products):
+        product = found.get(product_id)
+        if product is None:
+            raise _invalid(("body", "products", index), "Product does not exist.")
+        if product.is_archived:
+            raise _invalid(("body", "products", index), "Product is archived.")
+        selected_price = _static_price(product, currency)
+        if selected_price is None:
+            if currency is not None and _static_price(product, None) is not None:
+                raise _invalid(("body", "products", index), f"Product has no price in {currency.upper()} like the other products.")
+            raise _invalid(("body", "products", index), "Product has no active price.")
+        currency = currency or selected_price.price_currency
+        resolved.append(product)
+    selected = resolved[0]
+    selected_price = _static_price(selected, currency)
+    if customer is not None and (customer.organization_id != organization.id or customer.deleted_at is not None):
+        raise _invalid(("body", "customer_id"), "Customer does not exist.")
+    if customer is None and external_customer_id:
+        customer = Customer.objects.filter(organization=organization, external_id=external_customer_id, deleted_at__isnull=True).first()
+    if discount is not None:
+        if discount.organization_id != organization.id:
+            raise _invalid(("body", "discount_id"), "Discount does not exist.")
+        problem = discount_unusable_reason(discount=discount, product=selected, customer=customer, currency=currency)
+        if problem is not None:
+            raise _invalid(("body", "discount_id"), problem[1])
+    if selected.is_recurring:
+        seats = subscription_services._validate_seats(
+            list(selected.all_prices.filter(is_archived=False, price_currency=currency)), seats
+        )
+    elif seats is not None:
+        raise _invalid(("body", "seats"), "Seats can only be set on a seat-based product.")
+
+    if not organization.can_use_api():
+        raise NotOpenCheckout("This organization cannot accept payments.")
+    now = clock.now()
+    with transaction.atomic():
+        checkout = Checkout(
+            organization=organization,
+            expires_at=now + CHECKOUT_TTL,
+            success_url=success_url,
+            return_url=return_url,
+            embed_origin=embed_origin,
+            product=selected,
+            product_price=selected_price,
+            currency=currency,
+            seats=seats,
+            discount=discount,
+            allow_discount_codes=allow_discount_codes,
+            allow_trial=allow_trial,
+            trial_interval=trial_interval,
+            trial_interval_count=trial_interval_count,
+            require_billing_address=require_billing_address,
+            is_business_customer=is_business_customer,
+            customer=customer,
+            external_customer_id=external_customer_id,
+            customer_email=customer_email or (customer.email if customer else None),
+            customer_name=customer_name or (customer.name if customer else None),
+            customer_billing_address=customer_billing_address,
+            customer_tax_id=customer_tax_id,
+            customer_ip_address=customer_ip_address,
+            customer_metadata=customer_metadata or {},
+            metadata=metadata or {},
+            locale=locale,
+        )
+        checkout.organization = organization
+        preview = checkout_preview(checkout, product=selected, discount=discount, seats=seats)
+        _validate_amount(preview, loc=("body", "seats") if seats is not None else ("body", "products", 0))
+        for name, value in preview.items():
+            if name != "tax_rate_bps":
+                setattr(checkout, name, value)
+        checkout.save()
+        CheckoutProduct.objects.bulk_create(
+            [CheckoutProduct(checkout=checkout, product=product, order=index) for index, product in enumerate(resolved)]
+        )
+        _emit(checkout, WebhookEventType.CHECKOUT_CREATED)
+    return checkout
+
+
+def discount_by_code(*, organization, code: str) -> Discount:
+    """The organization's live discount with this code (ignoring case), or a 422 on ``discount_code``."""
+    discount = (
+        Discount.objects.annotate(code_lower=Lower("code"))
+        .filter(organization=organization, deleted_at__isnull=True, code_lower=code.strip().lower())
+        .first()
+    )
+    if discount is None:
+        raise _invalid(("body", "discount_code"), "Discount code does not exist.")
+    return discount
+
+
+def _discount_by_code(checkout: Checkout, code: str) -> Discount:
+    return discount_by_code(organization=checkout.organization, code=code)
+
+
+def _mark_failed(checkout: Checkout) -> None:
+    with transaction.atomic():
+        locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
+        if locked.status != Checkout.Status.SUCCEEDED:
+            locked.status = Checkout.Status.FAILED
+            locked.modified_at = clock.now()
+            locked.save(update_fields=["status", "modified_at"])
+            _emit(locked, WebhookEventType.CHECKOUT_UPDATED)
+
+
+def checkout_confirm(
+    *,
+    checkout: Checkout,
+    customer_email: str | None = None,
+    customer_name: str | None = None,
+    confirmation_token_id: str | None = None,
+    product_id=None,
+    discount_code: str | None = None,
+    customer_billing_address: dict | None = None,
+) -> Checkout:
+    """Pay a checkout; see the module docstring. Call it with no transaction open (it charges).
+
+    Raises ``NotOpenCheckout`` (403) for an expired checkout, 422 for bad input (nothing written),
+    ``PaymentMethodSetupFailed``/``PaymentFailed`` (402 with the decline code; checkout ``failed`` and
+    confirmable again), and the processor's 502/503 errors.
+    """
+    from billing.discounts.services import discount_unusable_reason
+    from billing.payments.services import payment_method_attach
+    from customers.services.customers import customer_create
+
+    checkout.refresh_from_db()
+    if checkout.status == Checkout.Status.SUCCEEDED:
+        return checkout
+    if checkout.status == Checkout.Status.CONFIRMED and _money_taken(checkout):
+        # Paid by an earlier confirmation whose fulfilment was cut short: finish it, charge nothing.
+        return _finish_paid(checkout)
+    now = clock.now()
+    if not checkout.is_open(now):
+        raise NotOpenCheckout("This checkout is expired or no longer open.")
+    if not checkout.organization.can_use_api():
+        # A denied merchant sells nothing more: refused before anything is written or charged.
+        raise NotOpenCheckout("This checkout is no longer open: the merchant cannot accept payments.")
+
+    product = checkout.product
+    if product_id is not None:
+        product = Product.objects.filter(pk=product_id, pk__in=checkout.checkout_products.values("product_id")).first()
+        if product is None or product.is_archived:
+            raise _invalid(("body", "product_id"), "Product is not part of this checkout.")
+    product_price = _static_price(product, checkout.currency)
+    if product_price is None:
+        raise _invalid(("body", "product_id"), f"Product has no price in {checkout.currency.upper()}.")
+    discount = checkout.discount
+    if discount_code:
+        if not checkout.allow_discount_codes:
+            raise _invalid(("body", "discount_code"), "Discount codes are not allowed on this checkout.")
+        discount = _discount_by_code(checkout, discount_code)
+    customer = checkout.customer
+    email = (customer_email or checkout.customer_email or "").strip() or None
+    if customer is None and email is None:
+        raise _invalid(("body", "customer_email"), "Field required", "missing")
+    if discount is not None:
+        problem = discount_unusable_reason(discount=discount, product=product, customer=customer, currency=checkout.currency)
+        if problem is not None:
+            raise _invalid(("body", "discount_code" if discount_code else "discount_id"), problem[1])
+    trial_end = checkout_trial_end(checkout, product, now)
+    preview = checkout_preview(checkout, product=product, discount=discount, seats=checkout.seats)
+    _validate_amount(preview, loc=("body", "product_id"))
+    payment_required = (preview["total_amount"] > 0 and trial_end is None) or (trial_end is not None and preview["amount"] > 0)
+    token = (confirmation_token_id or "").strip() or None
+    if payment_required and token is None:
+        raise _invalid(("body", "confirmation_token_id"), "A card is required.", "missing")
+
+    with transaction.atomic():
+        locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
+        if locked.status == Checkout.Status.SUCCEEDED:
+            return locked
+        if locked.status == Checkout.Status.CONFIRMED and locked.confirmed_at and now < locked.confirmed_at + CONFIRMATION_LOCK:
+            raise CheckoutLocked("This checkout is being processed.")
+        locked.status = Checkout.Status.CONFIRMED
+        locked.confirmed_at = now
+        if customer is None and locked.external_customer_id:
+            customer = Customer.objects.filter(
+                organization=locked.organization, external_id=locked.external_customer_id, deleted_at__isnull=True
+            ).first()
+        if customer is None:
+            customer = Customer.objects.filter(organization=locked.organization, email__iexact=email, deleted_at__isnull=True).first()
+        if customer is None:
+            customer = customer_create(
+                organization=locked.organization,
+                email=email,
+                name=customer_name or locked.customer_name,
+                billing_address=customer_billing_address or locked.customer_billing_address,
+                external_id=locked.external_customer_id,
+                metadata=locked.customer_metadata or None,
+            )
+        locked.customer = customer
+        locked.customer_email = email or customer.email
+        locked.customer_name = customer_name or locked.customer_name or customer.name
+        if customer_billing_address:
+            locked.customer_billing_address = customer_billing_address
+        locked.product = product
+        locked.product_price = product_price
+        locked.discount = discount
+        for name, value in preview.items():
+            if name != "tax_rate_bps":
+                setattr(locked, name, value)
+        locked.modified_at = now
+        locked.save()
+    checkout = locked
+
+    payment_method = None
+    try:
+        if token is not None:
+            payment_method = payment_method_attach(customer=customer, token=token, set_default=True)
+        if product.is_recurring:
+            existing = checkout.subscription
+            if existing is not None:
+                # A retry (after a decline or a crash): pay the same subscription's first order, if unpaid.
+                if existing.status == "incomplete":
+                    subscription_services.subscription_pay_first_order(subscription=existing, payment_method=payment_method)
+            else:
+                subscription_services.subscription_create(
+                    organization=checkout.organization,
+                    customer=customer,
+                    product=product,
+                    payment_method=payment_method,
+                    discount=discount,
+                    seats=checkout.seats,
+                    trial_end=trial_end,
+                    checkout=checkout,
+                    currency=checkout.currency,
+                    metadata=checkout.metadata,
+                )
+        else:
+            _purchase(checkout=checkout, customer=customer, product=product, discount=discount, payment_method=payment_method)
+    except PolarError:
+        # Declines, processor trouble, bad input found late: the checkout can be confirmed again; a
+        # retry reuses the subscription/order written above, so a charge in doubt is reconciled, not repeated.
+        # (Nothing raises once money is taken: fulfilment failures are recorded, not raised.)
+        _mark_failed(checkout)
+        raise
+
+    try:
+        return checkout_succeed(checkout=checkout)
+    except Exception:
+        if not _money_taken(checkout):
+            raise
+        # Paid: answer with the checkout as it stands; the fulfilment sweep succeeds it.
+        logger.exception("checkout.succeed_deferred", checkout_id=str(checkout.id))
+        checkout.refresh_from_db()
+        return checkout
+
+
+def _finish_paid(checkout: Checkout) -> Checkout:
+    """A checkout whose charge succeeded: fulfil its order and succeed it; never raises."""
+    from billing.models import Payment
+    from billing.fulfilment.services import order_fulfil_after_charge
+
+    payment = Payment.objects.filter(checkout_id=checkout.id, status=Payment.Status.SUCCEEDED, order__isnull=False).first()
+    if payment is not None:
+        order_fulfil_after_charge(order=payment.order)
+    try:
+        return checkout_succeed(checkout=checkout)
+    except Exception:  # paid: the fulfilment sweep succeeds it
+        logger.exception("checkout.succeed_deferred", checkout_id=str(checkout.id))
+        checkout.refresh_from_db()
+        return checkout
+
+
+def _money_taken(checkout: Checkout) -> bool:
+    from billing.models import Payment
+
+    return Payment.objects.filter(checkout_id=checkout.id, status=Payment.Status.SUCCEEDED).exists()
+
+
+def checkout_succeed(*, checkout: Checkout) -> Checkout:
+    """Mark a confirmed checkout ``succeeded`` (emits ``checkout.updated``). Locks the checkout.
+    Idempotent: a succeeded checkout is returned as it is. The end of ``checkout_confirm``, and a
+    fulfilment step (``billing.fulfilment.services``) for a checkout whose purchase was paid."""
+    with transaction.atomic():
+        locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
+        if locked.status == Checkout.Status.SUCCEEDED:
+            return locked
+        locked.status = Checkout.Status.SUCCEEDED
+        locked.confirmed_at = clock.now()
+        locked.modified_at = locked.confirmed_at
+        locked.save()
+        _emit(locked, WebhookEventType.CHECKOUT_UPDATED)
+    return locked
+
+
+def _validate_amount(preview: dict, *, loc) -> None:
+    """422 before anything is written when the checkout's amounts exceed what can be charged."""
+    from polar.money import MAX_AMOUNT
+
+    if max(preview["amount"], preview["total_amount"]) > MAX_AMOUNT:
+        raise _invalid(loc, f"The amount would exceed the maximum of {MAX_AMOUNT} in minor units.")
+
+
+def _purchase(*, checkout: Checkout, customer, product: Product, discount, payment_method) -> Order:
+    """A one-time product: the ``purchase`` order (written once per checkout), charged, then granted."""
+    from billing.models import Payment
+    from billing.benefits.services import benefit_grants_create_for
+    from billing.discounts.services import discount_redeem
+    from billing.fulfilment.services import order_fulfil_after_charge
+    from billing.payments.services import PaymentFailed
+
+    with transaction.atomic():
+        locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
+        order = locked.order
+        if order is None:
+            now = clock.now()
+            tax_bps = order_services.tax_rate_bps_for(organization=locked.organization, customer=customer)
+            prices = [p for p in product.all_prices.filter(is_archived=False, price_currency=locked.currency) if p.is_static]
+            pricing_input = PricingInput(
+                period=Period(now, now + dt.timedelta(seconds=1)),
+                currency=locked.currency,
+                lines=[order_services.line_for(p, product_name=product.name, tax_rate_bps=tax_bps) for p in prices],
+                discount=order_services.discount_input_for(discount, first_order=True),
+            )
+            order = order_services.order_create(
+                organization=locked.organization,
+                customer=customer,
+                billing_reason=OrderBillingReason.PURCHASE,
+                pricing_input=pricing_input,
+                product=product,
+                checkout=locked,
+                discount=discount,
+                description=product.name,
+                metadata=locked.metadata,
+            )
+            if discount is not None:
+                discount_redeem(discount=discount, customer=customer, product=product, currency=locked.currency, checkout_id=locked.id, order_id=order.id)
+            locked.order = order
+            locked.save(update_fields=["order"])
+    if order.status == OrderStatus.PENDING:
+        payment = order_services.order_charge(order=order, payment_method=payment_method)
+        if payment is not None and payment.status != Payment.Status.SUCCEEDED:
+            raise PaymentFailed.for_payment(payment)
+    if order.due_amount > 0:
+        # Money taken (now or by an earlier attempt): benefits and the checkout are fulfilment, which
+        # never raises; what fails is recorded on the order and finished by the fulfilment sweep.
+        order_fulfil_after_charge(order=order)
+    else:
+        with transaction.atomic():
+            benefit_grants_create_for(customer=customer, product=product, order_id=order.id)
+    order.refresh_from_db()
+    return order

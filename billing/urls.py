@@ -1,0 +1,97 @@
+from django.urls import path
+
+from billing.payments import api as payments_api
+
+urlpatterns: list = []
+urlpatterns += [
+    path("customers/<str:id>/payment-methods", payments_api.CustomerPaymentMethodListApi.as_view(), name="customers-payment-methods"),
+    path(
+        "customers/<str:id>/payment-methods/<str:payment_method_id>",
+        payments_api.CustomerPaymentMethodDetailApi.as_view(),
+        name="customers-payment-methods-detail",
+    ),
+    path("payments/", payments_api.PaymentListApi.as_view(), name="payments-list"),
+    path("payments/<str:id>", payments_api.PaymentDetailApi.as_view(), name="payments-detail"),
+]
+
+from billing.benefits import api as benefits  # noqa: E402
+
+from billing.discounts import api as discounts  # noqa: E402
+
+from billing.license_keys import api as license_keys  # noqa: E402
+
+from billing.catalog import api as products  # noqa: E402
+
+urlpatterns += [
+    path("products/", products.ProductListApi.as_view(), name="products-list"),
+    path("products/<str:id>", products.ProductDetailApi.as_view(), name="products-detail"),
+    path("products/<str:id>/benefits", products.ProductBenefitsApi.as_view(), name="products-benefits"),
+    path("products/<str:id>/prices", products.ProductPriceHistoryApi.as_view(), name="products-prices"),
+    path("discounts/", discounts.DiscountListApi.as_view(), name="discounts-list"),
+    path("discounts/<str:id>", discounts.DiscountDetailApi.as_view(), name="discounts-detail"),
+    path("benefits/", benefits.BenefitListApi.as_view(), name="benefits-list"),
+    path("benefits/<str:id>", benefits.BenefitDetailApi.as_view(), name="benefits-detail"),
+    path("benefits/<str:id>/grants", benefits.BenefitGrantListApi.as_view(), name="benefits-grants"),
+    path("license-keys/", license_keys.LicenseKeyListApi.as_view(), name="license-keys-list"),
+    # Polar's organization-level twins of the customer-portal endpoints (polar-sdk 0.32 calls these).
+    path("license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="org-license-keys-validate"),
+    path("license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="org-license-keys-activate"),
+    path("license-keys/deactivate", license_keys.LicenseKeyDeactivateApi.as_view(), name="org-license-keys-deactivate"),
+    path("license-keys/<str:id>", license_keys.LicenseKeyDetailApi.as_view(), name="license-keys-detail"),
+    path(
+        "license-keys/<str:id>/activations/<str:activation_id>",
+        license_keys.LicenseKeyActivationDetailApi.as_view(),
+        name="license-keys-activation-detail",
+    ),
+    path("customer-portal/license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="license-keys-validate"),
+    path("customer-portal/license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="license-keys-activate"),
+    path(
+        "customer-portal/license-keys/deactivate",
+        license_keys.LicenseKeyDeactivateApi.as_view(),
+        name="license-keys-deactivate",
+    ),
+]
+
+from billing.checkouts import api as checkouts  # noqa: E402
+
+from billing.orders import api as orders  # noqa: E402
+
+from billing.subscriptions import api as subscriptions  # noqa: E402
+
+urlpatterns += [
+    path("subscriptions/", subscriptions.SubscriptionListApi.as_view(), name="subscriptions-list"),
+    path("subscriptions/<str:id>", subscriptions.SubscriptionDetailApi.as_view(), name="subscriptions-detail"),
+    path("orders/", orders.OrderListApi.as_view(), name="orders-list"),
+    path("orders/<str:id>", orders.OrderDetailApi.as_view(), name="orders-detail"),
+    path("orders/<str:id>/invoice", orders.OrderInvoiceApi.as_view(), name="orders-invoice"),
+    path("checkouts/", checkouts.CheckoutListApi.as_view(), name="checkouts-list"),
+    path("checkouts/<str:id>", checkouts.CheckoutDetailApi.as_view(), name="checkouts-detail"),
+    path(
+        "checkouts/client/<str:client_secret>/confirm",
+        checkouts.CheckoutClientConfirmApi.as_view(),
+        name="checkouts-client-confirm",
+    ),
+]
+
+
+
+from billing.usage import api_customer_meters as customer_meters_api  # noqa: E402
+from billing.usage import api_events as events_api  # noqa: E402
+from billing.usage import api_meters as meters_api  # noqa: E402
+
+urlpatterns += [
+    path("events/ingest", events_api.EventsIngestApi.as_view(), name="events-ingest"),
+    path("events/", events_api.EventListApi.as_view(), name="events-list"),
+    path("events/<str:id>", events_api.EventDetailApi.as_view(), name="events-detail"),
+    path("meters/", meters_api.MeterListApi.as_view(), name="meters-list"),
+    path("meters/<str:id>/quantities", meters_api.MeterQuantitiesApi.as_view(), name="meters-quantities"),
+    path("meters/<str:id>", meters_api.MeterDetailApi.as_view(), name="meters-detail"),
+    path("customer-meters/", customer_meters_api.CustomerMeterListApi.as_view(), name="customer-meters-list"),
+    path("customer-meters/<str:id>", customer_meters_api.CustomerMeterDetailApi.as_view(), name="customer-meters-detail"),
+]
+
+from billing.renewals import api as upcoming_api  # noqa: E402
+
+urlpatterns += [
+    path("subscriptions/<str:id>/upcoming", upcoming_api.SubscriptionUpcomingApi.as_view(), name="subscriptions-upcoming"),
+]

@@ -1,0 +1,104 @@
+"""``/v1/events/``: ingestion (the hot path) and reads."""
+import orjson
+from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+
+from billing.usage import selectors
+from billing.usage import services
+from polar.api.fields import BoundedDateTimeField
+from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
+from polar.api.views import PolarAPIView
+from polar.errors import PolarRequestValidationError, ResourceNotFound
+
+from billing.usage.payloads import event_payload
+
+
+class _ListPayloads:
+    """Lets ``paginated`` render plain dicts through the same pagination as serializers."""
+
+    def __init__(self, render):
+        self.render = render
+
+    def __call__(self, items, many=True, context=None):
+        self.data = [self.render(item) for item in items]
+        return self
+
+
+class EventsIngestApi(PolarAPIView):
+    scope = "events"
+
+    @extend_schema(operation_id="events:ingest", request=None, responses=None)
+    def post(self, request):
+        # The body is parsed with orjson here rather than by DRF's JSON parser and a serializer: this is the
+        # hot path (1,000 events a request), and validation is done by the service in one pass.
+        try:
+            body = request._request.body
+        except RequestDataTooBig:
+            raise PayloadTooLarge(
+                f"The request body is too large: at most {max_body_size():,} bytes; send at most 1,000 events a request."
+            )
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise PolarRequestValidationError.single(["body"], f"JSON decode error: {exc}", "json_invalid")
+        # The strict parser's checks (nesting, numbers); NUL in strings is reported per event by the service.
+        check_json_value(data, check_strings=False)
+        if not isinstance(data, dict):
+            raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
+        if "events" not in data:
+            raise PolarRequestValidationError.single(["body", "events"], "Field required", "missing")
+        result = services.events_ingest(organization=self.organization, events=data["events"])
+        return self.respond(result)
+
+
+class EventListQuery(serializers.Serializer):
+    customer_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    external_customer_id = serializers.ListField(child=serializers.CharField(max_length=256), required=False)
+    name = serializers.ListField(child=serializers.CharField(max_length=128), required=False)
+    source = serializers.ListField(child=serializers.ChoiceField(choices=["user", "system"]), required=False)
+    start_timestamp = BoundedDateTimeField(required=False)
+    end_timestamp = BoundedDateTimeField(required=False)
+    metadata = serializers.DictField(child=serializers.CharField(max_length=500), required=False)
+    organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    meter_id = serializers.UUIDField(required=False)
+
+
+class EventListApi(PolarAPIView):
+    scope = "events"
+    sorting_fields = {"timestamp": "timestamp"}
+    default_sorting = ("-timestamp",)
+
+    @extend_schema(operation_id="events:list", responses=None)
+    def get(self, request):
+        query = self.parse_query(EventListQuery)
+        meter = None
+        if query.get("meter_id") is not None:
+            meter = selectors.meter_get(organization=self.organization, id=query["meter_id"])
+            if meter is None:
+                raise ResourceNotFound("Meter not found")
+        queryset = selectors.event_list(
+            meter=meter,
+            organization=self.organization,
+            customer_ids=query.get("customer_id"),
+            external_customer_ids=query.get("external_customer_id"),
+            names=query.get("name"),
+            sources=query.get("source"),
+            start_timestamp=query.get("start_timestamp"),
+            end_timestamp=query.get("end_timestamp"),
+            metadata=query.get("metadata"),
+        )
+        if query.get("organization_id") and self.organization.id not in query["organization_id"]:
+            queryset = queryset.none()
+        return self.paginated(queryset.order_by(*self.sorting()), _ListPayloads(event_payload))
+
+
+class EventDetailApi(PolarAPIView):
+    scope = "events"
+
+    @extend_schema(operation_id="events:get", responses=None)
+    def get(self, request, id):
+        event = selectors.event_get(organization=self.organization, id=self.parse_id(id))
+        if event is None:
+            raise ResourceNotFound()
+        return self.respond(event_payload(event))

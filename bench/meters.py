@@ -163,7 +163,7 @@ def main():
 
     django.setup()
     from billing.models import Meter
-    from billing.services.usage_partitions import ensure_months
+    from billing.usage.partitions import ensure_months
     from customers.models import Customer
     from polar.organizations.services import access_token_create, organization_get_or_create
 

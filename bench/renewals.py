@@ -57,9 +57,9 @@ def seed(n: int, events_per: int, due_at: dt.datetime) -> dict:
     from django.db import transaction
 
     from billing.models import Meter, PaymentMethod, SandboxPaymentMethod, Subscription, SubscriptionPrice
-    from billing.services.catalog import product_create
-    from billing.services.payments import payment_method_attach
-    from billing.services.usage import events_ingest
+    from billing.catalog.services import product_create
+    from billing.payments.services import payment_method_attach
+    from billing.usage.services import events_ingest
     from customers.models import Customer
     from polar import clock
     from polar.organizations.models import Organization
@@ -245,7 +245,7 @@ def main():
     from django.db import connection
 
     from billing.models import Order, Payment
-    from billing.services.renewals import renewals_sweep
+    from billing.renewals.cycle import renewals_sweep
 
     redis.Redis.from_url(redis_url).delete("celery", "unacked", "unacked_index")
     due_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1)

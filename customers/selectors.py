@@ -68,9 +68,9 @@ def customer_state(*, customer: Customer) -> dict:
       and the balance (CustomerStateMeter), from the usage selectors.
     """
     # billing depends on customers (foreign keys), so it is imported here, not at module level.
-    from billing.api.subscriptions_serializers import subscription_base_output
+    from billing.subscriptions.serializers import subscription_base_output
     from billing.models import Subscription
-    from billing.selectors.benefits import benefit_grants_active
+    from billing.benefits.selectors import benefit_grants_active
 
     subscriptions = Subscription.objects.filter(
         customer=customer, status__in=Subscription.ACTIVE_STATUSES
@@ -102,7 +102,7 @@ def customer_state(*, customer: Customer) -> dict:
 
 
 def _customer_active_meters(*, customer) -> list[dict]:
-    from billing.selectors.usage import customer_state_meters
+    from billing.usage.selectors import customer_state_meters
 
     return customer_state_meters(customer=customer)
 

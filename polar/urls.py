@@ -9,7 +9,7 @@ from polar.observability import health
 v1_patterns = [
     path("", include("polar.organizations.api.urls")),
     path("", include("customers.api.urls")),
-    path("", include("billing.api.urls")),
+    path("", include("billing.urls")),
     path("", include("polar.webhooks.api.urls")),
 ]
 
@@ -24,7 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-from billing import views as billing_views  # noqa: E402
+from billing.checkouts import pages as billing_views  # noqa: E402
 
 urlpatterns += [
     path("checkout/<str:client_secret>", billing_views.checkout_page, name="checkout-page"),

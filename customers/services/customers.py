@@ -139,7 +139,7 @@ def customer_create(
 
     # Usage events ingested before this customer existed carry its external id: link them in this transaction.
     if customer.external_id is not None:
-        from billing.services.usage import link_events_to_customer
+        from billing.usage.services import link_events_to_customer
 
         link_events_to_customer(customer=customer)
     return customer

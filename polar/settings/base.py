@@ -251,7 +251,7 @@ LOGGING = {"level": LOG_LEVEL, "format": LOG_FORMAT}
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Payments -------------------------------------------------------------
-# Which billing.processors implementation charges cards; "sandbox" is built in (docs/sandbox.md).
+# Which billing.payments.processors implementation charges cards; "sandbox" is built in (docs/sandbox.md).
 PAYMENT_PROCESSOR = env("PAYMENT_PROCESSOR", default="sandbox")
 # Sandbox fault switch overriding the admin's SandboxSettings row: "", "timeout", "timeout_after_charge", "error".
 SANDBOX_PROCESSOR_FAULT = env("SANDBOX_PROCESSOR_FAULT", default="")

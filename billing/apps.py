@@ -8,9 +8,8 @@ class BillingConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from polar.observability.metrics import SCRAPE_COLLECTORS
-
         from billing.metrics import billing_state
+        from polar.observability.metrics import SCRAPE_COLLECTORS
 
         if billing_state not in SCRAPE_COLLECTORS:
             SCRAPE_COLLECTORS.append(billing_state)

@@ -33,7 +33,6 @@ def subscription_cycle(subscription_id: str) -> str | None:
     finds the period already advanced and the charge already made (same processor key)."""
     from billing.payments.services import PaymentProcessorTimeout
     from billing.renewals.cycle import subscription_cycle as cycle
-
     from polar.audit import system_actor
 
     try:

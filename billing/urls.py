@@ -15,12 +15,9 @@ urlpatterns += [
 ]
 
 from billing.benefits import api as benefits  # noqa: E402
-
-from billing.discounts import api as discounts  # noqa: E402
-
-from billing.license_keys import api as license_keys  # noqa: E402
-
 from billing.catalog import api as products  # noqa: E402
+from billing.discounts import api as discounts  # noqa: E402
+from billing.license_keys import api as license_keys  # noqa: E402
 
 urlpatterns += [
     path("products/", products.ProductListApi.as_view(), name="products-list"),
@@ -53,9 +50,7 @@ urlpatterns += [
 ]
 
 from billing.checkouts import api as checkouts  # noqa: E402
-
 from billing.orders import api as orders  # noqa: E402
-
 from billing.subscriptions import api as subscriptions  # noqa: E402
 
 urlpatterns += [

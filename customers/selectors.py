@@ -68,9 +68,9 @@ def customer_state(*, customer: Customer) -> dict:
       and the balance (CustomerStateMeter), from the usage selectors.
     """
     # billing depends on customers (foreign keys), so it is imported here, not at module level.
-    from billing.subscriptions.serializers import subscription_base_output
-    from billing.models import Subscription
     from billing.benefits.selectors import benefit_grants_active
+    from billing.models import Subscription
+    from billing.subscriptions.payloads import subscription_base_output
 
     subscriptions = Subscription.objects.filter(
         customer=customer, status__in=Subscription.ACTIVE_STATUSES

@@ -4,13 +4,16 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing.benefits import selectors
-from billing.benefits import services
+from billing.benefits import selectors, services
+from billing.benefits.payloads import BenefitGrantOutput, BenefitOutput
+from billing.benefits.serializers import (
+    BenefitCreateInput,
+    BenefitListQuery,
+    BenefitUpdateInput,
+)
+from billing.catalog.api import check_organization_id
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
-
-from billing.benefits.serializers import BenefitCreateInput, BenefitGrantOutput, BenefitListQuery, BenefitOutput, BenefitUpdateInput
-from billing.catalog.api import check_organization_id
 
 
 class BenefitListApi(PolarAPIView):

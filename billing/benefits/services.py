@@ -13,13 +13,13 @@ import uuid
 import structlog
 from django.db import IntegrityError, transaction
 
+from billing.benefits.payloads import BenefitGrantOutput, BenefitOutput
+from billing.license_keys import services as license_key_services
 from billing.models import Benefit, BenefitGrant, Meter, Product, ProductBenefit
 from polar import clock
 from polar.errors import NotPermitted, PolarRequestValidationError
 from polar.webhooks.events import WebhookEventType
 from polar.webhooks.services import webhook_event_emit
-
-from billing.license_keys import services as license_key_services
 
 logger = structlog.get_logger(__name__)
 
@@ -27,13 +27,11 @@ _UNSET = object()
 
 
 def _benefit_output(benefit: Benefit) -> dict:
-    from billing.benefits.serializers import BenefitOutput
 
     return BenefitOutput(benefit).data
 
 
 def _grant_output(grant: BenefitGrant) -> dict:
-    from billing.benefits.serializers import BenefitGrantOutput
 
     return BenefitGrantOutput(grant).data
 

@@ -2,6 +2,9 @@
 services (the actions below), so the admin writes nothing the API could not."""
 from django.contrib import admin, messages
 
+from billing.benefits import services as benefit_services
+from billing.catalog import services as catalog_services
+from billing.discounts import services as discount_services
 from billing.models import (
     Benefit,
     BenefitGrant,
@@ -15,9 +18,6 @@ from billing.models import (
     ProductBenefit,
     ProductPrice,
 )
-from billing.benefits import services as benefit_services
-from billing.catalog import services as catalog_services
-from billing.discounts import services as discount_services
 from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from polar.errors import PolarError
 

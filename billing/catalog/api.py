@@ -3,20 +3,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from billing.catalog import selectors
-from billing.catalog import services
-from polar.api.views import PolarAPIView
-from polar.errors import PolarRequestValidationError, ResourceNotFound
-
+from billing.catalog import selectors, services
+from billing.catalog.payloads import ProductOutput, ProductPriceHistoryOutput
 from billing.catalog.serializers import (
     ProductBenefitsUpdateInput,
     ProductCreateInput,
     ProductListQuery,
-    ProductOutput,
-    ProductPriceHistoryOutput,
     ProductPriceListQuery,
     ProductUpdateInput,
 )
+from polar.api.views import PolarAPIView
+from polar.errors import PolarRequestValidationError, ResourceNotFound
 
 
 def check_organization_id(view, data):

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from billing.catalog.payloads import ProductOutput
 from billing.models import Benefit, Meter, Product, ProductBenefit, ProductPrice
 from polar import clock
 from polar.errors import PolarError, PolarRequestValidationError
@@ -32,7 +33,6 @@ def _invalid(loc, msg, type_="value_error"):
 
 
 def _emit_product(product: Product, event: WebhookEventType) -> None:
-    from billing.catalog.serializers import ProductOutput
 
     product = Product.objects.get(pk=product.pk)
     webhook_event_emit(organization=product.organization, type=event, data=ProductOutput(product).data)

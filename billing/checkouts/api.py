@@ -7,15 +7,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from billing.checkouts import selectors, services
+from billing.checkouts.payloads import CheckoutOutput, CheckoutPublicConfirmedOutput
+from billing.checkouts.serializers import CheckoutConfirmInput, CheckoutCreateInput
 from billing.models import Discount
-from billing.checkouts import selectors
-from billing.checkouts import services
 from customers.models import Customer
 from polar.api.exceptions import flatten_validation_errors
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
-
-from billing.checkouts.serializers import CheckoutConfirmInput, CheckoutCreateInput, CheckoutOutput, CheckoutPublicConfirmedOutput
 
 
 class CheckoutListApi(PolarAPIView):

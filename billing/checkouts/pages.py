@@ -11,10 +11,11 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from billing.checkouts import payloads as checkout_payloads
+from billing.checkouts import services as checkout_services
+from billing.checkouts.selectors import checkout_get_by_client_secret
 from billing.checkouts.serializers import CheckoutConfirmInput
 from billing.models import Order
-from billing.checkouts.selectors import checkout_get_by_client_secret
-from billing.checkouts import services as checkout_services
 from polar import clock, money
 from polar.api.exceptions import flatten_validation_errors
 from polar.errors import PolarError, PolarRequestValidationError
@@ -66,7 +67,7 @@ def _page_context(checkout, *, form=None, error=None, selected_product_id=None):
     products = [link.product for link in checkout.checkout_products.select_related("product").order_by("order")]
     selected = next((p for p in products if str(p.id) == str(selected_product_id)), None) or checkout.product
     preview = checkout_services.checkout_preview(checkout, product=selected, discount=checkout.discount, seats=checkout.seats)
-    trial_end = checkout_services.checkout_trial_end(checkout, selected, clock.now())
+    trial_end = checkout_payloads.checkout_trial_end(checkout, selected, clock.now())
 
     def fmt(amount):
         return money.format_amount(amount, checkout.currency)

@@ -19,15 +19,25 @@ from __future__ import annotations
 import datetime as dt
 
 import structlog
-from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 
-from billing.models import Checkout, CheckoutProduct, Discount, Order, OrderBillingReason, OrderStatus, Product, ProductPrice
-from billing.pricing import Period, PricingInput, next_period_end, price
+from billing.checkouts.payloads import CheckoutOutput, checkout_trial_end
+from billing.models import (
+    Checkout,
+    CheckoutProduct,
+    Discount,
+    Order,
+    OrderBillingReason,
+    OrderStatus,
+    Product,
+    ProductPrice,
+)
 from billing.orders import services as order_services
+from billing.pricing import Period, PricingInput, next_period_end, price
 from billing.subscriptions import services as subscription_services
 from customers.models import Customer
+from customers.services.customers import customer_create
 from polar import clock
 from polar.errors import PolarError, PolarRequestValidationError
 from polar.webhooks.events import WebhookEventType
@@ -61,14 +71,8 @@ def _invalid(loc, msg, type_="value_error"):
 
 
 def _emit(checkout: Checkout, event: WebhookEventType) -> None:
-    from billing.checkouts.serializers import CheckoutOutput
 
     webhook_event_emit(organization=checkout.organization, type=event, data=CheckoutOutput(Checkout.objects.get(pk=checkout.pk)).data)
-
-
-def checkout_url(checkout: Checkout) -> str:
-    base = getattr(settings, "PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    return f"{base}/checkout/{checkout.client_secret}"
 
 
 def _static_price(product: Product, currency: str | None) -> ProductPrice | None:
@@ -77,17 +81,6 @@ def _static_price(product: Product, currency: str | None) -> ProductPrice | None
         prices = [p for p in prices if p.price_currency == currency]
     static = [p for p in prices if p.is_static]
     return (static or prices or [None])[0]
-
-
-def checkout_trial_end(checkout: Checkout, product: Product, now) -> dt.datetime | None:
-    """When the trial of ``product`` bought through ``checkout`` now would end (None: no trial)."""
-    if not checkout.allow_trial or not product.is_recurring:
-        return None
-    interval = checkout.trial_interval or product.trial_interval
-    count = checkout.trial_interval_count or product.trial_interval_count
-    if not interval or not count:
-        return None
-    return next_period_end(now, interval, count)
 
 
 def checkout_preview(checkout: Checkout, *, product: Product, discount: Discount | None, seats: int | None) -> dict:
@@ -280,7 +273,6 @@ def checkout_confirm(
     """
     from billing.discounts.services import discount_unusable_reason
     from billing.payments.services import payment_method_attach
-    from customers.services.customers import customer_create
 
     checkout.refresh_from_db()
     if checkout.status == Checkout.Status.SUCCEEDED:
@@ -407,8 +399,8 @@ def checkout_confirm(
 
 def _finish_paid(checkout: Checkout) -> Checkout:
     """A checkout whose charge succeeded: fulfil its order and succeed it; never raises."""
-    from billing.models import Payment
     from billing.fulfilment.services import order_fulfil_after_charge
+    from billing.models import Payment
 
     payment = Payment.objects.filter(checkout_id=checkout.id, status=Payment.Status.SUCCEEDED, order__isnull=False).first()
     if payment is not None:
@@ -453,10 +445,10 @@ def _validate_amount(preview: dict, *, loc) -> None:
 
 def _purchase(*, checkout: Checkout, customer, product: Product, discount, payment_method) -> Order:
     """A one-time product: the ``purchase`` order (written once per checkout), charged, then granted."""
-    from billing.models import Payment
     from billing.benefits.services import benefit_grants_create_for
     from billing.discounts.services import discount_redeem
     from billing.fulfilment.services import order_fulfil_after_charge
+    from billing.models import Payment
     from billing.payments.services import PaymentFailed
 
     with transaction.atomic():

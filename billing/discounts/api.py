@@ -3,13 +3,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from billing.discounts import selectors
-from billing.discounts import services
+from billing.catalog.api import check_organization_id
+from billing.discounts import selectors, services
+from billing.discounts.payloads import DiscountOutput
+from billing.discounts.serializers import (
+    DiscountCreateInput,
+    DiscountListQuery,
+    DiscountUpdateInput,
+)
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
-
-from billing.discounts.serializers import DiscountCreateInput, DiscountListQuery, DiscountOutput, DiscountUpdateInput
-from billing.catalog.api import check_organization_id
 
 
 class DiscountListApi(PolarAPIView):

@@ -12,7 +12,13 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from billing.models import Discount, DiscountAmount, DiscountProduct, DiscountRedemption, Product
+from billing.models import (
+    Discount,
+    DiscountAmount,
+    DiscountProduct,
+    DiscountRedemption,
+    Product,
+)
 from polar import clock, money
 from polar.errors import PolarRequestValidationError
 

@@ -6,20 +6,21 @@ from rest_framework.response import Response
 
 from billing.benefits import selectors
 from billing.license_keys import services
-from polar.api.views import PolarAPIView
-from polar.errors import ResourceNotFound
-
-from billing.license_keys.serializers import (
-    LicenseKeyActivateInput,
+from billing.license_keys.payloads import (
     LicenseKeyActivationOutput,
-    LicenseKeyDeactivateInput,
-    LicenseKeyListQuery,
     LicenseKeyOutput,
-    LicenseKeyUpdateInput,
-    LicenseKeyValidateInput,
     LicenseKeyWithActivationsOutput,
     validated_license_key_output,
 )
+from billing.license_keys.serializers import (
+    LicenseKeyActivateInput,
+    LicenseKeyDeactivateInput,
+    LicenseKeyListQuery,
+    LicenseKeyUpdateInput,
+    LicenseKeyValidateInput,
+)
+from polar.api.views import PolarAPIView
+from polar.errors import ResourceNotFound
 
 PORTAL_SCOPES = {"POST": ["license_keys:read", "license_keys:write"]}
 

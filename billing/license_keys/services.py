@@ -13,7 +13,12 @@ from django.db import transaction
 
 from billing.models import BenefitGrant, LicenseKey, LicenseKeyActivation
 from polar import clock
-from polar.errors import NotPermitted, PolarError, PolarRequestValidationError, ResourceNotFound
+from polar.errors import (
+    NotPermitted,
+    PolarError,
+    PolarRequestValidationError,
+    ResourceNotFound,
+)
 
 
 class LicenseKeyBadRequest(PolarError):

@@ -9,12 +9,12 @@ library is installed.
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
-from billing.orders import selectors
 from billing.checkouts.pages import invoice_signed_path
+from billing.orders import selectors
+from billing.orders.payloads import OrderOutput
+from billing.orders.serializers import OrderListQuery
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
-
-from billing.orders.serializers import OrderListQuery, OrderOutput
 
 
 class OrderListApi(PolarAPIView):

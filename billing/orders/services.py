@@ -34,7 +34,16 @@ from billing.models import (
     ProductPrice,
     TaxRate,
 )
-from billing.pricing import DiscountInput, LineInput, Period, PriceVersion, PricingInput, SeatTier, price
+from billing.orders.payloads import OrderOutput
+from billing.pricing import (
+    DiscountInput,
+    LineInput,
+    Period,
+    PriceVersion,
+    PricingInput,
+    SeatTier,
+    price,
+)
 from polar import clock
 from polar.errors import ConflictError
 from polar.webhooks.events import WebhookEventType
@@ -153,7 +162,6 @@ def tax_rate_bps_for(*, organization, customer=None, billing_address: dict | Non
 
 def _emit(order: Order, *events: WebhookEventType) -> None:
     """Emit ``events`` for ``order`` with one rendering of the order (they describe the same state)."""
-    from billing.orders.serializers import OrderOutput
 
     order = Order.objects.select_related("organization", "customer", "product", "subscription", "discount").get(pk=order.pk)
     data = OrderOutput(order).data
@@ -437,7 +445,6 @@ def orders_mark_paid(orders: list[Order], *, attempt: int) -> None:
     rows loaded (and their items, when known), which the payloads are rendered from."""
     if not orders:
         return
-    from billing.orders.serializers import OrderOutput
     from polar.audit import audit_log_many
     from polar.db import bulk_update_rows
     from polar.webhooks.services import webhook_events_emit

@@ -4,7 +4,15 @@ Money rows are read-only here: changes go through the services (actions below), 
 """
 from django.contrib import admin, messages
 
-from billing.models import Payment, PaymentMethod, SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings
+from billing.models import (
+    Payment,
+    PaymentMethod,
+    SandboxCharge,
+    SandboxDispute,
+    SandboxPaymentMethod,
+    SandboxRefund,
+    SandboxSettings,
+)
 from billing.payments import services
 from polar.admin_base import ReadOnlyAdmin
 

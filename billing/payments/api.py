@@ -8,8 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from billing.models import Payment, PaymentMethod
-from billing.payments import selectors
-from billing.payments import services
+from billing.payments import selectors, services
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
 

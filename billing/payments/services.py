@@ -36,7 +36,12 @@ from polar import clock
 from polar.api import idempotency
 from polar.audit import audit_log_many
 from polar.db import bulk_update_rows
-from polar.errors import ConflictError, PolarError, PolarRequestValidationError, ResourceNotFound
+from polar.errors import (
+    ConflictError,
+    PolarError,
+    PolarRequestValidationError,
+    ResourceNotFound,
+)
 from polar.money import MAX_AMOUNT, is_valid_currency
 
 logger = structlog.get_logger(__name__)

@@ -27,10 +27,15 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from polar.money import round_minor_units
-
-from billing.pricing.inputs import DiscountInput, LineInput, Period, PriceVersion, PricingInput
+from billing.pricing.inputs import (
+    DiscountInput,
+    LineInput,
+    Period,
+    PriceVersion,
+    PricingInput,
+)
 from billing.pricing.periods import period_seconds
+from polar.money import round_minor_units
 
 _BPS = Decimal(10_000)
 

@@ -2,12 +2,11 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
-from billing.subscriptions import selectors
+from billing.orders.payloads import OrderOutput, order_item_output
 from billing.renewals.cycle import renewal_preview
+from billing.subscriptions import selectors
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
-
-from billing.orders.serializers import OrderOutput, order_item_output
 
 
 def upcoming_output(preview) -> dict:

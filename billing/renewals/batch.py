@@ -51,9 +51,15 @@ from billing.models import (
     SubscriptionProration,
     SubscriptionStatus,
 )
-from billing.usage.selectors import meter_credit_carried_in, meter_credit_grants_by_customer, meter_quantity_by_customer
 from billing.orders import services as order_services
+from billing.orders.payloads import OrderOutput
 from billing.renewals import cycle as renewals
+from billing.subscriptions.payloads import SubscriptionOutput
+from billing.usage.selectors import (
+    meter_credit_carried_in,
+    meter_credit_grants_by_customer,
+    meter_quantity_by_customer,
+)
 from polar import clock
 from polar.audit import audit_log_many
 from polar.db import bulk_update_rows, values_insert
@@ -283,8 +289,6 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
                 description=f"Renewal of {s.product.name}",
             )
             orders.append((order, lines, plan.prorations))
-    from billing.orders.serializers import OrderOutput
-    from billing.subscriptions.serializers import SubscriptionOutput
 
     # The subscriptions: one UPDATE, their audit entries, their payloads (each rendered once, from the
     # rows in hand) — all before the invoice counters are taken, to keep that section short.
@@ -332,7 +336,11 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
 def _charge(ids, *, written: dict[uuid.UUID, Order]) -> list[uuid.UUID]:
     """Charge the batch's pending cycle orders: those this run wrote are in ``written`` (in memory,
     with their related rows); any other (left by an earlier, interrupted run) is read here."""
-    from billing.payments.services import ChargeRequest, PaymentError, payments_charge_many
+    from billing.payments.services import (
+        ChargeRequest,
+        PaymentError,
+        payments_charge_many,
+    )
 
     pending_ids = list(
         Order.objects.filter(

@@ -48,8 +48,14 @@ from billing.models import (
     SubscriptionProration,
     SubscriptionStatus,
 )
-from billing.pricing import LineInput, Period, PriceVersion, PricingInput, next_period_end
 from billing.orders import services as order_services
+from billing.pricing import (
+    LineInput,
+    Period,
+    PriceVersion,
+    PricingInput,
+    next_period_end,
+)
 from polar import clock
 from polar.webhooks.events import WebhookEventType
 
@@ -449,7 +455,10 @@ def _cycle_locked(locked: Subscription, *, now: dt.datetime, reads: CycleReads |
     back (savepoint); the period advance stands, which is what the existing order billed, and the
     credit balance and discount cycles are put back as they were.
     """
-    from billing.subscriptions.services import subscription_apply_pending_update, subscription_end
+    from billing.subscriptions.services import (
+        subscription_apply_pending_update,
+        subscription_end,
+    )
 
     plan = cycle_plan(subscription=locked, reads=reads)
     boundary = plan.closed.end

@@ -52,7 +52,10 @@ def _product(organization, *, name, amount, meter):
 def seed_demo_billing(*, organization_slug: str = "demo") -> dict:
     from billing.payments.services import payment_method_attach
     from billing.renewals.cycle import billing_run
-    from billing.subscriptions.services import subscription_change_product, subscription_create
+    from billing.subscriptions.services import (
+        subscription_change_product,
+        subscription_create,
+    )
     from billing.usage.services import events_ingest
     from customers.models import Customer
     from polar.organizations.models import Organization

@@ -5,7 +5,14 @@ call the same services as the API (so locks, webhooks and audit entries are the 
 """
 from django.contrib import admin, messages
 
-from billing.models import Checkout, Order, OrderItem, Subscription, SubscriptionPrice, TaxRate
+from billing.models import (
+    Checkout,
+    Order,
+    OrderItem,
+    Subscription,
+    SubscriptionPrice,
+    TaxRate,
+)
 from billing.subscriptions import services
 from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from polar.errors import PolarError

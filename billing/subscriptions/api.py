@@ -3,13 +3,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
 from billing.models import Discount, PaymentMethod, Product
-from billing.subscriptions import selectors
-from billing.subscriptions import services
+from billing.subscriptions import selectors, services
+from billing.subscriptions.payloads import SubscriptionOutput
+from billing.subscriptions.serializers import (
+    SubscriptionCreateInput,
+    SubscriptionListQuery,
+    SubscriptionUpdateInput,
+)
 from customers.models import Customer
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
-
-from billing.subscriptions.serializers import SubscriptionCreateInput, SubscriptionListQuery, SubscriptionOutput, SubscriptionUpdateInput
 
 
 def _find(model, organization, id, field, **filters):

@@ -40,9 +40,9 @@ from billing.models import (
     Order,
     OrderBillingReason,
     OrderStatus,
-    PendingSubscriptionUpdate,
     Payment,
     PaymentMethod,
+    PendingSubscriptionUpdate,
     Product,
     ProductPrice,
     ProrationBehavior,
@@ -51,8 +51,9 @@ from billing.models import (
     SubscriptionProration,
     SubscriptionStatus,
 )
-from billing.pricing import DiscountInput, Period, PricingInput, next_period_end, price
 from billing.orders import services as order_services
+from billing.pricing import DiscountInput, Period, PricingInput, next_period_end, price
+from billing.subscriptions.payloads import SubscriptionOutput
 from polar import clock
 from polar.errors import PolarError, PolarRequestValidationError
 from polar.webhooks.events import WebhookEventType
@@ -89,7 +90,6 @@ def _invalid(field: str, msg: str, type_: str = "value_error"):
 
 
 def _emit(subscription: Subscription, *events: WebhookEventType) -> None:
-    from billing.subscriptions.serializers import SubscriptionOutput
 
     fresh = Subscription.objects.select_related("customer", "product", "discount").get(pk=subscription.pk)
     data = SubscriptionOutput(fresh).data

@@ -3,7 +3,6 @@ the partitioned events table is too large for admin change lists."""
 from django.contrib import admin
 
 from billing.models import CustomerMeter, Meter
-
 from polar.admin_base import ReadOnlyAdmin
 
 

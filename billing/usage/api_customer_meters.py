@@ -3,11 +3,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from billing.usage import selectors
-from polar.api.views import PolarAPIView
-from polar.errors import ResourceNotFound
-
 from billing.usage.api_events import _ListPayloads
 from billing.usage.payloads import customer_meter_payload
+from polar.api.views import PolarAPIView
+from polar.errors import ResourceNotFound
 
 
 class _ComputedPage(list):

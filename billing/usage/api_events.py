@@ -4,14 +4,12 @@ from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from billing.usage import selectors
-from billing.usage import services
+from billing.usage import selectors, services
+from billing.usage.payloads import event_payload
 from polar.api.fields import BoundedDateTimeField
 from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
-
-from billing.usage.payloads import event_payload
 
 
 class _ListPayloads:

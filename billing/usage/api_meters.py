@@ -2,14 +2,13 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from billing.usage import selectors
 from billing.usage import meters as services
+from billing.usage import selectors
+from billing.usage.api_events import _ListPayloads
+from billing.usage.payloads import meter_payload
 from polar.api.fields import BoundedDateTimeField
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
-
-from billing.usage.api_events import _ListPayloads
-from billing.usage.payloads import meter_payload
 
 
 def _body(request) -> dict:

@@ -2,12 +2,11 @@
 (``billing.usage.sql``) so that only well-formed JSON is ever compiled to SQL."""
 from django.db import transaction
 
+from billing.models import Meter
+from billing.usage.services import _Errors, check_metadata
+from billing.usage.sql import FilterError, validate_aggregation, validate_filter
 from polar import clock
 from polar.errors import PolarRequestValidationError
-
-from billing.models import Meter
-from billing.usage.sql import FilterError, validate_aggregation, validate_filter
-from billing.usage.services import _Errors, check_metadata
 
 MAX_NAME_LENGTH = 256
 MAX_CUSTOM_LABEL_LENGTH = 64

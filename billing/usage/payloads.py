@@ -1,11 +1,11 @@
 """Renderers of usage resources in Polar's wire shapes (plain dicts: cheap, and exact about required keys)."""
+from customers.payloads import CustomerOutput
 
 
 def customer_payload(customer) -> dict | None:
     """Polar's CustomerIndividual / CustomerTeam: the one rendering of a customer (customers' output)."""
     if customer is None:
         return None
-    from customers.api.serializers import CustomerOutput
 
     return CustomerOutput(customer).data
 

@@ -15,12 +15,11 @@ from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from psycopg import sql
 
+from billing.models import CustomerMeter, Event, Meter
+from billing.usage.sql import compile_aggregation, compile_filter
 from customers.models import Customer
 from polar import clock
 from polar.errors import PolarRequestValidationError
-
-from billing.models import CustomerMeter, Event, Meter
-from billing.usage.sql import compile_aggregation, compile_filter
 
 INTERVALS = {
     "hour": dt.timedelta(hours=1),

@@ -27,10 +27,9 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
+from billing.usage.partitions import ensure_partitions_for, forget_partitions
 from polar import clock
 from polar.errors import PolarRequestValidationError
-
-from billing.usage.partitions import ensure_partitions_for, forget_partitions
 
 # Limits, documented in docs/events.md. Settings may override them (EVENTS_* names).
 MAX_BATCH_SIZE = getattr(settings, "EVENTS_INGEST_MAX_BATCH_SIZE", 1000)

@@ -2,19 +2,17 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from customers import selectors, services
-from polar.api.metadata import parse_metadata_query
-from polar.api.views import PolarAPIView
-from polar.errors import ResourceNotFound
-
-from .serializers import (
+from customers.api.serializers import (
     CustomerCreateInput,
     CustomerDeleteQuery,
     CustomerListQuery,
-    CustomerOutput,
-    CustomerStateOutput,
     CustomerUpdateExternalInput,
     CustomerUpdateInput,
 )
+from customers.payloads import CustomerOutput, CustomerStateOutput
+from polar.api.metadata import parse_metadata_query
+from polar.api.views import PolarAPIView
+from polar.errors import ResourceNotFound
 
 
 class _CustomerApi(PolarAPIView):

@@ -9,6 +9,7 @@ import hashlib
 from django.db import IntegrityError, transaction
 
 from customers.models import Customer
+from customers.payloads import CustomerOutput
 from customers.tax_ids import InvalidTaxID, validate_tax_id
 from polar import clock
 from polar.api.metadata import validate_metadata
@@ -85,7 +86,6 @@ def _tax_id(*, tax_id: str | None, billing_address: dict | None) -> list | None:
 
 def _emit(customer: Customer, type_: WebhookEventType) -> None:
     # Imported here: the output serializer belongs to the API layer, which imports this module.
-    from customers.api.serializers import CustomerOutput
 
     webhook_event_emit(organization=customer.organization, type=type_, data=CustomerOutput(customer).data)
 

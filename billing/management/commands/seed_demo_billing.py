@@ -13,7 +13,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from billing.renewals.demo import seed_demo_billing
-
         from polar.audit import system_actor
 
         with system_actor("seed_demo_billing"):

@@ -38,8 +38,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from polar.money import round_minor_units
-
 from billing.payments.processors.base import (
     AttachResult,
     ChargeNotFound,
@@ -47,12 +45,13 @@ from billing.payments.processors.base import (
     DisputeReport,
     IdempotencyKeyReused,
     PaymentProcessor,
-    ProcessorError,
     ProcessorAPIError,
+    ProcessorError,
     ProcessorTimeout,
     RefundExceedsCharge,
     RefundResult,
 )
+from polar.money import round_minor_units
 
 SANDBOX_FEE_BPS = 290
 SANDBOX_FEE_FIXED = 30

@@ -13,8 +13,8 @@ import pytest
 from auditlog.models import LogEntry
 from django.db import connections
 
-from billing.orders.serializers import OrderOutput
-from billing.subscriptions.serializers import SubscriptionOutput
+from billing.orders.payloads import OrderOutput
+from billing.subscriptions.payloads import SubscriptionOutput
 from billing.models import Order, OrderStatus, Payment, SandboxCharge, SandboxSettings, Subscription, SubscriptionStatus, TaxRate
 from billing.renewals import cycle as renewals
 from billing.renewals import batch as renewals_batch

@@ -168,7 +168,7 @@ def test_public_confirm_does_not_publish_the_merchants_metadata(api_client, anon
 def test_public_confirm_answer_parses_with_polar_sdk_0_32():
     from polar_sdk.models import CheckoutPublicConfirmed
 
-    from billing.checkouts.serializers import CHECKOUT_PUBLIC_FIELDS
+    from billing.checkouts.payloads import CHECKOUT_PUBLIC_FIELDS
 
     required = {name for name, field in CheckoutPublicConfirmed.model_fields.items() if field.is_required()}
     aliases = {field.alias or name for name, field in CheckoutPublicConfirmed.model_fields.items() if name in required}

@@ -1,0 +1,82 @@
+"""Output shapes of customers: what the API returns and webhooks carry, computed from loaded rows."""
+import hashlib
+
+from rest_framework import serializers
+
+from customers.models import Customer
+from polar.api.fields import ADDRESS_FIELDS
+from polar.api.metadata import MetadataField
+
+
+def avatar_url(email: str | None) -> str | None:
+    if not email:
+        return None
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return f"https://www.gravatar.com/avatar/{digest}?d=404"
+
+
+class CustomerOutput(serializers.ModelSerializer):
+    organization_id = serializers.UUIDField()
+    metadata = MetadataField()
+    billing_name = serializers.SerializerMethodField()
+    billing_address = serializers.SerializerMethodField()
+    avatar_url = serializers.SerializerMethodField()
+    default_payment_method_id = serializers.UUIDField(allow_null=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "created_at",
+            "modified_at",
+            "metadata",
+            "external_id",
+            "email",
+            "email_verified",
+            "type",
+            "name",
+            "billing_name",
+            "billing_address",
+            "tax_id",
+            "locale",
+            "organization_id",
+            "default_payment_method_id",
+            "deleted_at",
+            "first_user_event_at",
+            "avatar_url",
+        ]
+
+    def get_billing_name(self, customer) -> str | None:
+        # Polar falls back to the customer's name when no billing name was given.
+        return customer.billing_name or customer.name
+
+    def get_billing_address(self, customer) -> dict | None:
+        if not customer.billing_address:
+            return None
+        return {name: customer.billing_address.get(name) for name in ADDRESS_FIELDS}
+
+    def get_avatar_url(self, customer) -> str | None:
+        return avatar_url(customer.email)
+
+
+class CustomerStateOutput(CustomerOutput):
+    """The customer plus what merchants gate features on; the lists come from ``customer_state()``."""
+
+    active_subscriptions = serializers.SerializerMethodField()
+    granted_benefits = serializers.SerializerMethodField()
+    active_meters = serializers.SerializerMethodField()
+
+    class Meta(CustomerOutput.Meta):
+        fields = [*CustomerOutput.Meta.fields, "active_subscriptions", "granted_benefits", "active_meters"]
+
+    def _state(self, customer) -> dict:
+        return self.context["state"]
+
+    def get_active_subscriptions(self, customer) -> list:
+        return self._state(customer)["active_subscriptions"]
+
+    def get_granted_benefits(self, customer) -> list:
+        return self._state(customer)["granted_benefits"]
+
+    def get_active_meters(self, customer) -> list:
+        return self._state(customer)["active_meters"]

@@ -1,5 +1,8 @@
 """Billing admin: one module per subdomain, imported here so Django finds it."""
+from billing.benefits import admin as benefits_admin  # noqa: F401
 from billing.catalog import admin as catalog_admin  # noqa: F401
+from billing.discounts import admin as discounts_admin  # noqa: F401
+from billing.license_keys import admin as license_keys_admin  # noqa: F401
 from billing.payments import admin as payments_admin  # noqa: F401
-from billing.subscriptions import admin as subscriptions_admin  # noqa: F401,E402
-from billing.usage import admin as usage_admin  # noqa: F401,E402
+from billing.subscriptions import admin as subscriptions_admin  # noqa: F401
+from billing.usage import admin as usage_admin  # noqa: F401

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from customers.models import Customer
 from polar.api.fields import ADDRESS_FIELDS
+from polar.api.formatting import dt, sid
 from polar.api.metadata import MetadataField
 
 
@@ -80,3 +81,28 @@ class CustomerStateOutput(CustomerOutput):
 
     def get_active_meters(self, customer) -> list:
         return self._state(customer)["active_meters"]
+
+
+def customer_output(customer) -> dict:
+    """A customer in Polar's ``Customer`` shape (both SDKs' required keys), for embedding in grants and
+    license keys. The customers API owns the full resource; this is the same data, read-only."""
+    return {
+        "id": str(customer.id),
+        "created_at": dt(customer.created_at),
+        "modified_at": dt(customer.modified_at),
+        "metadata": customer.metadata or {},
+        "external_id": customer.external_id,
+        "email": customer.email,
+        "email_verified": customer.email_verified,
+        "type": customer.type,
+        "name": customer.name,
+        "billing_name": customer.billing_name,
+        "billing_address": customer.billing_address,
+        "tax_id": customer.tax_id,
+        "locale": customer.locale,
+        "organization_id": str(customer.organization_id),
+        "default_payment_method_id": sid(customer.default_payment_method_id),
+        "deleted_at": dt(customer.deleted_at),
+        "first_user_event_at": dt(customer.first_user_event_at),
+        "avatar_url": None,
+    }

@@ -5,14 +5,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.benefits import selectors, services
-from billing.benefits.payloads import BenefitGrantOutput, BenefitOutput
+from billing.benefits.payloads import BenefitGrantOutput
 from billing.benefits.serializers import (
     BenefitCreateInput,
     BenefitListQuery,
     BenefitUpdateInput,
 )
-from billing.catalog.api import check_organization_id
-from polar.api.views import PolarAPIView
+from billing.catalog.payloads import BenefitOutput
+from polar.api.views import PolarAPIView, check_organization_id
 from polar.errors import ResourceNotFound
 
 

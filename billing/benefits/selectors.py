@@ -1,7 +1,7 @@
-"""Reads of benefits, grants and license keys, scoped to one organization."""
+"""Reads of benefits and grants, scoped to one organization."""
 from django.db.models import Q
 
-from billing.models import Benefit, BenefitGrant, LicenseKey
+from billing.models import Benefit, BenefitGrant
 
 
 def benefit_list(*, organization, type=None, query: str | None = None, id=None, exclude_id=None, organization_id=None):
@@ -56,16 +56,3 @@ def meter_credit_grants_active(*, customer=None, customer_ids=None):
     return grants.filter(benefit__type=Benefit.Type.METER_CREDIT).select_related("benefit__meter")
 
 
-def license_key_list(*, organization, benefit_id=None, organization_id=None, status=None):
-    queryset = LicenseKey.objects.filter(organization=organization).select_related("customer")
-    if status:
-        queryset = queryset.filter(status__in=status)
-    if benefit_id:
-        queryset = queryset.filter(benefit_id__in=benefit_id)
-    if organization_id:
-        queryset = queryset.filter(organization_id__in=organization_id)
-    return queryset
-
-
-def license_key_get(*, organization, id) -> LicenseKey | None:
-    return license_key_list(organization=organization).prefetch_related("activations").filter(pk=id).first()

@@ -13,7 +13,9 @@ import uuid
 import structlog
 from django.db import IntegrityError, transaction
 
-from billing.benefits.payloads import BenefitGrantOutput, BenefitOutput
+from billing.benefits.payloads import BenefitGrantOutput
+from billing.catalog.payloads import BenefitOutput
+from billing.catalog.services import product_webhook_emit
 from billing.license_keys import services as license_key_services
 from billing.models import Benefit, BenefitGrant, Meter, Product, ProductBenefit
 from polar import clock
@@ -137,8 +139,6 @@ def benefit_delete(*, benefit: Benefit) -> Benefit:
     left and ``benefit_grant.revoked`` per grant. Idempotent: deleting a deleted benefit changes nothing.
     Raises ``NotPermitted`` for a benefit that is not ``deletable``.
     """
-    from billing.catalog.services import _emit_product
-
     with transaction.atomic():
         benefit = Benefit.objects.select_for_update().get(pk=benefit.pk)
         if not benefit.deletable:
@@ -160,7 +160,7 @@ def benefit_delete(*, benefit: Benefit) -> Benefit:
             organization=benefit.organization, type=WebhookEventType.BENEFIT_UPDATED, data=_benefit_output(benefit)
         )
         for product in Product.objects.filter(pk__in=product_ids):
-            _emit_product(product, WebhookEventType.PRODUCT_UPDATED)
+            product_webhook_emit(product, WebhookEventType.PRODUCT_UPDATED)
     return benefit
 
 

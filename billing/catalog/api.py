@@ -12,17 +12,8 @@ from billing.catalog.serializers import (
     ProductPriceListQuery,
     ProductUpdateInput,
 )
-from polar.api.views import PolarAPIView
-from polar.errors import PolarRequestValidationError, ResourceNotFound
-
-
-def check_organization_id(view, data):
-    """An organization token acts for its organization only; naming another one is invalid input."""
-    organization_id = data.pop("organization_id", None)
-    if organization_id is not None and organization_id != view.organization.pk:
-        raise PolarRequestValidationError.single(
-            ["body", "organization_id"], "organization_id must be the organization of the access token."
-        )
+from polar.api.views import PolarAPIView, check_organization_id
+from polar.errors import ResourceNotFound
 
 
 class ProductListApi(PolarAPIView):

@@ -1,9 +1,9 @@
 """Output shapes of catalog: what the API returns and webhooks carry, computed from loaded rows."""
 from rest_framework import serializers
 
-from billing.benefits.payloads import BenefitOutput, dt, sid
 from billing.catalog.selectors import product_is_deletable
-from billing.models import Product, ProductPrice
+from billing.models import Benefit, Product, ProductPrice
+from polar.api.formatting import dt, sid
 
 
 def meter_summary(meter) -> dict:
@@ -21,6 +21,44 @@ def decimal_string(value) -> str:
     # Normalised without exponent: Decimal("1.500000000000") -> "1.5", Decimal("100") -> "100".
     text = format(value.normalize(), "f")
     return text
+
+
+# A product carries its benefits, so the benefit's shape lives with the catalog; the benefits package
+# (definitions' services and grants) renders it from here.
+def benefit_properties_output(benefit: Benefit) -> dict:
+    props = benefit.properties or {}
+    if benefit.type == Benefit.Type.CUSTOM:
+        return {"note": props.get("note")}
+    if benefit.type == Benefit.Type.METER_CREDIT:
+        return {"units": props["units"], "rollover": props["rollover"], "meter_id": str(benefit.meter_id)}
+    if benefit.type == Benefit.Type.LICENSE_KEYS:
+        return {
+            "prefix": props.get("prefix"),
+            "expires": props.get("expires"),
+            "activations": props.get("activations"),
+            "limit_usage": props.get("limit_usage"),
+        }
+    return {}
+
+
+class BenefitOutput(serializers.BaseSerializer):
+    def to_representation(self, benefit: Benefit) -> dict:
+        return {
+            "id": str(benefit.id),
+            "created_at": dt(benefit.created_at),
+            "modified_at": dt(benefit.modified_at),
+            # The discriminator: 1.0.2 requires it, 0.32.0 uses it to pick the model.
+            "type": benefit.type,
+            "description": benefit.description,
+            "selectable": benefit.selectable,
+            "deletable": benefit.deletable,
+            "is_deleted": benefit.is_deleted,
+            "organization_id": str(benefit.organization_id),
+            "metadata": benefit.metadata or {},
+            "visibility": benefit.visibility,
+            "visibility_configurable": True,
+            "properties": benefit_properties_output(benefit),
+        }
 
 
 class ProductPriceOutput(serializers.BaseSerializer):

@@ -32,8 +32,9 @@ def _invalid(loc, msg, type_="value_error"):
     return PolarRequestValidationError.single(list(loc), msg, type_)
 
 
-def _emit_product(product: Product, event: WebhookEventType) -> None:
-
+def product_webhook_emit(product: Product, event: WebhookEventType) -> None:
+    """Emit a ``product.*`` webhook carrying the product as it is now in the database (re-read, so the
+    payload shows what this transaction wrote). Benefits call it when a deleted benefit leaves products."""
     product = Product.objects.get(pk=product.pk)
     webhook_event_emit(organization=product.organization, type=event, data=ProductOutput(product).data)
 
@@ -257,7 +258,7 @@ def product_create(
         )
         for fields in normalized:
             _insert_price(product=product, fields=fields)
-        _emit_product(product, WebhookEventType.PRODUCT_CREATED)
+        product_webhook_emit(product, WebhookEventType.PRODUCT_CREATED)
     return product
 
 
@@ -399,7 +400,7 @@ def product_update(
         for _index, fields in new_specs:
             slot = _slot(fields["amount_type"], fields["price_currency"], fields["meter"].pk if fields.get("meter") else None)
             _insert_price(product=product, fields=fields, replaces=_latest_in_slot(product, slot))
-        _emit_product(product, WebhookEventType.PRODUCT_UPDATED)
+        product_webhook_emit(product, WebhookEventType.PRODUCT_UPDATED)
     return product
 
 
@@ -439,7 +440,7 @@ def product_benefits_set(*, product: Product, benefits: list) -> Product:
                 link.save(update_fields=["order", "modified_at"])
         product.modified_at = clock.now()
         product.save(update_fields=["modified_at"])
-        _emit_product(product, WebhookEventType.PRODUCT_UPDATED)
+        product_webhook_emit(product, WebhookEventType.PRODUCT_UPDATED)
     return product
 
 

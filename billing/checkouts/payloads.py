@@ -4,7 +4,6 @@ import datetime as dt_module
 from django.conf import settings
 from rest_framework import serializers
 
-from billing.benefits.payloads import dt, sid
 from billing.catalog.payloads import (
     ProductOutput,
     ProductPriceOutput,
@@ -15,6 +14,7 @@ from billing.models import Checkout, Product, ProductPrice
 from billing.orders.payloads import address_output
 from billing.pricing import next_period_end
 from polar import clock
+from polar.api.formatting import dt, sid
 
 
 def checkout_url(checkout: Checkout) -> str:

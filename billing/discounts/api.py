@@ -3,7 +3,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from billing.catalog.api import check_organization_id
 from billing.discounts import selectors, services
 from billing.discounts.payloads import DiscountOutput
 from billing.discounts.serializers import (
@@ -11,7 +10,7 @@ from billing.discounts.serializers import (
     DiscountListQuery,
     DiscountUpdateInput,
 )
-from polar.api.views import PolarAPIView
+from polar.api.views import PolarAPIView, check_organization_id
 from polar.errors import ResourceNotFound
 
 

@@ -1,9 +1,9 @@
 """Output shapes of discounts: what the API returns and webhooks carry, computed from loaded rows."""
 from rest_framework import serializers
 
-from billing.benefits.payloads import dt
 from billing.catalog.payloads import DiscountProductOutput
 from billing.models import Discount
+from polar.api.formatting import dt
 
 
 def _amounts(discount: Discount) -> dict[str, int]:

@@ -4,8 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from billing.benefits import selectors
-from billing.license_keys import services
+from billing.license_keys import selectors, services
 from billing.license_keys.payloads import (
     LicenseKeyActivationOutput,
     LicenseKeyOutput,

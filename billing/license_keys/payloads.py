@@ -1,8 +1,9 @@
 """Output shapes of license_keys: what the API returns and webhooks carry, computed from loaded rows."""
 from rest_framework import serializers
 
-from billing.benefits.payloads import customer_output, dt
 from billing.models import LicenseKey, LicenseKeyActivation
+from customers.payloads import customer_output
+from polar.api.formatting import dt
 
 
 class LicenseKeyOutput(serializers.BaseSerializer):

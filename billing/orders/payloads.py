@@ -1,11 +1,12 @@
 """Output shapes of orders: what the API returns and webhooks carry, computed from loaded rows."""
 from rest_framework import serializers
 
-from billing.benefits.payloads import customer_output, dt, sid
 from billing.catalog.payloads import product_base_output
 from billing.discounts.payloads import DiscountOutput
 from billing.models import Order
 from billing.subscriptions.payloads import subscription_base_output
+from customers.payloads import customer_output
+from polar.api.formatting import dt, sid
 
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "state", "country")
 

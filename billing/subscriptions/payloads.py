@@ -1,13 +1,14 @@
 """Output shapes of subscriptions: what the API returns and webhooks carry, computed from loaded rows."""
 from rest_framework import serializers
 
-from billing.benefits.payloads import customer_output, dt, sid
 from billing.catalog.payloads import ProductOutput, ProductPriceOutput
 from billing.discounts.payloads import DiscountOutput
 from billing.models import (
     PendingSubscriptionUpdate,
     Subscription,
 )
+from customers.payloads import customer_output
+from polar.api.formatting import dt, sid
 
 
 def pending_update_output(pending: PendingSubscriptionUpdate | None) -> dict | None:

@@ -159,3 +159,12 @@ class PolarAPIView(APIView):
         page = paginator.paginate_queryset(queryset, self.request, view=self)
         data = serializer_class(page, many=True, context={"request": self.request, **(context or {})}).data
         return paginator.get_paginated_response(data)
+
+
+def check_organization_id(view, data):
+    """An organization token acts for its organization only; naming another one is invalid input."""
+    organization_id = data.pop("organization_id", None)
+    if organization_id is not None and organization_id != view.organization.pk:
+        raise PolarRequestValidationError.single(
+            ["body", "organization_id"], "organization_id must be the organization of the access token."
+        )

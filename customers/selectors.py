@@ -70,14 +70,14 @@ def customer_state(*, customer: Customer) -> dict:
     # billing depends on customers (foreign keys), so it is imported here, not at module level.
     from billing.benefits.selectors import benefit_grants_active
     from billing.models import Subscription
-    from billing.subscriptions.payloads import subscription_base_output
+    from billing.orders.payloads import order_subscription_output
 
     subscriptions = Subscription.objects.filter(
         customer=customer, status__in=Subscription.ACTIVE_STATUSES
     ).order_by("created_at", "pk")
     active_subscriptions = []
     for subscription in subscriptions:
-        data = subscription_base_output(subscription)
+        data = order_subscription_output(subscription)
         data.setdefault("seats", None)
         data["meters"] = []
         active_subscriptions.append(data)

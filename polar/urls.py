@@ -22,13 +22,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
-]
-
-from billing.checkouts import pages as billing_views  # noqa: E402
-
-urlpatterns += [
-    path("checkout/<str:client_secret>", billing_views.checkout_page, name="checkout-page"),
-    path("invoices/<uuid:order_id>/<str:signature>", billing_views.invoice_page, name="invoice-page"),
+    # The hosted checkout and the invoice pages (server-rendered, outside /v1/).
+    path("", include("billing.pages_urls")),
 ]
 
 handler400 = api_exceptions.json_bad_request

@@ -1,12 +1,10 @@
-"""Server-rendered pages: the hosted checkout and the invoice behind the signed link.
+"""Server-rendered pages: the hosted checkout.
 
-Both call the same services as the API: the checkout page submits to ``checkout_confirm`` (the same
-function as ``POST /v1/checkouts/client/{client_secret}/confirm``); the invoice reads the order only.
+It calls the same services as the API: the page submits to ``checkout_confirm`` (the same function as
+``POST /v1/checkouts/client/{client_secret}/confirm``). The invoice page lives in ``billing.orders.pages``.
 """
 from __future__ import annotations
 
-from django.conf import settings
-from django.core import signing
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -15,52 +13,9 @@ from billing.checkouts import payloads as checkout_payloads
 from billing.checkouts import services as checkout_services
 from billing.checkouts.selectors import checkout_get_by_client_secret
 from billing.checkouts.serializers import CheckoutConfirmInput
-from billing.models import Order
 from polar import clock, money
 from polar.api.exceptions import flatten_validation_errors
 from polar.errors import PolarError, PolarRequestValidationError
-
-_INVOICE_SALT = "billing.invoice"
-
-
-def invoice_signed_path(order: Order) -> str:
-    """The path of the invoice page for ``order``, signed so it opens without a token (until it expires)."""
-    signature = signing.TimestampSigner(salt=_INVOICE_SALT).sign(str(order.id)).split(":", 1)[1]
-    return f"/invoices/{order.id}/{signature}"
-
-
-def invoice_page(request, order_id, signature):
-    max_age = getattr(settings, "INVOICE_URL_MAX_AGE", 3600)
-    try:
-        signing.TimestampSigner(salt=_INVOICE_SALT).unsign(f"{order_id}:{signature}", max_age=max_age)
-    except signing.BadSignature:
-        raise Http404("Invoice link is invalid or expired")
-    order = Order.objects.select_related("organization", "customer").filter(pk=order_id).first()
-    if order is None:
-        raise Http404("Invoice not found")
-
-    def fmt(amount):
-        return money.format_amount(amount, order.currency)
-
-    items = [
-        {
-            "label": item.label,
-            "period_start": item.period_start,
-            "period_end": item.period_end,
-            "proration": item.proration,
-            "amount": fmt(item.amount),
-            "discount": fmt(item.discount_amount) if item.discount_amount else "",
-            "tax_rate": f"{item.tax_rate_bps / 100:g} %",
-            "tax": fmt(item.tax_amount),
-        }
-        for item in order.items.all()
-    ]
-    totals = {
-        name: fmt(getattr(order, f"{name}_amount"))
-        for name in ("subtotal", "discount", "net", "tax", "total", "applied_balance", "due", "refunded")
-    }
-    context = {"order": order, "organization": order.organization, "customer": order.customer, "items": items, "totals": totals}
-    return render(request, "invoices/invoice.html", context)
 
 
 def _page_context(checkout, *, form=None, error=None, selected_product_id=None):

@@ -2,15 +2,15 @@
 
 ``GET /v1/orders/{id}/invoice`` answers ``{"url": ...}`` (Polar's SDK shape: the invoice lives at a
 URL, like Polar's presigned link) pointing at ``/invoices/{order_id}/{signature}``: the HTML invoice
-rendered from ``templates/invoices/invoice.html`` by ``billing.checkouts.pages.invoice_page``, readable without a
+rendered from ``templates/invoices/invoice.html`` by ``billing.orders.pages.invoice_page``, readable without a
 token for ``INVOICE_URL_MAX_AGE`` seconds (a signed, expiring link a browser can open). No PDF: no PDF
 library is installed.
 """
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
-from billing.checkouts.pages import invoice_signed_path
 from billing.orders import selectors
+from billing.orders.pages import invoice_signed_path
 from billing.orders.payloads import OrderOutput
 from billing.orders.serializers import OrderListQuery
 from polar.api.views import PolarAPIView

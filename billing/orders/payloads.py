@@ -3,12 +3,55 @@ from rest_framework import serializers
 
 from billing.catalog.payloads import product_base_output
 from billing.discounts.payloads import DiscountOutput
-from billing.models import Order
-from billing.subscriptions.payloads import subscription_base_output
+from billing.models import Order, Subscription
 from customers.payloads import customer_output
 from polar.api.formatting import dt, sid
 
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "state", "country")
+
+
+def order_subscription_output(subscription: Subscription) -> dict:
+    """A subscription's flat fields: Polar's ``OrderSubscription``, embedded in an order. The full
+    ``Subscription`` (``billing.subscriptions.payloads``) builds on it."""
+    data = {
+        "id": str(subscription.id),
+        "created_at": dt(subscription.created_at),
+        "modified_at": dt(subscription.modified_at),
+        "metadata": subscription.metadata or {},
+        "amount": subscription.amount,
+        "currency": subscription.currency,
+        "recurring_interval": subscription.recurring_interval,
+        "recurring_interval_count": subscription.recurring_interval_count,
+        "status": subscription.status,
+        "current_period_start": dt(subscription.current_period_start),
+        "current_period_end": dt(subscription.current_period_end),
+        # Metered usage is billed per billing period (no separate meter cadence yet).
+        "current_meter_period_start": dt(subscription.current_period_start),
+        "current_meter_period_end": dt(subscription.current_period_end),
+        "trial_start": dt(subscription.trial_start),
+        "trial_end": dt(subscription.trial_end),
+        "cancel_at_period_end": subscription.cancel_at_period_end,
+        "canceled_at": dt(subscription.canceled_at),
+        "started_at": dt(subscription.started_at),
+        "ends_at": dt(subscription.ends_at),
+        "ended_at": dt(subscription.ended_at),
+        "pause_at_period_end": False,
+        "paused_at": None,
+        "resumes_at": None,
+        "customer_id": str(subscription.customer_id),
+        "product_id": str(subscription.product_id),
+        "discount_id": sid(subscription.discount_id),
+        "checkout_id": sid(subscription.checkout_id),
+        "units": None,
+        "customer_cancellation_reason": subscription.customer_cancellation_reason,
+        "customer_cancellation_comment": subscription.customer_cancellation_comment,
+    }
+    if subscription.seats is not None:
+        data["seats"] = subscription.seats
+    if subscription.past_due_at is not None:
+        data["past_due_at"] = dt(subscription.past_due_at)
+    return data
+
 
 
 def address_output(address: dict | None) -> dict | None:
@@ -71,7 +114,7 @@ class OrderOutput(serializers.BaseSerializer):
             "customer": customer_output(order.customer),
             "product": product_base_output(order.product) if order.product_id else None,
             "discount": DiscountOutput(order.discount).data if order.discount_id else None,
-            "subscription": subscription_base_output(order.subscription) if order.subscription_id else None,
+            "subscription": order_subscription_output(order.subscription) if order.subscription_id else None,
             "items": [order_item_output(item) for item in order.items.all()],
             "description": order.description or "",
             "refundable_amount": order.refundable_amount,

@@ -3,10 +3,8 @@ from rest_framework import serializers
 
 from billing.catalog.payloads import ProductOutput, ProductPriceOutput
 from billing.discounts.payloads import DiscountOutput
-from billing.models import (
-    PendingSubscriptionUpdate,
-    Subscription,
-)
+from billing.models import PendingSubscriptionUpdate, Subscription
+from billing.orders.payloads import order_subscription_output
 from customers.payloads import customer_output
 from polar.api.formatting import dt, sid
 
@@ -25,51 +23,9 @@ def pending_update_output(pending: PendingSubscriptionUpdate | None) -> dict | N
     }
 
 
-def subscription_base_output(subscription: Subscription) -> dict:
-    """The flat fields (Polar's ``OrderSubscription``)."""
-    data = {
-        "id": str(subscription.id),
-        "created_at": dt(subscription.created_at),
-        "modified_at": dt(subscription.modified_at),
-        "metadata": subscription.metadata or {},
-        "amount": subscription.amount,
-        "currency": subscription.currency,
-        "recurring_interval": subscription.recurring_interval,
-        "recurring_interval_count": subscription.recurring_interval_count,
-        "status": subscription.status,
-        "current_period_start": dt(subscription.current_period_start),
-        "current_period_end": dt(subscription.current_period_end),
-        # Metered usage is billed per billing period (no separate meter cadence yet).
-        "current_meter_period_start": dt(subscription.current_period_start),
-        "current_meter_period_end": dt(subscription.current_period_end),
-        "trial_start": dt(subscription.trial_start),
-        "trial_end": dt(subscription.trial_end),
-        "cancel_at_period_end": subscription.cancel_at_period_end,
-        "canceled_at": dt(subscription.canceled_at),
-        "started_at": dt(subscription.started_at),
-        "ends_at": dt(subscription.ends_at),
-        "ended_at": dt(subscription.ended_at),
-        "pause_at_period_end": False,
-        "paused_at": None,
-        "resumes_at": None,
-        "customer_id": str(subscription.customer_id),
-        "product_id": str(subscription.product_id),
-        "discount_id": sid(subscription.discount_id),
-        "checkout_id": sid(subscription.checkout_id),
-        "units": None,
-        "customer_cancellation_reason": subscription.customer_cancellation_reason,
-        "customer_cancellation_comment": subscription.customer_cancellation_comment,
-    }
-    if subscription.seats is not None:
-        data["seats"] = subscription.seats
-    if subscription.past_due_at is not None:
-        data["past_due_at"] = dt(subscription.past_due_at)
-    return data
-
-
 class SubscriptionOutput(serializers.BaseSerializer):
     def to_representation(self, subscription: Subscription) -> dict:
-        data = subscription_base_output(subscription)
+        data = order_subscription_output(subscription)
         data["customer"] = customer_output(subscription.customer)
         # A page of subscriptions shares few products: render each product once per response.
         products = self.context.setdefault("_rendered_products", {})

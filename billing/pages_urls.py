@@ -1,0 +1,10 @@
+"""Billing's server-rendered pages (outside /v1/): the hosted checkout and the signed invoice link."""
+from django.urls import path
+
+from billing.checkouts import pages as checkout_pages
+from billing.orders import pages as order_pages
+
+urlpatterns = [
+    path("checkout/<str:client_secret>", checkout_pages.checkout_page, name="checkout-page"),
+    path("invoices/<uuid:order_id>/<str:signature>", order_pages.invoice_page, name="invoice-page"),
+]

@@ -245,7 +245,7 @@ def main():
     from django.db import connection
 
     from billing.models import Order, Payment
-    from billing.renewals.cycle import renewals_sweep
+    from billing.renewals.sweep import renewals_sweep
 
     redis.Redis.from_url(redis_url).delete("celery", "unacked", "unacked_index")
     due_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1)

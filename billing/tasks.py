@@ -1,23 +1,32 @@
-"""Celery tasks of the billing app. Thin: each calls one service and is safe to run twice."""
+"""Celery tasks of the billing app. Thin: each calls one service and is safe to run twice.
+
+The tasks sit above the services they call and nothing in billing imports this module: the renewal
+sweep sends ``billing.tasks.subscription_cycle_batch`` by name (``billing.renewals.sweep``)."""
 from celery import shared_task
+
+from billing.fulfilment.services import fulfilment_sweep as fulfilment_sweep_run
+from billing.payments.services import PaymentProcessorTimeout
+from billing.renewals.batch import subscription_cycles_run
+from billing.renewals.cycle import subscription_cycle as subscription_cycle_run
+from billing.renewals.late_usage import late_usage_after_end as late_usage_after_end_run
+from billing.renewals.sweep import renewals_sweep as renewals_sweep_run
+from billing.scheduler import payments_reconcile_and_settle
+from billing.usage.partitions import ensure_partitions_ahead
+from polar import clock
+from polar.audit import system_actor
 
 
 @shared_task(name="billing.tasks.events_partitions_ensure")
 def events_partitions_ensure() -> list[str]:
     """Keep the events table's monthly partitions three months ahead (beat, daily)."""
-    from billing.usage.partitions import ensure_partitions_ahead
-
     return ensure_partitions_ahead()
 
 
 @shared_task(name="billing.tasks.renewals_sweep")
 def renewals_sweep() -> int:
-    """Beat, every minute: claim due subscriptions (skip locked) and enqueue one cycle task each."""
-    from billing.renewals.cycle import renewals_sweep as sweep
-    from polar.audit import system_actor
-
+    """Beat, every minute: claim due subscriptions (skip locked) and enqueue their cycles in batches."""
     with system_actor("billing.tasks.renewals_sweep"):
-        return sweep()
+        return renewals_sweep_run()
 
 
 @shared_task(
@@ -31,13 +40,9 @@ def renewals_sweep() -> int:
 def subscription_cycle(subscription_id: str) -> str | None:
     """Renew one subscription if due and charge its unpaid cycle order. Idempotent: a second delivery
     finds the period already advanced and the charge already made (same processor key)."""
-    from billing.payments.services import PaymentProcessorTimeout
-    from billing.renewals.cycle import subscription_cycle as cycle
-    from polar.audit import system_actor
-
     try:
         with system_actor("billing.tasks.subscription_cycle"):
-            order = cycle(subscription_id=subscription_id)
+            order = subscription_cycle_run(subscription_id=subscription_id)
     except PaymentProcessorTimeout as exc:
         # The order is written and its payment pending: a retry reconciles it through the same key.
         raise subscription_cycle.retry(exc=exc, countdown=30)
@@ -56,9 +61,6 @@ def subscription_cycle_batch(subscription_ids: list[str]) -> int:
     """Renew a batch of due subscriptions (what the sweep enqueues) and charge their cycle orders.
     Idempotent like ``subscription_cycle``: a second delivery finds nothing due and the charges made.
     Returns how many orders this run wrote."""
-    from billing.renewals.batch import subscription_cycles_run
-    from polar.audit import system_actor
-
     with system_actor("billing.tasks.subscription_cycle_batch"):
         result = subscription_cycles_run(subscription_ids=subscription_ids)
     # A charge the processor did not answer: retried alone later, reconciled through the same key.
@@ -71,11 +73,8 @@ def subscription_cycle_batch(subscription_ids: list[str]) -> int:
 def late_usage_after_end() -> int:
     """Beat, hourly: bill usage that arrived after its subscription ended. Idempotent (what was billed
     is read back from the stored orders)."""
-    from billing.renewals.cycle import late_usage_after_end as run
-    from polar.audit import system_actor
-
     with system_actor("billing.tasks.late_usage_after_end"):
-        return run()["orders"]
+        return late_usage_after_end_run()["orders"]
 
 
 @shared_task(name="billing.tasks.payments_reconcile", acks_late=True, reject_on_worker_lost=True)
@@ -83,10 +82,6 @@ def payments_reconcile() -> dict:
     """Beat, every 5 minutes: settle payments left pending by a timeout or a crash (found at the
     processor through their idempotency key; never charged twice) and mark paid the renewal orders
     they paid."""
-    from billing.renewals.cycle import payments_reconcile_and_settle
-    from polar import clock
-    from polar.audit import system_actor
-
     with system_actor("billing.tasks.payments_reconcile"):
         return payments_reconcile_and_settle(now=clock.now())
 
@@ -96,8 +91,5 @@ def fulfilment_sweep() -> dict:
     """Beat, every minute: finish fulfilment left behind after a charge (orders paid but not yet
     delivered, benefit grants recorded with an error, checkouts left confirmed, past-due subscriptions
     whose charge succeeded). Idempotent: every step checks the state first."""
-    from billing.fulfilment.services import fulfilment_sweep as sweep
-    from polar.audit import system_actor
-
     with system_actor("billing.tasks.fulfilment_sweep"):
-        return sweep()
+        return fulfilment_sweep_run()

@@ -22,7 +22,11 @@ import structlog
 from django.db import transaction
 from django.db.models.functions import Lower
 
+from billing.benefits import services as benefit_services
 from billing.checkouts.payloads import CheckoutOutput, checkout_trial_end
+from billing.discounts.services import discount_redeem, discount_unusable_reason
+from billing.fulfilment import services as fulfilment_services
+from billing.fulfilment.services import CONFIRMATION_LOCK
 from billing.models import (
     Checkout,
     CheckoutProduct,
@@ -30,16 +34,20 @@ from billing.models import (
     Order,
     OrderBillingReason,
     OrderStatus,
+    Payment,
     Product,
     ProductPrice,
 )
 from billing.orders import services as order_services
+from billing.payments.services import PaymentFailed, payment_method_attach
 from billing.pricing import Period, PricingInput, next_period_end, price
+from billing.subscriptions import lifecycle as subscription_lifecycle
 from billing.subscriptions import services as subscription_services
 from customers.models import Customer
-from customers.services.customers import customer_create
+from billing.usage.services import customer_create
 from polar import clock
 from polar.errors import PolarError, PolarRequestValidationError
+from polar.money import MAX_AMOUNT
 from polar.webhooks.events import WebhookEventType
 from polar.webhooks.services import webhook_event_emit
 
@@ -60,10 +68,6 @@ class CheckoutLocked(PolarError):
     error = "CheckoutLocked"
 
 
-# A confirmation marks the checkout ``confirmed`` while it attaches the card and charges; another
-# confirmation meanwhile is refused. One left ``confirmed`` by a crash can be confirmed again after
-# this long (the retry reuses the subscription/order already written, and so the same charge key).
-CONFIRMATION_LOCK = dt.timedelta(minutes=5)
 
 
 def _invalid(loc, msg, type_="value_error"):
@@ -144,8 +148,6 @@ def checkout_create(
     no price, products priced in different currencies, a customer of another organization, a discount
     that does not apply to the selected product, seats outside the tiers. Emits ``checkout.created``.
     """
-    from billing.discounts.services import discount_unusable_reason
-
     if not products:
         raise _invalid(("body", "products"), "At least one product is required.", "too_short")
     found = {p.id: p for p in Product.objects.filter(organization=organization, pk__in=products)}
@@ -177,7 +179,7 @@ def checkout_create(
         if problem is not None:
             raise _invalid(("body", "discount_id"), problem[1])
     if selected.is_recurring:
-        seats = subscription_services._validate_seats(
+        seats = subscription_services.validate_seats(
             list(selected.all_prices.filter(is_archived=False, price_currency=currency)), seats
         )
     elif seats is not None:
@@ -271,9 +273,6 @@ def checkout_confirm(
     ``PaymentMethodSetupFailed``/``PaymentFailed`` (402 with the decline code; checkout ``failed`` and
     confirmable again), and the processor's 502/503 errors.
     """
-    from billing.discounts.services import discount_unusable_reason
-    from billing.payments.services import payment_method_attach
-
     checkout.refresh_from_db()
     if checkout.status == Checkout.Status.SUCCEEDED:
         return checkout
@@ -363,9 +362,9 @@ def checkout_confirm(
             if existing is not None:
                 # A retry (after a decline or a crash): pay the same subscription's first order, if unpaid.
                 if existing.status == "incomplete":
-                    subscription_services.subscription_pay_first_order(subscription=existing, payment_method=payment_method)
+                    subscription_lifecycle.subscription_pay_first_order(subscription=existing, payment_method=payment_method)
             else:
-                subscription_services.subscription_create(
+                subscription_lifecycle.subscription_create(
                     organization=checkout.organization,
                     customer=customer,
                     product=product,
@@ -387,7 +386,7 @@ def checkout_confirm(
         raise
 
     try:
-        return checkout_succeed(checkout=checkout)
+        return fulfilment_services.checkout_succeed(checkout=checkout)
     except Exception:
         if not _money_taken(checkout):
             raise
@@ -399,14 +398,11 @@ def checkout_confirm(
 
 def _finish_paid(checkout: Checkout) -> Checkout:
     """A checkout whose charge succeeded: fulfil its order and succeed it; never raises."""
-    from billing.fulfilment.services import order_fulfil_after_charge
-    from billing.models import Payment
-
     payment = Payment.objects.filter(checkout_id=checkout.id, status=Payment.Status.SUCCEEDED, order__isnull=False).first()
     if payment is not None:
-        order_fulfil_after_charge(order=payment.order)
+        fulfilment_services.order_fulfil_after_charge(order=payment.order)
     try:
-        return checkout_succeed(checkout=checkout)
+        return fulfilment_services.checkout_succeed(checkout=checkout)
     except Exception:  # paid: the fulfilment sweep succeeds it
         logger.exception("checkout.succeed_deferred", checkout_id=str(checkout.id))
         checkout.refresh_from_db()
@@ -414,43 +410,17 @@ def _finish_paid(checkout: Checkout) -> Checkout:
 
 
 def _money_taken(checkout: Checkout) -> bool:
-    from billing.models import Payment
-
     return Payment.objects.filter(checkout_id=checkout.id, status=Payment.Status.SUCCEEDED).exists()
-
-
-def checkout_succeed(*, checkout: Checkout) -> Checkout:
-    """Mark a confirmed checkout ``succeeded`` (emits ``checkout.updated``). Locks the checkout.
-    Idempotent: a succeeded checkout is returned as it is. The end of ``checkout_confirm``, and a
-    fulfilment step (``billing.fulfilment.services``) for a checkout whose purchase was paid."""
-    with transaction.atomic():
-        locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
-        if locked.status == Checkout.Status.SUCCEEDED:
-            return locked
-        locked.status = Checkout.Status.SUCCEEDED
-        locked.confirmed_at = clock.now()
-        locked.modified_at = locked.confirmed_at
-        locked.save()
-        _emit(locked, WebhookEventType.CHECKOUT_UPDATED)
-    return locked
 
 
 def _validate_amount(preview: dict, *, loc) -> None:
     """422 before anything is written when the checkout's amounts exceed what can be charged."""
-    from polar.money import MAX_AMOUNT
-
     if max(preview["amount"], preview["total_amount"]) > MAX_AMOUNT:
         raise _invalid(loc, f"The amount would exceed the maximum of {MAX_AMOUNT} in minor units.")
 
 
 def _purchase(*, checkout: Checkout, customer, product: Product, discount, payment_method) -> Order:
     """A one-time product: the ``purchase`` order (written once per checkout), charged, then granted."""
-    from billing.benefits.services import benefit_grants_create_for
-    from billing.discounts.services import discount_redeem
-    from billing.fulfilment.services import order_fulfil_after_charge
-    from billing.models import Payment
-    from billing.payments.services import PaymentFailed
-
     with transaction.atomic():
         locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
         order = locked.order
@@ -486,9 +456,9 @@ def _purchase(*, checkout: Checkout, customer, product: Product, discount, payme
     if order.due_amount > 0:
         # Money taken (now or by an earlier attempt): benefits and the checkout are fulfilment, which
         # never raises; what fails is recorded on the order and finished by the fulfilment sweep.
-        order_fulfil_after_charge(order=order)
+        fulfilment_services.order_fulfil_after_charge(order=order)
     else:
         with transaction.atomic():
-            benefit_grants_create_for(customer=customer, product=product, order_id=order.id)
+            benefit_services.benefit_grants_create_for(customer=customer, product=product, order_id=order.id)
     order.refresh_from_db()
     return order

@@ -20,6 +20,13 @@ purchase is complete, and ``past_due`` subscriptions whose late charge succeeded
 
 A benefit that cannot be granted does not fail the order (as on Polar): its grant is recorded with
 ``error`` and no ``granted_at`` (not active), and retried by the sweep with back-off.
+
+Where it sits: the requests that take money (``billing.checkouts.services``,
+``billing.subscriptions.lifecycle`` and ``.changes``) call fulfilment after their charge, so fulfilment
+is below them and calls only what is below it: the transitions that finish a purchase
+(``billing.subscriptions.services``: ``subscription_activate_paid``, ``subscription_change_settle``,
+``subscription_recover_if_settled``), benefits, orders, and the last step of a checkout,
+``checkout_succeed``, which lives here for that reason.
 """
 from __future__ import annotations
 
@@ -29,6 +36,8 @@ import structlog
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
+from billing.benefits import services as benefit_services
+from billing.checkouts.payloads import CheckoutOutput
 from billing.models import (
     BenefitGrant,
     Checkout,
@@ -40,7 +49,11 @@ from billing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from billing.orders import services as order_services
+from billing.subscriptions import services as subscription_services
 from polar import clock
+from polar.webhooks.events import WebhookEventType
+from polar.webhooks.services import webhook_event_emit
 
 logger = structlog.get_logger(__name__)
 
@@ -52,6 +65,38 @@ SWEEP_BATCH_SIZE = 200
 # A grant that failed is tried again after 2^attempts minutes, at most this long.
 GRANT_RETRY_MAX_DELAY = dt.timedelta(hours=6)
 
+# --- the last step of a checkout -------------------------------------------------------------------
+
+# A confirmation marks the checkout ``confirmed`` while it attaches the card and charges; another
+# confirmation meanwhile is refused (``checkout_confirm``), and the sweep leaves it alone. One left
+# ``confirmed`` by a crash can be confirmed again after this long (the retry reuses the
+# subscription/order already written, and so the same charge key), and the sweep finishes it.
+# A confirmation marks the checkout ``confirmed`` while it attaches the card and charges; another
+# confirmation meanwhile is refused. One left ``confirmed`` by a crash can be confirmed again after
+# this long (the retry reuses the subscription/order already written, and so the same charge key).
+CONFIRMATION_LOCK = dt.timedelta(minutes=5)
+
+
+def checkout_succeed(*, checkout: Checkout) -> Checkout:
+    """Mark a confirmed checkout ``succeeded`` (emits ``checkout.updated``). Locks the checkout.
+    Idempotent: a succeeded checkout is returned as it is. The end of ``checkout_confirm``, and a
+    fulfilment step for a checkout whose purchase was paid."""
+    with transaction.atomic():
+        locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
+        if locked.status == Checkout.Status.SUCCEEDED:
+            return locked
+        locked.status = Checkout.Status.SUCCEEDED
+        locked.confirmed_at = clock.now()
+        locked.modified_at = locked.confirmed_at
+        locked.save()
+        webhook_event_emit(
+            organization=locked.organization, type=WebhookEventType.CHECKOUT_UPDATED, data=CheckoutOutput(Checkout.objects.get(pk=locked.pk)).data
+        )
+    return locked
+
+
+# --- fulfilling an order -----------------------------------------------------------------------------
+
 
 def order_fulfil(*, order: Order) -> Order:
     """Deliver what ``order`` pays for (see the module docstring); raises if a step fails.
@@ -61,31 +106,21 @@ def order_fulfil(*, order: Order) -> Order:
     whose charge succeeded (recording the payment failed) is marked paid first. An order that is not
     paid (declined, void, charge unknown) is returned untouched, its marker kept.
     """
-    from billing.orders import services as order_services
-
     order.refresh_from_db()
     if order.status == OrderStatus.PENDING and Payment.objects.filter(order_id=order.id, status=Payment.Status.SUCCEEDED).exists():
         order = order_services.order_mark_paid(order=order)
     if not order.paid:
         return order
     if order.billing_reason == OrderBillingReason.SUBSCRIPTION_CREATE and order.subscription_id is not None:
-        from billing.subscriptions.services import subscription_activate_paid
-
-        subscription_activate_paid(subscription=order.subscription)
+        subscription_services.subscription_activate_paid(subscription=order.subscription)
     elif order.billing_reason == OrderBillingReason.PURCHASE and order.product_id is not None:
-        from billing.benefits.services import benefit_grants_create_for
-
         with transaction.atomic():
-            benefit_grants_create_for(customer=order.customer, product=order.product, order_id=order.id)
+            benefit_services.benefit_grants_create_for(customer=order.customer, product=order.product, order_id=order.id)
     elif order.billing_reason == OrderBillingReason.SUBSCRIPTION_UPDATE:
-        from billing.subscriptions.services import subscription_change_settle
-
         pending = PendingSubscriptionUpdate.objects.filter(order_id=order.id).first()
         if pending is not None:
-            subscription_change_settle(pending_update=pending)
+            subscription_services.subscription_change_settle(pending_update=pending)
     if order.checkout_id is not None:
-        from billing.checkouts.services import checkout_succeed
-
         checkout_succeed(checkout=Checkout.objects.get(pk=order.checkout_id))
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
@@ -142,10 +177,6 @@ def fulfilment_sweep(*, now: dt.datetime | None = None, limit: int = SWEEP_BATCH
     Each item runs on its own; one that fails is logged and counted, and tried again next time.
     Idempotent. Returns counts.
     """
-    from billing.benefits.services import benefit_grant_retry
-    from billing.checkouts.services import CONFIRMATION_LOCK, checkout_succeed
-    from billing.renewals.cycle import subscription_recover_if_settled
-
     now = now or clock.now()
     cutoff = now - SWEEP_GRACE
     counts = {"orders": 0, "grants": 0, "checkouts": 0, "subscriptions": 0, "errors": 0}
@@ -167,7 +198,7 @@ def fulfilment_sweep(*, now: dt.datetime | None = None, limit: int = SWEEP_BATCH
         if not _grant_retry_due(grant, now):
             continue
         try:
-            if benefit_grant_retry(grant=grant):
+            if benefit_services.benefit_grant_retry(grant=grant):
                 counts["grants"] += 1
             else:
                 counts["errors"] += 1
@@ -193,7 +224,7 @@ def fulfilment_sweep(*, now: dt.datetime | None = None, limit: int = SWEEP_BATCH
     )
     for subscription in recovered.order_by("past_due_at")[:limit]:
         try:
-            if subscription_recover_if_settled(subscription=subscription):
+            if subscription_services.subscription_recover_if_settled(subscription=subscription):
                 counts["subscriptions"] += 1
         except Exception:
             logger.exception("fulfilment.recover_failed", subscription_id=str(subscription.id))

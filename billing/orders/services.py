@@ -169,7 +169,7 @@ def _emit(order: Order, *events: WebhookEventType) -> None:
         webhook_event_emit(organization=order.organization, type=event, data=data)
 
 
-def _next_invoice_numbers(organization, count: int = 1) -> list[tuple[int, str]]:
+def order_invoice_numbers_next(organization, count: int = 1) -> list[tuple[int, str]]:
     """Allocate the next ``count`` numbers under the counter's row lock. The lock is held until the
     caller's transaction ends, which serialises numbering per organization; a rollback gives the
     numbers back (gapless)."""
@@ -192,7 +192,7 @@ def lock_invoice_counters(organization_ids) -> None:
 
 
 def _next_invoice_number(organization) -> tuple[int, str]:
-    return _next_invoice_numbers(organization, 1)[0]
+    return order_invoice_numbers_next(organization, 1)[0]
 
 
 def order_items_from_lines(*, order: Order, lines, created_at=None) -> list[OrderItem]:

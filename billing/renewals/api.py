@@ -3,7 +3,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
 from billing.orders.payloads import OrderOutput, order_item_output
-from billing.renewals.cycle import renewal_preview
+from billing.renewals.preview import renewal_preview
 from billing.subscriptions import selectors
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound

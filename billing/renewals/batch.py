@@ -1,4 +1,4 @@
-"""Renewals in batches: the same cycle as ``renewals.subscription_cycle``, for up to ``BATCH_SIZE``
+"""Renewals in batches: the same cycle as ``cycle.subscription_cycle``, for up to ``BATCH_SIZE``
 subscriptions at a time, in a constant number of statements per batch instead of ~80 per renewal.
 
 The sweep enqueues one ``billing.tasks.subscription_cycle_batch`` task per claimed batch. A batch:
@@ -7,23 +7,23 @@ The sweep enqueues one ``billing.tasks.subscription_cycle_batch`` task per claim
    order so two batches never deadlock), read what every cycle needs in a few grouped queries
    (``BatchCycleReads``: pinned prices, open scheduled changes, unbilled prorations, tax rates, meter
    credits, the meters' usage per customer, earlier cycle orders for late usage), build each
-   subscription's ``CyclePlan`` with the same ``renewals.cycle_plan`` as a single cycle, then write
+   subscription's ``CyclePlan`` with the same ``plan.cycle_plan`` as a single cycle, then write
    the advanced periods (one UPDATE), the orders (invoice numbers allocated per organization under
    the counter lock, one INSERT for the orders and one for their items), their audit entries (one
    INSERT) and their webhook events (one INSERT, one fan-out task). A subscription with a scheduled
    change (cancel at period end, plan change) or an order already written for its boundary goes
-   through ``renewals._cycle_locked`` inside the same transaction, exactly as a single cycle.
+   through ``cycle.cycle_execute_locked`` inside the same transaction, exactly as a single cycle.
 2. **Charge** (no transaction open): the batch's pending cycle orders with no payment yet are
    charged together (``payments_charge_many``: one INSERT of pending payments, the processor's
    ``charge_many``, one recorded outcome), then the paid ones marked paid in one transaction. An
    order that already has a payment (a redelivered task after a crash, a retry) goes through
-   ``renewals.renewal_order_charge``, which reuses the key of the charge it may have made.
+   ``cycle.renewal_order_charge``, which reuses the key of the charge it may have made.
 
 Exactly once holds as for a single cycle: the period advance and the order insert commit together
 under the subscription lock, the unique constraint (subscription, period_start, billing_reason)
 stands behind them, and charges use the key ``order:<id>:attempt:1``. If anything in the batch
 raises, the batch's work is rolled back and every subscription of the batch is renewed one at a
-time (``renewals.subscription_cycle``), so one bad subscription never holds back the others.
+time (``cycle.subscription_cycle``), so one bad subscription never holds back the others.
 """
 from __future__ import annotations
 
@@ -53,8 +53,19 @@ from billing.models import (
 )
 from billing.orders import services as order_services
 from billing.orders.payloads import OrderOutput
-from billing.renewals import cycle as renewals
+from billing.payments.services import ChargeRequest, PaymentError, payments_charge_many
+from billing.renewals.cycle import (
+    charge_pending_cycle_orders,
+    checkpoint,
+    cycle_execute_locked,
+    cycle_price_and_take_credit,
+    renewal_order_charge,
+    subscription_cycle,
+    subscription_mark_past_due,
+)
+from billing.renewals.plan import LATE_USAGE_LOOKBACK, CycleReads, cycle_plan, earlier_cycle_orders, late_usage_lines
 from billing.subscriptions.payloads import SubscriptionOutput
+from billing.subscriptions.services import subscription_recover_if_settled
 from billing.usage.selectors import (
     meter_credit_carried_in,
     meter_credit_grants_by_customer,
@@ -73,7 +84,7 @@ BATCH_SIZE = 100
 _SUBSCRIPTION_FIELDS = ["status", "current_period_start", "current_period_end", "modified_at", "credit_balance", "discount_applied_cycles"]
 
 
-class BatchCycleReads(renewals.CycleReads):
+class BatchCycleReads(CycleReads):
     """``CycleReads`` for a batch of locked subscriptions, answered from grouped queries made once."""
 
     def __init__(self, subscriptions: list[Subscription]):
@@ -112,8 +123,8 @@ class BatchCycleReads(renewals.CycleReads):
         self._earlier_since = dt.datetime.max.replace(tzinfo=dt.UTC)
         if subscriptions:
             earliest = min(s.current_period_end for s in subscriptions)
-            self._earlier_since = earliest - renewals.LATE_USAGE_LOOKBACK
-            for order in renewals._earlier_cycle_orders(ids, earliest):
+            self._earlier_since = earliest - LATE_USAGE_LOOKBACK
+            for order in earlier_cycle_orders(ids, earliest):
                 self._earlier[order.subscription_id].append(order)
         discounts = [s.discount for s in subscriptions if s.discount_id]
         if discounts:
@@ -155,10 +166,10 @@ class BatchCycleReads(renewals.CycleReads):
         )
 
     def late_usage_lines(self, subscription, before, tax_bps):
-        # The orders the single path reads (``_earlier_cycle_orders``), from those read for the batch.
-        since = before - renewals.LATE_USAGE_LOOKBACK
+        # The orders the single path reads (``earlier_cycle_orders``), from those read for the batch.
+        since = before - LATE_USAGE_LOOKBACK
         orders = [o for o in self._earlier[subscription.id] if o.period_start >= since]
-        return renewals._late_usage_lines(subscription=subscription, before=before, tax_bps=tax_bps, orders=orders)
+        return late_usage_lines(subscription=subscription, before=before, tax_bps=tax_bps, orders=orders)
 
     def prorations(self, subscription):
         if subscription.id not in self._with_prorations:
@@ -189,14 +200,14 @@ def subscription_cycles_run(*, subscription_ids) -> BatchResult:
     except Exception:  # the batch is rolled back: renew one at a time, each in its own transactions
         logger.exception("renewals.batch_failed", subscriptions=len(ids))
         return _one_by_one(ids)
-    renewals._crash_point("after_order")
+    checkpoint("after_order")
     try:
         result.unsettled = _charge(ids, written={order.id: order for order in written})
     except Exception:
         logger.exception("renewals.batch_charge_failed", subscriptions=len(ids))
         for subscription_id in ids:
             try:
-                renewals._charge_pending_cycle_orders(subscription_id)
+                charge_pending_cycle_orders(subscription_id)
             except Exception as exc:
                 logger.exception("renewals.charge_failed", subscription_id=str(subscription_id))
                 result.errors[subscription_id] = f"{type(exc).__name__}: {exc}"
@@ -207,7 +218,7 @@ def _one_by_one(ids) -> BatchResult:
     result = BatchResult(processed=len(ids))
     for subscription_id in ids:
         try:
-            order = renewals.subscription_cycle(subscription_id=subscription_id)
+            order = subscription_cycle(subscription_id=subscription_id)
         except Exception as exc:  # reported (run_billing prints it; the next sweep tries again)
             logger.exception("renewals.cycle_failed", subscription_id=str(subscription_id))
             result.errors[subscription_id] = f"{type(exc).__name__}: {exc}"
@@ -250,7 +261,7 @@ def _advance(ids) -> list[Order]:
             order_services.lock_invoice_counters(organizations)
         written = []
         for s in single:  # the rare cases, exactly as a single cycle (same transaction)
-            order = renewals._cycle_locked(s, now=now, reads=reads)
+            order = cycle_execute_locked(s, now=now, reads=reads)
             if order is not None:
                 written.append(order)
         written += _advance_bulk(bulk, reads=reads, now=now)
@@ -262,10 +273,10 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
         return []
     audit, events, orders = [], [], []
     for s in subscriptions:
-        plan = renewals.cycle_plan(subscription=s, reads=reads)
+        plan = cycle_plan(subscription=s, reads=reads)
         before = copy.copy(s)
         happened = [WebhookEventType.SUBSCRIPTION_UPDATED]
-        result, applied = renewals._price_and_take_credit(s, plan)
+        result, applied = cycle_price_and_take_credit(s, plan)
         if s.status == SubscriptionStatus.TRIALING:
             s.status = SubscriptionStatus.ACTIVE
             happened.append(WebhookEventType.SUBSCRIPTION_ACTIVE)
@@ -308,7 +319,7 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
         by_organization[order.organization_id].append(order)
     for organization_id in sorted(by_organization):  # counters taken in one order: no deadlock between batches
         group = by_organization[organization_id]
-        for order, (sequence, number) in zip(group, order_services._next_invoice_numbers(group[0].organization, len(group))):
+        for order, (sequence, number) in zip(group, order_services.order_invoice_numbers_next(group[0].organization, len(group))):
             order.invoice_sequence, order.invoice_number = sequence, number
     with values_insert():  # large JSON (pricing inputs): see polar.db
         Order.objects.bulk_create([order for order, _, _ in orders])
@@ -336,12 +347,6 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
 def _charge(ids, *, written: dict[uuid.UUID, Order]) -> list[uuid.UUID]:
     """Charge the batch's pending cycle orders: those this run wrote are in ``written`` (in memory,
     with their related rows); any other (left by an earlier, interrupted run) is read here."""
-    from billing.payments.services import (
-        ChargeRequest,
-        PaymentError,
-        payments_charge_many,
-    )
-
     pending_ids = list(
         Order.objects.filter(
             subscription_id__in=ids, billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE, status=OrderStatus.PENDING
@@ -380,7 +385,7 @@ def _charge(ids, *, written: dict[uuid.UUID, Order]) -> list[uuid.UUID]:
     unsettled = []
     for order in one_by_one:
         try:
-            renewals.renewal_order_charge(order=order)
+            renewal_order_charge(order=order)
         except PaymentError:  # pending (timeout) or failed at the processor: as for a single cycle
             logger.warning("renewals.charge_unsettled", order_id=str(order.id))
             unsettled.append(order.subscription_id)
@@ -411,17 +416,17 @@ def _charge(ids, *, written: dict[uuid.UUID, Order]) -> list[uuid.UUID]:
             paid.append(order)
         elif isinstance(answer, Payment) and answer.status == Payment.Status.FAILED:
             _attempt_failed(order)
-            renewals._mark_past_due(subscription, order=order, payment=answer)
+            subscription_mark_past_due(subscription, order=order, payment=answer)
         elif isinstance(answer, PaymentError) and answer.payment is not None and answer.payment.status == Payment.Status.FAILED:
             _attempt_failed(order)
-            renewals._mark_past_due(subscription, order=order, payment=answer.payment)
+            subscription_mark_past_due(subscription, order=order, payment=answer.payment)
         else:  # no answer (timeout): reconciled later through the same key
             logger.warning("renewals.charge_unsettled", order_id=str(order.id))
             unsettled.append(order.subscription_id)
     order_services.orders_mark_paid(paid, attempt=1)
     for order in paid:
         if subscriptions[order.subscription_id].status == SubscriptionStatus.PAST_DUE:
-            renewals._recover_if_settled(subscriptions[order.subscription_id])
+            subscription_recover_if_settled(subscription=subscriptions[order.subscription_id])
     return unsettled
 
 

@@ -13,7 +13,7 @@ from billing.models import (
     SubscriptionPrice,
     TaxRate,
 )
-from billing.subscriptions import services
+from billing.subscriptions import lifecycle
 from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from polar.errors import PolarError
 
@@ -41,15 +41,15 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Cancel at the end of the period")
     def cancel_at_period_end(self, request, queryset):
-        self._run(request, queryset, services.subscription_cancel)
+        self._run(request, queryset, lifecycle.subscription_cancel)
 
     @admin.action(description="Uncancel")
     def uncancel(self, request, queryset):
-        self._run(request, queryset, services.subscription_uncancel)
+        self._run(request, queryset, lifecycle.subscription_uncancel)
 
     @admin.action(description="Revoke now")
     def revoke(self, request, queryset):
-        self._run(request, queryset, services.subscription_revoke)
+        self._run(request, queryset, lifecycle.subscription_revoke)
 
 
 class OrderItemInline(ReadOnlyInline):

@@ -3,7 +3,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
 from billing.models import Discount, PaymentMethod, Product
-from billing.subscriptions import selectors, services
+from billing.subscriptions import changes, lifecycle, selectors
 from billing.subscriptions.payloads import SubscriptionOutput
 from billing.subscriptions.serializers import (
     SubscriptionCreateInput,
@@ -53,7 +53,7 @@ class SubscriptionListApi(PolarAPIView):
             ).first()
             if customer is None:
                 raise PolarRequestValidationError.single(["body", "external_customer_id"], "Customer does not exist.")
-        subscription = services.subscription_create(
+        subscription = lifecycle.subscription_create(
             organization=organization,
             customer=customer,
             product=_find(Product, organization, data["product_id"], "product_id"),
@@ -93,28 +93,28 @@ class SubscriptionDetailApi(PolarAPIView):
         }
         if kind == "cancel_at_period_end":
             if data["cancel_at_period_end"]:
-                services.subscription_cancel(subscription=subscription, **reason)
+                lifecycle.subscription_cancel(subscription=subscription, **reason)
             else:
-                services.subscription_uncancel(subscription=subscription)
+                lifecycle.subscription_uncancel(subscription=subscription)
         elif kind == "revoke":
-            services.subscription_revoke(subscription=subscription, **reason)
+            lifecycle.subscription_revoke(subscription=subscription, **reason)
         elif kind == "product_id":
             product = _find(Product, self.organization, data["product_id"], "product_id")
-            services.subscription_change_product(
+            changes.subscription_change_product(
                 subscription=subscription, product=product, proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior
             )
         elif kind == "seats":
-            services.subscription_change_seats(
+            changes.subscription_change_seats(
                 subscription=subscription, seats=data["seats"], proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior
             )
         elif kind == "discount_id":
             discount = _find(Discount, self.organization, data["discount_id"], "discount_id", deleted_at__isnull=True)
-            services.subscription_change_discount(subscription=subscription, discount=discount)
+            changes.subscription_change_discount(subscription=subscription, discount=discount)
         elif kind == "pending_update":
-            services.subscription_clear_pending_update(subscription=subscription)
+            changes.subscription_clear_pending_update(subscription=subscription)
         return self.render(id)
 
     @extend_schema(operation_id="subscriptions:revoke", responses=OpenApiTypes.OBJECT)
     def delete(self, request, id):
-        services.subscription_revoke(subscription=self.get_subscription(id))
+        lifecycle.subscription_revoke(subscription=self.get_subscription(id))
         return self.render(id)

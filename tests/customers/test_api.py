@@ -454,7 +454,7 @@ def test_routes_need_a_token(anonymous_client):
 
 
 def test_state_lists_active_subscriptions_and_granted_benefits(api_client, organization):
-    from billing.subscriptions.services import subscription_cancel, subscription_create
+    from billing.subscriptions.lifecycle import subscription_cancel, subscription_create
     from tests.factories.payments import attach_card
     from tests.factories.subscriptions import custom_benefit, monthly_product
 
@@ -480,7 +480,7 @@ def test_state_lists_active_subscriptions_and_granted_benefits(api_client, organ
 
 def test_state_lists_meters_with_credits_from_meter_credit_grants(api_client, organization):
     from billing.benefits.services import benefit_create
-    from billing.subscriptions.services import subscription_create
+    from billing.subscriptions.lifecycle import subscription_create
     from billing.usage.services import events_ingest
     from tests.factories.catalog import MeterFactory
     from tests.factories.payments import attach_card

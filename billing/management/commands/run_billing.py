@@ -2,7 +2,7 @@
 
 Operators use it to catch up after an outage (a subscription three periods behind gets three
 cycles); tests and the demo use it to move through months. Idempotent: a second run with the same
-``--now`` finds nothing due and changes nothing. The steps are ``billing.renewals.cycle.TIME_DRIVEN_STEPS``.
+``--now`` finds nothing due and changes nothing. The steps are ``billing.scheduler.TIME_DRIVEN_STEPS``.
 """
 import datetime as dt
 import json
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--now", help="The instant to run at (ISO 8601; UTC when no offset). Default: now.")
 
     def handle(self, *args, **options):
-        from billing.renewals.cycle import billing_run
+        from billing.scheduler import billing_run
 
         now = parse_instant(options["now"]) if options.get("now") else clock.now()
         from polar.audit import system_actor

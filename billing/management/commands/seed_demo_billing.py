@@ -1,5 +1,5 @@
 """``manage.py seed_demo_billing [--organization SLUG]``: three months of renewals, usage and a plan change
-for the demo (see ``billing.renewals.demo``). Idempotent."""
+for the demo (see ``billing.demo``). Idempotent."""
 import json
 
 from django.core.management.base import BaseCommand
@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--organization", default="demo", help="Slug of the demo organization (created if missing).")
 
     def handle(self, *args, **options):
-        from billing.renewals.demo import seed_demo_billing
+        from billing.demo import seed_demo_billing
         from polar.audit import system_actor
 
         with system_actor("seed_demo_billing"):

@@ -10,9 +10,9 @@ import datetime as dt
 
 import pytest
 
-from billing.models import BenefitGrant, Checkout, Order, Payment, Subscription
 from billing.benefits.services import benefit_create
 from billing.fulfilment.services import fulfilment_sweep
+from billing.models import BenefitGrant, Checkout, Order, Payment, Subscription
 from polar import clock
 from polar.api.models import IdempotencyKey
 from polar.webhooks.events import WebhookEventType
@@ -80,6 +80,7 @@ def _arm(step, monkeypatch):
     """Arm the failure of ``step``; returns the breakers to disarm."""
     from billing.benefits import services as benefits
     from billing.checkouts import services as checkouts
+    from billing.fulfilment import services as fulfilment
     from billing.orders import services as orders
     from billing.subscriptions import services as subscriptions
 
@@ -88,15 +89,15 @@ def _arm(step, monkeypatch):
     if step == "benefit_grant":
         return [Breaker(monkeypatch, benefits, "benefit_grants_create_for"), Breaker(monkeypatch, benefits, "benefit_grants_sync_for")]
     if step == "subscription_activation":
-        return [Breaker(monkeypatch, subscriptions, "_activate"), Breaker(monkeypatch, subscriptions, "_apply_switch")]
+        return [Breaker(monkeypatch, subscriptions, "subscription_activate_locked"), Breaker(monkeypatch, subscriptions, "subscription_switch_plan")]
     if step == "checkout_success":
-        return [Breaker(monkeypatch, checkouts, "checkout_succeed")]
+        return [Breaker(monkeypatch, fulfilment, "checkout_succeed")]
     if step == "webhook_emit":
 
         def watched(*args, **kwargs):
             return kwargs.get("type") in _WATCHED_EVENTS
 
-        return [Breaker(monkeypatch, module, "webhook_event_emit", when=watched) for module in (orders, subscriptions, checkouts, benefits)]
+        return [Breaker(monkeypatch, module, "webhook_event_emit", when=watched) for module in (orders, subscriptions, checkouts, fulfilment, benefits)]
     raise AssertionError(step)
 
 
@@ -177,7 +178,7 @@ def test_subscription_create_survives_a_failure_after_the_charge(step, monkeypat
 
 @pytest.mark.parametrize("step", [s for s in STEPS if s != "checkout_success"])
 def test_invoiced_plan_change_survives_a_failure_after_the_charge(step, monkeypatch, api_client, organization, customer, card):
-    from billing.subscriptions.services import subscription_create
+    from billing.subscriptions.lifecycle import subscription_create
 
     basic = monthly_product(organization, name="Basic", amount=1000)
     premium = monthly_product(organization, name="Premium", amount=3000, benefits=[custom_benefit(organization)])
@@ -205,15 +206,15 @@ def test_invoiced_plan_change_survives_a_failure_after_the_charge(step, monkeypa
 @pytest.mark.parametrize("step", ["payment_recorded", "webhook_emit", "past_due_recovery"])
 def test_renewal_survives_a_failure_after_the_charge(step, monkeypatch, organization, customer, card):
     from billing.renewals import cycle as renewals
-    from billing.renewals.cycle import billing_run
-    from billing.subscriptions.services import subscription_create
+    from billing.scheduler import billing_run
+    from billing.subscriptions.lifecycle import subscription_create
 
     product = monthly_product(organization, name="Pro", amount=1000)
     subscription = subscription_create(organization=organization, customer=customer, product=product)
     due = subscription.current_period_end + dt.timedelta(minutes=1)
     if step == "past_due_recovery":  # the renewal charge succeeds late, for a past-due subscription
         Subscription.objects.filter(pk=subscription.pk).update(status="past_due", past_due_at=clock.now())
-        breakers = [Breaker(monkeypatch, renewals, "_recover_if_settled")]
+        breakers = [Breaker(monkeypatch, renewals, "subscription_recover_if_settled")]
     else:
         breakers = _arm(step, monkeypatch)
 
@@ -409,7 +410,8 @@ def test_a_denied_organizations_open_checkout_is_refused_before_charging(api_cli
 
 
 def test_a_denied_organization_starts_no_subscription(organization, customer, card):
-    from billing.subscriptions.services import OrganizationNotAcceptingPayments, subscription_create
+    from billing.subscriptions.lifecycle import subscription_create
+    from billing.subscriptions.services import OrganizationNotAcceptingPayments
 
     organization.status = "denied"
     organization.save(update_fields=["status"])

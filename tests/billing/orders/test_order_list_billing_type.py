@@ -3,7 +3,7 @@ SDKs send it); before it was known here it was ignored and every order was liste
 import pytest
 
 from billing.models import Order
-from billing.subscriptions import services as subscription_services
+from billing.subscriptions import lifecycle as subscription_lifecycle
 from tests.factories.subscriptions import pending_order
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def orders(organization, customer, product, card):
-    subscription_services.subscription_create(organization=organization, customer=customer, product=product)
+    subscription_lifecycle.subscription_create(organization=organization, customer=customer, product=product)
     renewal = Order.objects.get()
     purchase = pending_order(customer, amount=2500)
     return renewal, purchase

@@ -6,19 +6,18 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from billing.models import Order
-from billing.pricing import Period, PricingInput
 from billing.orders import services as order_services
-from billing.subscriptions import services as subscription_services
+from billing.pricing import Period, PricingInput
+from billing.subscriptions import lifecycle as subscription_lifecycle
+from tests.billing.subscription_fixtures import T0
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import monthly_product
 
-from tests.billing.subscription_fixtures import T0
-
 
 @pytest.fixture
 def subscription(organization, customer, product, card):
-    return subscription_services.subscription_create(organization=organization, customer=customer, product=product)
+    return subscription_lifecycle.subscription_create(organization=organization, customer=customer, product=product)
 
 
 def _order(organization, customer, *, subscription=None, period_start=T0, reason="purchase"):
@@ -52,7 +51,7 @@ def test_list_and_get_orders_in_the_contract_shape(api_client, subscription, cus
 def test_other_organizations_order_is_not_found(api_client, other_organization):
     customer = CustomerFactory(organization=other_organization)
     attach_card(customer)
-    subscription_services.subscription_create(
+    subscription_lifecycle.subscription_create(
         organization=other_organization, customer=customer, product=monthly_product(other_organization, name="Theirs")
     )
     order = Order.objects.get()
@@ -141,7 +140,7 @@ def test_openapi_document_lists_subscription_order_and_checkout_operations(anony
 
 
 def test_listing_orders_does_not_query_per_order(api_client, organization, django_assert_max_num_queries):
-    from billing.subscriptions.services import subscription_create
+    from billing.subscriptions.lifecycle import subscription_create
     from tests.factories.payments import attach_card
     from tests.factories.subscriptions import monthly_product
 

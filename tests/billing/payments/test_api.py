@@ -1,5 +1,4 @@
 """The payment-method and payment endpoints: shapes (checked against polar-sdk 0.32), errors, isolation."""
-import uuid
 
 import pytest
 from polar_sdk import models as sdk
@@ -7,10 +6,10 @@ from polar_sdk import models as sdk
 from billing.models import Payment, PaymentMethod
 from billing.payments.services import payment_charge
 from polar.organizations.services import access_token_create
+from tests.conftest import _client
 from tests.factories import CustomerFactory
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import pending_order
-from tests.conftest import _client
 
 pytestmark = pytest.mark.django_db
 

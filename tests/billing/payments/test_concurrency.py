@@ -6,8 +6,8 @@ import pytest
 from django.db import connection, connections
 
 from billing.models import Payment, SandboxCharge
-from billing.payments.processors.sandbox import SandboxProcessor
 from billing.payments import services as payment_services
+from billing.payments.processors.sandbox import SandboxProcessor
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.factories.payments import attach_card
 

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import Meter, SandboxSettings
 from billing.catalog.services import product_create
-from billing.subscriptions.services import subscription_create
+from billing.models import Meter, SandboxSettings
+from billing.subscriptions.lifecycle import subscription_create
 from billing.usage.services import events_ingest
 from polar import clock
 from tests.factories import CustomerFactory

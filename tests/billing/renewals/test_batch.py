@@ -13,15 +13,17 @@ import pytest
 from auditlog.models import LogEntry
 from django.db import connections
 
-from billing.orders.payloads import OrderOutput
-from billing.subscriptions.payloads import SubscriptionOutput
-from billing.models import Order, OrderStatus, Payment, SandboxCharge, SandboxSettings, Subscription, SubscriptionStatus, TaxRate
-from billing.renewals import cycle as renewals
-from billing.renewals import batch as renewals_batch
+from billing import scheduler
 from billing.benefits.services import benefit_create
 from billing.catalog.services import product_benefits_set
+from billing.models import Order, OrderStatus, Payment, SandboxCharge, SandboxSettings, Subscription, SubscriptionStatus, TaxRate
+from billing.orders.payloads import OrderOutput
 from billing.payments.services import payment_method_delete, payments_reconcile_pending
-from billing.subscriptions.services import subscription_cancel, subscription_change_product
+from billing.renewals import batch as renewals_batch
+from billing.renewals import cycle as renewals
+from billing.subscriptions.changes import subscription_change_product
+from billing.subscriptions.lifecycle import subscription_cancel
+from billing.subscriptions.payloads import SubscriptionOutput
 from polar import clock
 from polar.audit import system_actor
 from polar.webhooks.models import WebhookEvent
@@ -314,8 +316,8 @@ def test_a_processor_timeout_leaves_the_charge_pending_then_it_is_reconciled_onc
     assert payments_reconcile_pending(created_before=clock.now() + dt.timedelta(days=1)) == {"succeeded": 1, "failed": 0, "pending": 0}
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING  # the payment is settled; the order is the renewal's business
-    assert renewals.renewal_orders_settle() == 1
-    assert renewals.renewal_orders_settle() == 0
+    assert scheduler.renewal_orders_settle() == 1
+    assert scheduler.renewal_orders_settle() == 0
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert SandboxCharge.objects.filter(idempotency_key=order.payment_idempotency_key(1)).count() == 1

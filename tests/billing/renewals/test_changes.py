@@ -3,10 +3,11 @@ import datetime as dt
 
 from django.core.management import call_command
 
-from billing.models import BenefitGrant, Order, OrderStatus, PendingSubscriptionUpdate, SubscriptionStatus
 from billing.benefits.services import benefit_create
 from billing.catalog.services import product_benefits_set
-from billing.subscriptions.services import subscription_cancel, subscription_change_product
+from billing.models import BenefitGrant, Order, OrderStatus, PendingSubscriptionUpdate, SubscriptionStatus
+from billing.subscriptions.changes import subscription_change_product
+from billing.subscriptions.lifecycle import subscription_cancel
 from polar import clock
 from tests.factories.subscriptions import custom_benefit, monthly_product, percentage_discount
 

@@ -156,7 +156,7 @@ def test_the_sweep_task_renews_what_is_due(organization, customer, subscription,
 
 
 def test_a_second_sweep_does_not_enqueue_a_subscription_already_queued(subscription, django_capture_on_commit_callbacks):
-    from billing.renewals.cycle import renewals_sweep
+    from billing.renewals.sweep import renewals_sweep
     from polar import clock
 
     with clock.freeze(at(2, 28)), django_capture_on_commit_callbacks(execute=False) as callbacks:

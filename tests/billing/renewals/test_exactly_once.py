@@ -16,6 +16,7 @@ from django.db import connection, connections
 
 from billing.models import Order, OrderStatus, Payment, SandboxCharge, Subscription
 from billing.renewals import cycle as renewals
+from billing.renewals import sweep
 from billing.tasks import subscription_cycle as cycle_task
 from polar import clock
 
@@ -56,7 +57,7 @@ def _in_threads(fn, n=2):
 
 
 def test_two_concurrent_sweeps_make_one_order_and_one_charge(subscription):
-    _in_threads(lambda: renewals.renewals_sweep())  # tasks run eagerly, on commit of each sweep's claim
+    _in_threads(lambda: sweep.renewals_sweep())  # tasks run eagerly, on commit of each sweep's claim
 
     (order,) = _cycle_orders(subscription)
     assert order.status == OrderStatus.PAID

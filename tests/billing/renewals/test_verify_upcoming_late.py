@@ -8,9 +8,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import Order, OrderItem, Payment
 from billing.benefits.services import benefit_create
 from billing.catalog.services import product_benefits_set
+from billing.models import Order, OrderItem, Payment
 from polar import clock
 
 from .conftest import ingest, metered_product, subscribe
@@ -173,7 +173,7 @@ def test_usage_received_after_the_boundary_but_before_a_delayed_cycle_is_billed_
 
 
 def test_upcoming_shows_a_scheduled_plan_change_at_the_next_renewal(api_client, organization, customer, subscription):
-    from billing.subscriptions.services import subscription_change_product
+    from billing.subscriptions.changes import subscription_change_product
     from tests.factories.subscriptions import monthly_product
 
     premium = monthly_product(organization, name="Premium", amount=3000)
@@ -188,7 +188,7 @@ def test_upcoming_shows_a_scheduled_plan_change_at_the_next_renewal(api_client, 
 
 
 def test_usage_that_arrives_after_the_subscription_ended_is_billed_once_on_its_own_order(organization, customer, card, meter):
-    from billing.subscriptions.services import subscription_cancel
+    from billing.subscriptions.lifecycle import subscription_cancel
 
     from .conftest import metered_product as make_product
 
@@ -218,8 +218,8 @@ def test_usage_that_arrives_after_the_subscription_ended_is_billed_once_on_its_o
 
 
 def test_late_usage_order_left_uncharged_by_a_crash_is_charged_by_the_next_run(organization, customer, card, meter, monkeypatch):
-    from billing.renewals import cycle as renewals
-    from billing.subscriptions.services import subscription_cancel
+    from billing.renewals import late_usage
+    from billing.subscriptions.lifecycle import subscription_cancel
 
     subscription = subscribe(organization, customer, metered_product(organization, meter))
     with clock.freeze(at(2, 10)):
@@ -227,9 +227,9 @@ def test_late_usage_order_left_uncharged_by_a_crash_is_charged_by_the_next_run(o
     call_command("run_billing", now=at(2, 28).isoformat())
     ingest(organization, customer, at(2, 20), 10, received=at(3, 10))
     with monkeypatch.context() as patched:
-        patched.setattr(renewals, "renewal_order_charge", lambda **kwargs: None)  # the process dies after the commit
+        patched.setattr(late_usage, "renewal_order_charge", lambda **kwargs: None)  # the process dies after the commit
         with clock.freeze(at(3, 15)):
-            assert renewals.late_usage_after_end()["orders"] == 1
+            assert late_usage.late_usage_after_end()["orders"] == 1
     late = cycle_orders(subscription)[-1]
     assert late.status == "pending" and not Payment.objects.filter(order=late).exists()
 

@@ -2,14 +2,14 @@
 import pytest
 
 from billing.models import Subscription
-from billing.subscriptions import services
+from billing.subscriptions import lifecycle
 from polar.webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
 
 def test_revoke_action_goes_through_the_service(admin_client, organization, customer, product, card):
-    subscription = services.subscription_create(organization=organization, customer=customer, product=product)
+    subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=product)
     response = admin_client.post(
         "/admin/billing/subscription/", {"action": "revoke", "_selected_action": [str(subscription.pk)]}
     )
@@ -19,7 +19,7 @@ def test_revoke_action_goes_through_the_service(admin_client, organization, cust
 
 
 def test_order_and_subscription_pages_render_read_only(admin_client, organization, customer, product, card):
-    subscription = services.subscription_create(organization=organization, customer=customer, product=product)
+    subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=product)
     order = subscription.orders.get()
     assert admin_client.get(f"/admin/billing/subscription/{subscription.pk}/change/").status_code == 200
     page = admin_client.get(f"/admin/billing/order/{order.pk}/change/")

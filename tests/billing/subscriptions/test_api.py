@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from billing.models import Order, Subscription
-from billing.subscriptions import services
+from billing.subscriptions import lifecycle
 from tests.factories import CustomerFactory
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import monthly_product
@@ -15,14 +15,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def subscription(organization, customer, product, card):
-    return services.subscription_create(organization=organization, customer=customer, product=product)
+    return lifecycle.subscription_create(organization=organization, customer=customer, product=product)
 
 
 @pytest.fixture
 def foreign_subscription(other_organization):
     customer = CustomerFactory(organization=other_organization)
     attach_card(customer)
-    return services.subscription_create(
+    return lifecycle.subscription_create(
         organization=other_organization, customer=customer, product=monthly_product(other_organization, name="Theirs")
     )
 
@@ -177,7 +177,7 @@ def test_patch_without_proration_behavior_uses_the_organizations_default(api_cli
 
 
 def test_listing_subscriptions_does_not_query_per_subscription(api_client, organization, django_assert_max_num_queries):
-    from billing.subscriptions.services import subscription_create
+    from billing.subscriptions.lifecycle import subscription_create
     from tests.factories.payments import attach_card
     from tests.factories.subscriptions import monthly_product
 

@@ -8,13 +8,12 @@ import datetime as dt
 import pytest
 
 from billing.models import Order, PendingSubscriptionUpdate, Subscription, SubscriptionProration, TaxRate
-from billing.pricing import LineInput, Period, PricingInput, price
-from billing.subscriptions import services
 from billing.payments.services import PaymentFailed
+from billing.pricing import LineInput, Period, PricingInput, price
+from billing.subscriptions import changes, lifecycle, services
 from polar import clock
-from tests.factories.payments import attach_card
-
 from tests.billing.subscription_fixtures import T0
+from tests.factories.payments import attach_card
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +23,12 @@ CHANGE_AT = T0 + dt.timedelta(days=7)
 @pytest.fixture
 def subscription(organization, customer, product, card):
     with clock.freeze(T0):
-        return services.subscription_create(organization=organization, customer=customer, product=product)
+        return lifecycle.subscription_create(organization=organization, customer=customer, product=product)
 
 
 def change(subscription, product, behavior):
     with clock.freeze(CHANGE_AT):
-        return services.subscription_change_product(subscription=subscription, product=product, proration_behavior=behavior)
+        return changes.subscription_change_product(subscription=subscription, product=product, proration_behavior=behavior)
 
 
 def test_invoice_upgrade_charges_prorated_difference_now(subscription, premium):
@@ -48,7 +47,7 @@ def test_invoice_upgrade_charges_prorated_difference_now(subscription, premium):
 
 def test_invoice_downgrade_keeps_the_credit_for_later_orders(organization, customer, premium, product, card):
     with clock.freeze(T0):
-        subscription = services.subscription_create(organization=organization, customer=customer, product=premium)
+        subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=premium)
     changed = change(subscription, product, "invoice")
 
     order = Order.objects.get(subscription=subscription, billing_reason="subscription_update")
@@ -58,10 +57,10 @@ def test_invoice_downgrade_keeps_the_credit_for_later_orders(organization, custo
 
 def test_invoice_credit_is_applied_to_the_next_change(organization, customer, premium, product, card):
     with clock.freeze(T0):
-        subscription = services.subscription_create(organization=organization, customer=customer, product=premium)
+        subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=premium)
     change(subscription, product, "invoice")  # credit 1500
     with clock.freeze(T0 + dt.timedelta(days=14)):  # half the period left
-        changed = services.subscription_change_product(subscription=subscription, product=premium, proration_behavior="invoice")
+        changed = changes.subscription_change_product(subscription=subscription, product=premium, proration_behavior="invoice")
 
     order = Order.objects.filter(subscription=subscription, billing_reason="subscription_update").order_by("created_at").last()
     assert order.total_amount == 1000  # -500 + 1500
@@ -111,7 +110,7 @@ def test_a_second_change_while_one_is_scheduled_is_locked(subscription, premium)
 def test_clearing_the_scheduled_change_unlocks(subscription, premium):
     change(subscription, premium, "next_period")
     with clock.freeze(CHANGE_AT):
-        services.subscription_clear_pending_update(subscription=subscription)
+        changes.subscription_clear_pending_update(subscription=subscription)
     changed = change(subscription, premium, "prorate")
     assert changed.product_id == premium.id
 
@@ -121,10 +120,10 @@ def test_seat_change_invoices_the_extra_seats(organization, customer, card):
 
     team = seat_product(organization, price_per_seat=500, min_seats=1, max_seats=10)
     with clock.freeze(T0):
-        subscription = services.subscription_create(organization=organization, customer=customer, product=team, seats=2)
+        subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=team, seats=2)
     assert subscription.amount == 1000
     with clock.freeze(CHANGE_AT):
-        changed = services.subscription_change_seats(subscription=subscription, seats=4, proration_behavior="invoice")
+        changed = changes.subscription_change_seats(subscription=subscription, seats=4, proration_behavior="invoice")
 
     order = Order.objects.get(billing_reason="subscription_update")
     assert [i.amount for i in order.items.all()] == [-750, 1500]
@@ -136,9 +135,9 @@ def test_seat_change_outside_tiers_is_refused(organization, customer, card):
     from tests.factories.subscriptions import seat_product
 
     team = seat_product(organization, min_seats=1, max_seats=5)
-    subscription = services.subscription_create(organization=organization, customer=customer, product=team, seats=2)
+    subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=team, seats=2)
     with pytest.raises(PolarRequestValidationError) as excinfo:
-        services.subscription_change_seats(subscription=subscription, seats=6, proration_behavior="invoice")
+        changes.subscription_change_seats(subscription=subscription, seats=6, proration_behavior="invoice")
     assert excinfo.value.errors[0]["loc"] == ["body", "seats"]
     assert Subscription.objects.get(pk=subscription.pk).seats == 2
 
@@ -158,7 +157,7 @@ def test_tax_is_stated_per_line_from_the_customers_country(organization, custome
     TaxRate.objects.create(organization=organization, country="FR", basis_points=2000)
     customer.billing_address = {"country": "FR"}
     customer.save()
-    subscription = services.subscription_create(organization=organization, customer=customer, product=product)
+    subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=product)
 
     order = Order.objects.get(subscription=subscription)
     item = order.items.get()
@@ -170,7 +169,7 @@ def test_no_tax_where_no_rate_applies(organization, customer, product, card):
     TaxRate.objects.create(organization=organization, country="FR", basis_points=2000)
     customer.billing_address = {"country": "US"}
     customer.save()
-    subscription = services.subscription_create(organization=organization, customer=customer, product=product)
+    subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=product)
     assert Order.objects.get(subscription=subscription).tax_amount == 0
 
 
@@ -179,7 +178,7 @@ def test_invoice_change_applies_a_forever_discount_to_proration_lines(organizati
 
     discount = percentage_discount(organization, basis_points=1000, duration="forever")
     with clock.freeze(T0):
-        subscription = services.subscription_create(organization=organization, customer=customer, product=product, discount=discount)
+        subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=product, discount=discount)
     first = Order.objects.get(billing_reason="subscription_create")
     assert (first.discount_amount, first.total_amount) == (100, 900)
     change(subscription, premium, "invoice")

@@ -5,20 +5,20 @@ import pytest
 from django.db import connection
 
 from billing.models import Subscription
-from billing.subscriptions import services
+from billing.subscriptions import lifecycle, services
 from polar.webhooks.models import WebhookEvent
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_revokes_end_the_subscription_once(organization, customer, product, card):
-    subscription = services.subscription_create(organization=organization, customer=customer, product=product)
+    subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=product)
     barrier = threading.Barrier(2)
     outcomes = []
 
     def revoke():
         try:
             barrier.wait()
-            services.subscription_revoke(subscription=Subscription.objects.get(pk=subscription.pk))
+            lifecycle.subscription_revoke(subscription=Subscription.objects.get(pk=subscription.pk))
             outcomes.append("revoked")
         except services.AlreadyCanceledSubscription:
             outcomes.append("already")

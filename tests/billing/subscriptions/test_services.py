@@ -4,19 +4,18 @@ import datetime as dt
 import pytest
 
 from billing.models import BenefitGrant, Order, Payment, Subscription, SubscriptionStatus
-from billing.subscriptions import services
 from billing.payments.services import PaymentFailed
+from billing.subscriptions import changes, lifecycle, services
 from polar import clock
 from polar.errors import PolarRequestValidationError
 from polar.webhooks.models import WebhookEvent
-
 from tests.billing.subscription_fixtures import T0
 
 pytestmark = pytest.mark.django_db
 
 
 def create(organization, customer, product, **kwargs):
-    return services.subscription_create(organization=organization, customer=customer, product=product, **kwargs)
+    return lifecycle.subscription_create(organization=organization, customer=customer, product=product, **kwargs)
 
 
 def events(type_):
@@ -130,7 +129,7 @@ def test_seats_outside_tiers_are_refused(organization, customer, card):
 
 def test_cancel_sets_cancel_at_period_end_keeps_benefits(organization, customer, product, card):
     subscription = create(organization, customer, product)
-    canceled = services.subscription_cancel(subscription=subscription, customer_cancellation_reason="too_expensive", customer_cancellation_comment="pricey")
+    canceled = lifecycle.subscription_cancel(subscription=subscription, customer_cancellation_reason="too_expensive", customer_cancellation_comment="pricey")
 
     assert canceled.status == SubscriptionStatus.ACTIVE and canceled.cancel_at_period_end
     assert canceled.ends_at == canceled.current_period_end
@@ -141,15 +140,15 @@ def test_cancel_sets_cancel_at_period_end_keeps_benefits(organization, customer,
 
 def test_cancel_twice_is_already_canceled(organization, customer, product, card):
     subscription = create(organization, customer, product)
-    services.subscription_cancel(subscription=subscription)
+    lifecycle.subscription_cancel(subscription=subscription)
     with pytest.raises(services.AlreadyCanceledSubscription):
-        services.subscription_cancel(subscription=subscription)
+        lifecycle.subscription_cancel(subscription=subscription)
 
 
 def test_uncancel_clears_the_scheduled_end(organization, customer, product, card):
     subscription = create(organization, customer, product)
-    services.subscription_cancel(subscription=subscription, customer_cancellation_reason="unused")
-    uncanceled = services.subscription_uncancel(subscription=subscription)
+    lifecycle.subscription_cancel(subscription=subscription, customer_cancellation_reason="unused")
+    uncanceled = lifecycle.subscription_uncancel(subscription=subscription)
 
     assert not uncanceled.cancel_at_period_end
     assert (uncanceled.canceled_at, uncanceled.ends_at, uncanceled.customer_cancellation_reason) == (None, None, None)
@@ -158,9 +157,9 @@ def test_uncancel_clears_the_scheduled_end(organization, customer, product, card
 
 def test_uncancel_of_a_revoked_subscription_is_refused(organization, customer, product, card):
     subscription = create(organization, customer, product)
-    services.subscription_revoke(subscription=subscription)
+    lifecycle.subscription_revoke(subscription=subscription)
     with pytest.raises(services.AlreadyCanceledSubscription):
-        services.subscription_uncancel(subscription=subscription)
+        lifecycle.subscription_uncancel(subscription=subscription)
 
 
 def test_revoke_ends_now_and_revokes_benefits(organization, customer, product, card):
@@ -168,7 +167,7 @@ def test_revoke_ends_now_and_revokes_benefits(organization, customer, product, c
         subscription = create(organization, customer, product)
     later = T0 + dt.timedelta(days=3)
     with clock.freeze(later):
-        revoked = services.subscription_revoke(subscription=subscription)
+        revoked = lifecycle.subscription_revoke(subscription=subscription)
 
     assert revoked.status == SubscriptionStatus.CANCELED
     assert revoked.ended_at == later and revoked.ends_at == later
@@ -178,9 +177,9 @@ def test_revoke_ends_now_and_revokes_benefits(organization, customer, product, c
 
 def test_revoke_twice_is_already_canceled(organization, customer, product, card):
     subscription = create(organization, customer, product)
-    services.subscription_revoke(subscription=subscription)
+    lifecycle.subscription_revoke(subscription=subscription)
     with pytest.raises(services.AlreadyCanceledSubscription):
-        services.subscription_revoke(subscription=subscription)
+        lifecycle.subscription_revoke(subscription=subscription)
 
 
 def test_revoke_while_a_charge_is_pending_is_locked(organization, customer, product, card):
@@ -191,7 +190,7 @@ def test_revoke_while_a_charge_is_pending_is_locked(organization, customer, prod
         processor="sandbox", idempotency_key="test-pending", order=order,
     )
     with pytest.raises(services.SubscriptionLocked):
-        services.subscription_revoke(subscription=subscription)
+        lifecycle.subscription_revoke(subscription=subscription)
     assert Subscription.objects.get(pk=subscription.pk).status == SubscriptionStatus.ACTIVE
 
 
@@ -199,13 +198,13 @@ def test_cancel_incomplete_subscription_ends_it_at_once(organization, customer, 
     with pytest.raises(PaymentFailed):
         create(organization, customer, product, payment_method=declining_card)
     subscription = Subscription.objects.get()
-    ended = services.subscription_cancel(subscription=subscription)
+    ended = lifecycle.subscription_cancel(subscription=subscription)
     assert ended.status == SubscriptionStatus.CANCELED
 
 
 def test_subscription_end_at_period_end_revokes(organization, customer, product, card):
     subscription = create(organization, customer, product)
-    services.subscription_cancel(subscription=subscription)
+    lifecycle.subscription_cancel(subscription=subscription)
     subscription.refresh_from_db()
     ended = services.subscription_end(subscription=subscription)
     assert ended.status == SubscriptionStatus.CANCELED and ended.ended_at == ended.current_period_end
@@ -217,7 +216,7 @@ def test_discount_change_redeems_and_resets_cycles(organization, customer, produ
 
     subscription = create(organization, customer, product)
     discount = percentage_discount(organization, basis_points=2500)
-    changed = services.subscription_change_discount(subscription=subscription, discount=discount)
+    changed = changes.subscription_change_discount(subscription=subscription, discount=discount)
 
     assert changed.discount_id == discount.id and changed.discount_applied_cycles == 0
     discount.refresh_from_db()
@@ -226,6 +225,6 @@ def test_discount_change_redeems_and_resets_cycles(organization, customer, produ
 
 def test_change_on_canceled_subscription_is_already_canceled(organization, customer, product, premium, card):
     subscription = create(organization, customer, product)
-    services.subscription_cancel(subscription=subscription)
+    lifecycle.subscription_cancel(subscription=subscription)
     with pytest.raises(services.AlreadyCanceledSubscription):
-        services.subscription_change_product(subscription=subscription, product=premium, proration_behavior="prorate")
+        changes.subscription_change_product(subscription=subscription, product=premium, proration_behavior="prorate")

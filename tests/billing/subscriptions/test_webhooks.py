@@ -3,18 +3,19 @@ that parse as the SDK's resources."""
 import pytest
 from polar_sdk import models as m032
 
-from billing.subscriptions import services
+from billing.subscriptions import changes
+from billing.subscriptions import lifecycle as subscription_lifecycle
 from polar.webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
 
 def test_lifecycle_events_in_order_with_sdk_shaped_payloads(organization, customer, product, premium, card):
-    subscription = services.subscription_create(organization=organization, customer=customer, product=product)
-    services.subscription_cancel(subscription=subscription)
-    services.subscription_uncancel(subscription=subscription)
-    services.subscription_change_product(subscription=subscription, product=premium, proration_behavior="invoice")
-    services.subscription_revoke(subscription=subscription)
+    subscription = subscription_lifecycle.subscription_create(organization=organization, customer=customer, product=product)
+    subscription_lifecycle.subscription_cancel(subscription=subscription)
+    subscription_lifecycle.subscription_uncancel(subscription=subscription)
+    changes.subscription_change_product(subscription=subscription, product=premium, proration_behavior="invoice")
+    subscription_lifecycle.subscription_revoke(subscription=subscription)
 
     types = list(WebhookEvent.objects.order_by("created_at", "id").values_list("type", flat=True))
     lifecycle = [t for t in types if t.startswith(("subscription.", "order."))]

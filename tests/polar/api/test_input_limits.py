@@ -375,7 +375,7 @@ HOSTILE_BODIES = {
 
 @pytest.fixture
 def concrete_ids(api_client, organization):
-    from billing.subscriptions.services import subscription_create
+    from billing.subscriptions.lifecycle import subscription_create
 
     product = monthly_product(organization, amount=1000)
     card = attach_card(organization=organization, email="f@example.com", external_id="ext-1")

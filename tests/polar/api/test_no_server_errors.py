@@ -16,7 +16,7 @@ BODIES = [{}, {"a": 1}, [], "x", 1, None, {"metadata": []}, {"metadata": {"k": {
           {"amount": -1, "basis_points": 10**12, "type": "percentage", "duration": "once", "name": "n"}]
 
 def test_malformed_input_on_every_operation_never_answers_5xx(api_client, organization):
-    from billing.subscriptions.services import subscription_create
+    from billing.subscriptions.lifecycle import subscription_create
     from tests.factories.payments import attach_card
     from tests.factories.subscriptions import monthly_product, custom_benefit, percentage_discount
     from tests.factories.catalog import MeterFactory

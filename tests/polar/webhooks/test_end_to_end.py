@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Subscription
-from billing.renewals.cycle import billing_run
+from billing.scheduler import billing_run
 from polar import clock
 from tests.factories.subscriptions import monthly_product
 

@@ -1,0 +1,88 @@
+"""The time-driven steps that beat and ``run_billing --now`` share.
+
+Beat runs each step as its own task on its own schedule (``billing.tasks``: ``renewals_sweep``,
+``late_usage_after_end``, ``payments_reconcile``, ``fulfilment_sweep``); ``run_billing --now <instant>``
+(``billing_run``) runs them all, in order, in this process with the clock frozen at that instant, which
+is how the tests and the demo move time. Every step is idempotent for a given ``now``."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from billing.fulfilment.services import fulfilment_sweep
+from billing.models import (
+    Order,
+    OrderBillingReason,
+    OrderStatus,
+    Payment,
+    SubscriptionStatus,
+)
+from billing.orders import services as order_services
+from billing.payments.services import payments_reconcile_pending
+from billing.renewals.late_usage import late_usage_after_end
+from billing.renewals.sweep import renewals_run_due
+from billing.subscriptions.services import subscription_recover_if_settled
+from polar import clock
+
+
+def _step_late_usage_after_end(*, now):
+    return late_usage_after_end(now=now)
+
+
+def _step_renewals(*, now):
+    return renewals_run_due(now=now)
+
+
+def renewal_orders_settle(*, limit: int = 500) -> int:
+    """Mark paid the cycle orders still ``pending`` whose charge succeeded after all (a timeout whose
+    payment was reconciled later by ``payments_reconcile_pending``), and bring their ``past_due``
+    subscription back to ``active`` when nothing else is unpaid. Idempotent. Returns how many."""
+    orders = list(
+        Order.objects.filter(
+            billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE, status=OrderStatus.PENDING, payments__status=Payment.Status.SUCCEEDED
+        )
+        .select_related("subscription")
+        .distinct()
+        .order_by("created_at")[:limit]
+    )
+    for order in orders:
+        order_services.order_mark_paid(order=order)
+        if order.subscription.status == SubscriptionStatus.PAST_DUE:
+            subscription_recover_if_settled(subscription=order.subscription)
+    return len(orders)
+
+
+def payments_reconcile_and_settle(*, now: dt.datetime) -> dict:
+    """Settle payments left pending for more than 5 minutes, then the cycle orders they paid
+    (the beat's ``payments_reconcile`` and run_billing's ``reconcile_payments`` step)."""
+    counts = payments_reconcile_pending(created_before=now - dt.timedelta(minutes=5))
+    counts["orders_paid"] = renewal_orders_settle()
+    return counts
+
+
+def _step_reconcile_payments(*, now):
+    return payments_reconcile_and_settle(now=now)
+
+
+def _step_fulfilment(*, now):
+    return fulfilment_sweep(now=now)
+
+
+# The time-driven steps ``run_billing`` runs, in order: (name, callable(now=...) -> summary).
+# Later issues append theirs (dunning retries, payouts) with ``TIME_DRIVEN_STEPS.append(...)``.
+TIME_DRIVEN_STEPS: list[tuple[str, Callable]] = [
+    ("renewals", _step_renewals),
+    ("late_usage_after_end", _step_late_usage_after_end),
+    ("reconcile_payments", _step_reconcile_payments),
+    # After reconcile: a charge it found succeeded is then fulfilled (docs/fulfilment.md).
+    ("fulfilment", _step_fulfilment),
+]
+
+
+def billing_run(*, now: dt.datetime) -> dict:
+    """Run every time-driven step as of ``now`` (the clock frozen there). Idempotent for a given ``now``."""
+    summary = {}
+    with clock.freeze(now):
+        for name, step in TIME_DRIVEN_STEPS:
+            summary[name] = step(now=now)
+    return summary

@@ -1,9 +1,12 @@
 from django.urls import path
 
+from billing import customers_api
 from billing.payments import api as payments_api
 
 urlpatterns: list = []
 urlpatterns += [
+    # After customers.api.urls' "customers/external/<path>" (see billing.customers_urls).
+    path("customers/<str:id>/state", customers_api.CustomerStateApi.as_view(), name="customers-state"),
     path("customers/<str:id>/payment-methods", payments_api.CustomerPaymentMethodListApi.as_view(), name="customers-payment-methods"),
     path(
         "customers/<str:id>/payment-methods/<str:payment_method_id>",

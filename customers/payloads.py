@@ -60,29 +60,6 @@ class CustomerOutput(serializers.ModelSerializer):
         return avatar_url(customer.email)
 
 
-class CustomerStateOutput(CustomerOutput):
-    """The customer plus what merchants gate features on; the lists come from ``customer_state()``."""
-
-    active_subscriptions = serializers.SerializerMethodField()
-    granted_benefits = serializers.SerializerMethodField()
-    active_meters = serializers.SerializerMethodField()
-
-    class Meta(CustomerOutput.Meta):
-        fields = [*CustomerOutput.Meta.fields, "active_subscriptions", "granted_benefits", "active_meters"]
-
-    def _state(self, customer) -> dict:
-        return self.context["state"]
-
-    def get_active_subscriptions(self, customer) -> list:
-        return self._state(customer)["active_subscriptions"]
-
-    def get_granted_benefits(self, customer) -> list:
-        return self._state(customer)["granted_benefits"]
-
-    def get_active_meters(self, customer) -> list:
-        return self._state(customer)["active_meters"]
-
-
 def customer_output(customer) -> dict:
     """A customer in Polar's ``Customer`` shape (both SDKs' required keys), for embedding in grants and
     license keys. The customers API owns the full resource; this is the same data, read-only."""

@@ -8,6 +8,7 @@ from polar.observability import health
 # Every app adds its /v1/ routes in its own api/urls.py; collections end with a slash, items do not.
 v1_patterns = [
     path("", include("polar.organizations.api.urls")),
+    path("", include("billing.customers_urls")),
     path("", include("customers.api.urls")),
     path("", include("billing.urls")),
     path("", include("polar.webhooks.api.urls")),

@@ -28,6 +28,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from billing.usage.partitions import ensure_partitions_for, forget_partitions
+from customers import services as customers_services
+from customers.models import Customer
 from polar import clock
 from polar.errors import PolarRequestValidationError
 
@@ -354,7 +356,7 @@ def _resolve_customers(*, organization_id, customer_refs, external_refs, rows):
     """Check named customers belong to the organization and fill the other id of each event.
 
     One query per kind of id. An ``external_customer_id`` with no customer yet is kept as is: the customers
-    service calls ``link_events_to_customer`` when that customer is created.
+    customer is linked by ``customer_create`` below when it is created.
     """
     if customer_refs:
         found = dict(
@@ -423,10 +425,25 @@ def _write(params, timestamps) -> int:
     raise AssertionError("unreachable")
 
 
+@transaction.atomic
+def customer_create(*, organization, **fields) -> Customer:
+    """Create a customer (``customers.services.customer_create``: validation, ``customer.created``) and link
+    the usage events ingested under its external id before it existed, in the same transaction.
+
+    The customers app knows nothing of billing, so billing's entry points that create customers (the
+    ``POST /v1/customers/`` view, the checkout confirmation) call this. Same errors and idempotency as
+    the customers service.
+    """
+    customer = customers_services.customer_create(organization=organization, **fields)
+    if customer.external_id is not None:
+        link_events_to_customer(customer=customer)
+    return customer
+
+
 def link_events_to_customer(*, customer) -> int:
     """Attach the events ingested under ``customer.external_id`` before the customer existed.
 
-    Called by the customers service when a customer is created (or gets an external id). Idempotent: only
+    Called by ``customer_create`` when a customer is created. Idempotent: only
     rows still without a customer are updated. Readers do not depend on it for correctness (quantities also
     match unlinked events by external id); it keeps per-customer reads on the customer index.
     Returns the number of events linked.

@@ -2,16 +2,10 @@ from django.urls import path
 
 from . import views
 
-# External ids may contain slashes (``path:``); the state route is listed first so that
-# ``external/<id>/state`` is the state of <id>.
+# External ids may contain slashes (``path:``). The list, create and state routes are billing's
+# (``billing.customers_urls``, included before this module, and ``billing.urls``): ``external/<id>/state``
+# is the state of <id>, matched before ``external/<id>`` here.
 urlpatterns = [
-    path("customers/", views.CustomerListCreateApi.as_view(), name="customers-list"),
-    path(
-        "customers/external/<path:external_id>/state",
-        views.CustomerExternalStateApi.as_view(),
-        name="customers-external-state",
-    ),
     path("customers/external/<path:external_id>", views.CustomerExternalApi.as_view(), name="customers-external"),
-    path("customers/<str:id>/state", views.CustomerStateApi.as_view(), name="customers-state"),
     path("customers/<str:id>", views.CustomerDetailApi.as_view(), name="customers-detail"),
 ]

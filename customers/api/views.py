@@ -1,21 +1,24 @@
-"""``/v1/customers/``: thin views over customers.services and customers.selectors."""
+"""``/v1/customers/``: thin views over customers.services and customers.selectors.
+
+The list, create and state operations read or write billing too; billing serves them
+(``billing.customers_api``) on the same paths, so that this app imports nothing of billing.
+"""
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from customers import selectors, services
 from customers.api.serializers import (
-    CustomerCreateInput,
     CustomerDeleteQuery,
-    CustomerListQuery,
     CustomerUpdateExternalInput,
     CustomerUpdateInput,
 )
-from customers.payloads import CustomerOutput, CustomerStateOutput
-from polar.api.metadata import parse_metadata_query
+from customers.payloads import CustomerOutput
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
 
 
-class _CustomerApi(PolarAPIView):
+class CustomerApiBase(PolarAPIView):
+    """A view of one customer of the token's organization, found by id or by external id."""
+
     scope = "customers"
 
     def get_customer(self, **lookup):
@@ -30,30 +33,7 @@ class _CustomerApi(PolarAPIView):
         return customer
 
 
-class CustomerListCreateApi(_CustomerApi):
-    sorting_fields = {"created_at": "created_at", "email": "email", "name": "name"}
-
-    @extend_schema(operation_id="customers:list", parameters=[CustomerListQuery], responses=CustomerOutput(many=True))
-    def get(self, request):
-        query = self.parse_query(CustomerListQuery)
-        queryset = selectors.customer_list(
-            organization=self.organization,
-            organization_ids=query.get("organization_id"),
-            email=query.get("email"),
-            query=query.get("query"),
-            metadata=parse_metadata_query(request.query_params),
-            active=query.get("active"),
-        ).order_by(*self.sorting())
-        return self.paginated(queryset, CustomerOutput)
-
-    @extend_schema(operation_id="customers:create", request=CustomerCreateInput, responses={201: CustomerOutput})
-    def post(self, request):
-        data = self.parse_body(CustomerCreateInput)
-        customer = services.customer_create(organization=self.organization, **data)
-        return self.respond(CustomerOutput(customer).data, status=201)
-
-
-class _CustomerItemApi(_CustomerApi):
+class _CustomerItemApi(CustomerApiBase):
     update_input = CustomerUpdateInput
     external = False
 
@@ -92,16 +72,3 @@ class CustomerDetailApi(_CustomerItemApi):
 class CustomerExternalApi(_CustomerItemApi):
     update_input = CustomerUpdateExternalInput
     external = True
-
-
-class CustomerStateApi(_CustomerApi):
-    @extend_schema(operation_id="customers:get_state", responses=CustomerStateOutput)
-    def get(self, request, **lookup):
-        customer = self.get_customer(**lookup)
-        state = selectors.customer_state(customer=customer)
-        return self.respond(CustomerStateOutput(customer, context={"state": state}).data)
-
-
-@extend_schema_view(get=extend_schema(operation_id="customers:get_state_external", responses=CustomerStateOutput))
-class CustomerExternalStateApi(CustomerStateApi):
-    pass

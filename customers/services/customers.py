@@ -109,7 +109,8 @@ def customer_create(
     organization's customers that are not deleted answers 422 naming the field, whether it is found
     by the pre-check or by the unique index (a concurrent create); nothing is written then.
     Not idempotent by itself: retries are made safe by the API's Idempotency-Key, or by the
-    external id (a second create with it fails with 422).
+    external id (a second create with it fails with 422). Billing creates customers through
+    ``billing.usage.services.customer_create``, which also links the usage events ingested earlier.
     """
     if type not in Customer.Type.values:
         raise PolarRequestValidationError([_error("type", "Input should be 'individual' or 'team'", type, "enum")])
@@ -136,12 +137,6 @@ def customer_create(
     )
     _save_unique(customer, force_insert=True)
     _emit(customer, WebhookEventType.CUSTOMER_CREATED)
-
-    # Usage events ingested before this customer existed carry its external id: link them in this transaction.
-    if customer.external_id is not None:
-        from billing.usage.services import link_events_to_customer
-
-        link_events_to_customer(customer=customer)
     return customer
 
 

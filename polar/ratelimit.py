@@ -7,7 +7,7 @@ another worker). Past the limit the caller answers 429 with ``Retry-After`` = wh
 Where the limits apply (docs/security.md):
 
 - DRF views, through ``polar.api.throttling.PolarRateThrottle`` (REST_FRAMEWORK's throttle classes);
-- failed token authentication per client address, in ``polar.api.authentication``;
+- failed token authentication per client address, in ``polar.organizations.authentication``;
 - the hosted checkout page and the admin login (not DRF views), through ``RateLimitMiddleware``.
 
 The rates come from ``settings.RATE_LIMITS`` (scope -> "N/period"), read at each request so tests can lower

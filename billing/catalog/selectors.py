@@ -1,12 +1,15 @@
 """Reads of products and prices, always scoped to one organization."""
-from django.db.models import Prefetch, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Prefetch, Q
 
 from billing.models import Product, ProductBenefit, ProductPrice
 
 
 def _with_outputs(queryset):
-    """Prefetch what ``ProductOutput`` renders: active prices (with meters) and live benefits."""
-    return queryset.prefetch_related(
+    """Prefetch what ``ProductOutput`` renders: active prices (with meters), live benefits, and whether the
+    product may be deleted (``is_deletable``: one subquery per referring table, in the same SELECT)."""
+    return queryset.annotate(
+        is_deletable_annotation=ExpressionWrapper(~_product_in_use(), output_field=BooleanField())
+    ).prefetch_related(
         Prefetch(
             "all_prices",
             queryset=ProductPrice.objects.filter(is_archived=False).select_related("meter").order_by("created_at", "id"),
@@ -84,21 +87,41 @@ def product_price_get(*, organization, id) -> ProductPrice | None:
     )
 
 
+def _product_relations():
+    """The (model, lookup to the product) pairs of every row that may refer to a product or to one of its
+    price versions, besides the catalog's own rows (prices, benefit links)."""
+    for relation in Product._meta.related_objects:
+        if relation.many_to_many or relation.related_model in (ProductPrice, ProductBenefit):
+            continue
+        yield relation.related_model, relation.field.name
+    for relation in ProductPrice._meta.related_objects:
+        if relation.many_to_many or relation.related_model is ProductPrice:
+            continue
+        yield relation.related_model, f"{relation.field.name}__product"
+
+
+def _product_in_use() -> Q:
+    """True for a product (the outer query's row) that something outside the catalog refers to."""
+    condition = Q(pk__in=[])
+    for model, lookup in _product_relations():
+        condition |= Q(Exists(model._default_manager.filter(**{lookup: OuterRef("pk")})))
+    return condition
+
+
 def product_is_deletable(*, product: Product) -> bool:
     """True while nothing but the catalog refers to the product: no discount restriction, no checkout,
     subscription, order... pointing at the product or at any of its price versions.
 
     Reverse relations are discovered from the model registry, so a new model that refers to products
     or prices (orders, subscriptions) makes a product in use without a change here.
+
+    Products read through ``product_list`` / ``product_get`` carry the answer already (computed in their
+    SELECT); this reads it for a product loaded otherwise, one EXISTS per referring table.
     """
-    for relation in Product._meta.related_objects:
-        if relation.many_to_many or relation.related_model in (ProductPrice, ProductBenefit):
-            continue
-        if relation.related_model._default_manager.filter(**{relation.field.name: product}).exists():
-            return False
-    for relation in ProductPrice._meta.related_objects:
-        if relation.many_to_many or relation.related_model is ProductPrice:
-            continue
-        if relation.related_model._default_manager.filter(**{f"{relation.field.name}__product": product}).exists():
+    annotated = getattr(product, "is_deletable_annotation", None)
+    if annotated is not None:
+        return annotated
+    for model, lookup in _product_relations():
+        if model._default_manager.filter(**{lookup: product}).exists():
             return False
     return True

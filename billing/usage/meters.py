@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from billing.models import Meter
-from billing.usage.services import _Errors, check_metadata
+from billing.usage.services import ValidationErrorList, check_metadata
 from billing.usage.sql import FilterError, validate_aggregation, validate_filter
 from polar import clock
 from polar.errors import PolarRequestValidationError
@@ -15,7 +15,7 @@ MAX_CUSTOM_LABEL_LENGTH = 64
 def _validated(data: dict, *, partial: bool) -> dict:
     """Validate the writable fields present in ``data``; raise 422 with ``["body", ...]`` locations."""
     clean = {}
-    errors = _Errors()
+    errors = ValidationErrorList()
     if "name" in data or not partial:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:

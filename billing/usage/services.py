@@ -56,7 +56,10 @@ _NUL_MESSAGE = "Strings must not contain the NUL character (U+0000)"
 _LLM_REQUIRED_STR = ("vendor", "model")
 
 
-class _Errors:
+class ValidationErrorList:
+    """Validation errors collected over a whole input (up to ``MAX_ERRORS``), in the 422 ``detail`` shape;
+    false while empty. Event ingestion and meter validation use it."""
+
     __slots__ = ("items",)
 
     def __init__(self):
@@ -245,7 +248,7 @@ def events_ingest(*, organization, events) -> dict:
     - Creates missing monthly partitions for backdated events (advisory-locked SQL function).
     - Emits no webhook: events are usage input, not a resource change.
     """
-    errors = _Errors()
+    errors = ValidationErrorList()
     if not isinstance(events, list):
         raise PolarRequestValidationError.single(["body", "events"], "Input should be a valid list", "list_type")
     if len(events) > MAX_BATCH_SIZE:

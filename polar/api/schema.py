@@ -3,7 +3,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class OrganizationTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "polar.api.authentication.OrganizationTokenAuthentication"
+    target_class = "polar.organizations.authentication.OrganizationTokenAuthentication"
     name = "access_token"
 
     def get_security_definition(self, auto_schema):

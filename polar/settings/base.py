@@ -189,7 +189,7 @@ CACHES = {
 
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["polar.api.authentication.OrganizationTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["polar.organizations.authentication.OrganizationTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["polar.api.permissions.HasTokenScopes"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Strict JSON: no NUL, NaN/Infinity, integers beyond int64, deep nesting or oversize bodies (docs/input-limits.md).

@@ -11,9 +11,10 @@ from ..events import WebhookEventType
 from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
-def _jsonable(data: dict) -> dict:
-    # Serializer output may still hold UUID, Decimal or datetime objects (related-field ids, for instance);
-    # render them the way the API renders them, so the payload equals the API resource.
+def payload_as_json(data: dict) -> dict:
+    """``data`` as the outbox stores it: serializer output may still hold UUID, Decimal or datetime objects
+    (related-field ids, for instance); they are rendered the way the API renders them, so the payload
+    equals the API resource."""
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
@@ -36,7 +37,7 @@ def webhook_event_emit(*, organization, type: WebhookEventType | str, data: dict
         payload={
             "type": event_type.value,
             "timestamp": now.isoformat().replace("+00:00", "Z"),
-            "data": _jsonable(data),
+            "data": payload_as_json(data),
         },
     )
     event_id = str(event.id)
@@ -66,7 +67,7 @@ def webhook_events_emit(events) -> list[WebhookEvent]:
     for organization, type_, data in events:
         event_type = WebhookEventType(type_)
         if id(data) not in rendered:
-            rendered[id(data)] = _jsonable(data)
+            rendered[id(data)] = payload_as_json(data)
         rows.append(
             WebhookEvent(
                 organization=organization,

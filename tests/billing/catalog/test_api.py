@@ -358,3 +358,29 @@ def test_delete_another_organizations_product_is_404(api_client, other_organizat
     foreign = make_product(organization=other_organization)
     assert api_client.delete(f"/v1/products/{foreign.id}").status_code == 404
     assert Product.objects.filter(pk=foreign.pk).exists()
+
+
+def test_listing_products_reads_is_deletable_without_a_query_per_product(api_client, organization):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories.catalog import make_discount
+
+    def list_queries(limit):
+        with CaptureQueriesContext(connection) as captured:
+            body = api_client.get("/v1/products/", {"limit": limit}).json()
+        return len(captured.captured_queries), body
+
+    in_use = make_product(organization=organization, name="In use", prices=[fixed_price()])
+    make_discount(organization=organization, products=[in_use.pk])
+    make_product(organization=organization, name="Free", prices=[fixed_price()])
+    list_queries(1)  # the first request of a token also records its last use (an UPDATE)
+    few, small_page = list_queries(2)
+    for index in range(6):
+        make_product(organization=organization, name=f"Extra {index}", prices=[fixed_price()])
+    many, large_page = list_queries(8)
+
+    assert len(small_page["items"]) == 2 and len(large_page["items"]) == 8
+    assert many == few
+    deletable = {item["name"]: item["is_deletable"] for item in large_page["items"]}
+    assert deletable["In use"] is False and deletable["Free"] is True

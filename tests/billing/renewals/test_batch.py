@@ -27,7 +27,7 @@ from billing.subscriptions.payloads import SubscriptionOutput
 from polar import clock
 from polar.audit import system_actor
 from polar.webhooks.models import WebhookEvent
-from polar.webhooks.services.outbox import _jsonable
+from polar.webhooks.services.outbox import payload_as_json as _jsonable
 from tests.factories import CustomerFactory
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import monthly_product, percentage_discount

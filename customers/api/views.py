@@ -16,9 +16,9 @@ from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
 
 
+# The base of the views of one customer of the token's organization, found by id or by external id (a comment:
+# a docstring would become the operations' description in the OpenAPI schema).
 class CustomerApiBase(PolarAPIView):
-    """A view of one customer of the token's organization, found by id or by external id."""
-
     scope = "customers"
 
     def get_customer(self, **lookup):

@@ -43,6 +43,7 @@ from polar import clock
 from polar.errors import ResourceNotFound
 
 from .. import network, policy
+from ..enqueue import endpoint_delivery_on_commit
 from ..models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
 from .outbox import webhook_event_fan_out, webhook_events_fan_out_pending
 
@@ -50,20 +51,6 @@ logger = structlog.get_logger("polar.webhooks")
 
 Status = WebhookDelivery.Status
 DisabledReason = WebhookEndpoint.DisabledReason
-
-
-def enqueue_delivery_on_commit(endpoint_ids) -> None:
-    """Ask a worker to drain these endpoints' queues once the current transaction commits."""
-    ids = [str(endpoint_id) for endpoint_id in dict.fromkeys(endpoint_ids)]
-
-    def enqueue():
-        from ..tasks import webhook_endpoint_deliver
-
-        for endpoint_id in ids:
-            webhook_endpoint_deliver.delay(endpoint_id)
-
-    # A lost enqueue is repaired by the sweeper (due deliveries), so a broker error must not fail the caller.
-    transaction.on_commit(enqueue, robust=True)
 
 
 def payload_body(event: WebhookEvent) -> str:
@@ -407,5 +394,5 @@ def webhook_event_redeliver(*, organization, event_id) -> WebhookEvent:
             delivery.next_attempt_at = now
             delivery.modified_at = now
             delivery.save(update_fields=["status", "retry_count", "next_attempt_at", "modified_at"])
-        enqueue_delivery_on_commit([delivery.endpoint_id for delivery in deliveries])
+        endpoint_delivery_on_commit([delivery.endpoint_id for delivery in deliveries])
     return event

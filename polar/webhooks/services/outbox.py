@@ -7,6 +7,7 @@ from django.db import transaction
 
 from polar import clock
 
+from ..enqueue import endpoint_delivery_on_commit, event_fan_out_on_commit, events_fan_out_on_commit
 from ..events import WebhookEventType
 from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -40,16 +41,7 @@ def webhook_event_emit(*, organization, type: WebhookEventType | str, data: dict
             "data": payload_as_json(data),
         },
     )
-    event_id = str(event.id)
-
-    def enqueue():
-        from ..tasks import webhook_event_fan_out
-
-        webhook_event_fan_out.delay(event_id)
-
-    # robust: a broker outage after the commit must not turn the caller's committed change into an error;
-    # the sweeper fans out events that were never fanned out.
-    transaction.on_commit(enqueue, robust=True)
+    event_fan_out_on_commit(event.id)
     return event
 
 
@@ -95,13 +87,7 @@ def webhook_events_emit(events) -> list[WebhookEvent]:
     event_ids = [str(row.id) for row in rows if row.fanned_out_at is None]
     if not event_ids:
         return rows
-
-    def enqueue():
-        from ..tasks import webhook_events_fan_out
-
-        webhook_events_fan_out.delay(event_ids)
-
-    transaction.on_commit(enqueue, robust=True)
+    events_fan_out_on_commit(event_ids)
     return rows
 
 
@@ -156,9 +142,7 @@ def webhook_events_fan_out_many(*, event_ids) -> list[uuid.UUID]:
         WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(fanned_out_at=now)
         targets = list(dict.fromkeys(targets))
         if targets:
-            from .delivery import enqueue_delivery_on_commit
-
-            enqueue_delivery_on_commit(targets)
+            endpoint_delivery_on_commit(targets)
     return targets
 
 

@@ -12,11 +12,13 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast migrate seed services services-stop services-status clean-data
+.PHONY: help install demo test test-fast lint format migrate seed services services-stop services-status clean-data
 
 help:
 	@echo "make demo             migrate, seed the demo merchant, serve API + admin + docs, Celery worker and beat (PORT=$(PORT))"
-	@echo "make test             the whole test suite on real PostgreSQL and Redis (PYTEST_ARGS='-k name' to narrow)"
+	@echo "make test             lint, then the whole test suite on real PostgreSQL and Redis (PYTEST_ARGS='-k name' to narrow)"
+	@echo "make lint             ruff (lint and format check), import-linter contracts, module size (pyproject.toml)"
+	@echo "make format           ruff format and ruff's safe fixes"
 	@echo "make install          create $(VENV) and install requirements.txt (only when it changed)"
 	@echo "make migrate          apply migrations and write the beat schedule into the database"
 	@echo "make seed             seed the demo merchant again (idempotent) and print its token"
@@ -33,7 +35,18 @@ $(STAMP): requirements.txt | $(PY)
 
 install: $(STAMP)
 
-test: $(STAMP)
+# The import contracts and style rules live in pyproject.toml; docs/architecture.md says why.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_module_size.py
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(STAMP) lint
 	$(WITH_SERVICES) $(PY) -m pytest --create-db $(PYTEST_ARGS)
 
 # Keeps the test database between runs: faster when the migrations did not change.

@@ -79,7 +79,7 @@ def load(args, organization, customers):
                             "user",
                             customer_id,
                             external_id,
-                            '{"tokens": %d, "model": "m%d"}' % (rng.randrange(1, 4000), i % 4),
+                            f'{{"tokens": {rng.randrange(1, 4000)}, "model": "m{i % 4}"}}',
                         )
                     )
                     if i and i % 1_000_000 == 0:

@@ -56,8 +56,8 @@ def setup_django():
 def seed(n: int, events_per: int, due_at: dt.datetime) -> dict:
     from django.db import transaction
 
-    from billing.models import Meter, PaymentMethod, SandboxPaymentMethod, Subscription, SubscriptionPrice
     from billing.catalog.services import product_create
+    from billing.models import Meter, PaymentMethod, SandboxPaymentMethod, Subscription, SubscriptionPrice
     from billing.payments.services import payment_method_attach
     from billing.usage.services import events_ingest
     from customers.models import Customer

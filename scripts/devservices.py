@@ -407,9 +407,9 @@ def command_env() -> int:
 
 def command_status() -> int:
     port = pg_running_port()
-    print(f"postgresql: {'running on 127.0.0.1:%d' % port if port else 'stopped'} (data {PGDATA})")
+    print(f"postgresql: {f'running on 127.0.0.1:{port}' if port else 'stopped'} (data {PGDATA})")
     running = redis_running()
-    print(f"redis:      {'running on 127.0.0.1:%d' % running[1] if running else 'stopped'} (data {REDIS_DIR})")
+    print(f"redis:      {f'running on 127.0.0.1:{running[1]}' if running else 'stopped'} (data {REDIS_DIR})")
     print(f"leases:     {live_leases()}  detached: {DETACHED_MARK.exists()}")
     return 0
 

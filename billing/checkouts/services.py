@@ -43,8 +43,8 @@ from billing.payments.services import PaymentFailed, payment_method_attach
 from billing.pricing import Period, PricingInput, next_period_end, price
 from billing.subscriptions import lifecycle as subscription_lifecycle
 from billing.subscriptions import services as subscription_services
-from customers.models import Customer
 from billing.usage.services import customer_create
+from customers.models import Customer
 from polar import clock
 from polar.errors import PolarError, PolarRequestValidationError
 from polar.money import MAX_AMOUNT

@@ -1,12 +1,13 @@
 """Billing models, one module per subdomain; import them here so Django finds them."""
-from billing.models.meters import Meter  # noqa: F401
+from billing.models.benefits import Benefit, BenefitGrant, LicenseKey, LicenseKeyActivation  # noqa: F401
+from billing.models.catalog import Product, ProductBenefit, ProductPrice, ProductVisibility, RecurringInterval  # noqa: F401
+from billing.models.checkouts import Checkout, CheckoutProduct  # noqa: F401
+from billing.models.discounts import Discount, DiscountAmount, DiscountProduct, DiscountRedemption  # noqa: F401
+from billing.models.events import Event, EventExternalId  # noqa: F401
+from billing.models.meters import CustomerMeter, Meter  # noqa: F401
+from billing.models.orders import InvoiceCounter, Order, OrderBillingReason, OrderItem, OrderStatus  # noqa: F401
 from billing.models.payments import Payment, PaymentMethod  # noqa: F401
 from billing.models.sandbox import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings  # noqa: F401
-from billing.models.catalog import Product, ProductBenefit, ProductPrice, ProductVisibility, RecurringInterval  # noqa: F401
-from billing.models.discounts import Discount, DiscountAmount, DiscountProduct, DiscountRedemption  # noqa: F401
-from billing.models.benefits import Benefit, BenefitGrant, LicenseKey, LicenseKeyActivation  # noqa: F401
-from billing.models.tax import TaxRate  # noqa: F401
-from billing.models.checkouts import Checkout, CheckoutProduct  # noqa: F401
 from billing.models.subscriptions import (  # noqa: F401
     CustomerCancellationReason,
     PendingSubscriptionUpdate,
@@ -16,6 +17,4 @@ from billing.models.subscriptions import (  # noqa: F401
     SubscriptionProration,
     SubscriptionStatus,
 )
-from billing.models.orders import InvoiceCounter, Order, OrderBillingReason, OrderItem, OrderStatus  # noqa: F401
-from billing.models.meters import CustomerMeter  # noqa: F401
-from billing.models.events import Event, EventExternalId  # noqa: F401
+from billing.models.tax import TaxRate  # noqa: F401

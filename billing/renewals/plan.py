@@ -147,7 +147,7 @@ def late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int, orders=
     billed: dict[tuple[str, str, str], dict] = {}
     for order in orders:
         data = order.pricing_inputs
-        for index, line in enumerate(data.get("lines") or ()):
+        for line in data.get("lines") or ():
             if line["price"]["amount_type"] != "metered_unit" or line.get("period") is None:
                 continue
             key = (line["price"]["price_id"], line["period"]["start"], line["period"]["end"])

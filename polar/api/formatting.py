@@ -4,7 +4,7 @@ import datetime
 from rest_framework import serializers
 
 _datetime_field = serializers.DateTimeField()
-_UTC = datetime.timezone.utc
+_UTC = datetime.UTC
 
 
 def dt(value):

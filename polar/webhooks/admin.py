@@ -6,8 +6,8 @@ from polar.admin_base import ReadOnlyAdmin
 from polar.errors import PolarRequestValidationError
 
 from . import services
-from .services.endpoints import validate_endpoint_url
 from .models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
+from .services.endpoints import validate_endpoint_url
 
 
 class WebhookEndpointForm(forms.ModelForm):

@@ -117,9 +117,9 @@ def test_benefit_grant_webhooks_and_grant_list_parse(api_client, organization, m
 def test_license_key_responses_parse(api_client, organization):
     import uuid
 
-    from billing.models import LicenseKey
     from billing.benefits.services import benefit_grants_create_for
     from billing.catalog.services import product_benefits_set
+    from billing.models import LicenseKey
     from tests.factories import CustomerFactory
     from tests.factories.catalog import make_license_keys_benefit, make_product
 

@@ -5,9 +5,9 @@ import uuid
 import pytest
 from polar_sdk import models as m032
 
-from billing.models import LicenseKey
 from billing.benefits.services import benefit_grants_create_for
 from billing.catalog.services import product_benefits_set
+from billing.models import LicenseKey
 from tests.factories import CustomerFactory
 from tests.factories.catalog import MeterFactory, make_license_keys_benefit, make_product
 

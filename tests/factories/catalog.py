@@ -2,10 +2,10 @@
 test sees is one the API could have written); meters are surroundings and use a plain factory."""
 import factory
 
-from billing.models import Meter
 from billing.benefits import services as benefit_services
 from billing.catalog import services as catalog_services
 from billing.discounts import services as discount_services
+from billing.models import Meter
 from tests.factories import OrganizationFactory
 
 

@@ -55,8 +55,8 @@ def pending_order(customer, amount=2000, currency="usd"):
     """A pending one-time ``purchase`` order for ``customer`` (a real row for Payment.order to point at)."""
     import datetime as dt
 
-    from billing.pricing import LineInput, Period, PriceVersion, PricingInput
     from billing.orders.services import order_create
+    from billing.pricing import LineInput, Period, PriceVersion, PricingInput
     from polar import clock
 
     product = one_time_product(customer.organization, name=f"Item {amount}", amount=amount, currency=currency)

@@ -1,9 +1,6 @@
-import io
-import json
 
 import pytest
 from auditlog.models import LogEntry
-from django.core.management import call_command
 
 from customers.models import Customer
 from polar.audit import system_actor

@@ -151,7 +151,7 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(settings):
     for index in range(6):
         response = client.get(f"/checkout/g{index}", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"192.0.2.{index}")
         assert response.status_code == 404
-    for index in range(3):
+    for _ in range(3):
         client.get("/checkout/g", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="spoofed, 192.0.2.50")
     assert_too_many(client.get("/checkout/g", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.50"))
 

@@ -1,4 +1,3 @@
-from typing import Optional
 
 from rest_framework import serializers
 
@@ -79,22 +78,22 @@ class OrganizationOutput(serializers.ModelSerializer):
             "capabilities",
         ]
 
-    def get_avatar_url(self, obj) -> Optional[str]:
+    def get_avatar_url(self, obj) -> str | None:
         return None
 
-    def get_email(self, obj) -> Optional[str]:
+    def get_email(self, obj) -> str | None:
         return obj.email or None
 
-    def get_website(self, obj) -> Optional[str]:
+    def get_website(self, obj) -> str | None:
         return obj.website or None
 
     def get_socials(self, obj) -> list[dict]:
         return []
 
-    def get_details_submitted_at(self, obj) -> Optional[str]:
+    def get_details_submitted_at(self, obj) -> str | None:
         return None
 
-    def get_onboarding_resubmission_requested_at(self, obj) -> Optional[str]:
+    def get_onboarding_resubmission_requested_at(self, obj) -> str | None:
         return None
 
     def get_sso_enforced(self, obj) -> bool:
@@ -127,13 +126,13 @@ class OrganizationOutput(serializers.ModelSerializer):
     def get_embed_hosts(self, obj) -> list[str]:
         return []
 
-    def get_country(self, obj) -> Optional[str]:
+    def get_country(self, obj) -> str | None:
         return None
 
-    def get_account_id(self, obj) -> Optional[str]:
+    def get_account_id(self, obj) -> str | None:
         return None
 
-    def get_payout_account_id(self, obj) -> Optional[str]:
+    def get_payout_account_id(self, obj) -> str | None:
         return None
 
     def get_capabilities(self, obj) -> dict:

@@ -3,8 +3,8 @@ import uuid
 
 import pytest
 
-from billing.models import Benefit, BenefitGrant
 from billing.benefits.services import benefit_grants_create_for
+from billing.models import Benefit, BenefitGrant
 from polar.webhooks.models import WebhookEvent
 from tests.factories import CustomerFactory
 from tests.factories.catalog import MeterFactory, make_benefit, make_product

@@ -6,10 +6,10 @@ import uuid
 import pytest
 from django.db import connections
 
-from billing.models import BenefitGrant, LicenseKey
 from billing.benefits.selectors import meter_credit_grants_active
 from billing.benefits.services import benefit_grants_create_for, benefit_grants_revoke_for, benefit_grants_sync_for
 from billing.catalog.services import product_benefits_set
+from billing.models import BenefitGrant, LicenseKey
 from polar.webhooks.models import WebhookEvent
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.factories.catalog import MeterFactory, make_benefit, make_license_keys_benefit, make_product

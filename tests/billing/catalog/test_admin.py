@@ -3,9 +3,9 @@ import uuid
 
 import pytest
 
-from billing.models import BenefitGrant, Discount, Product, ProductPrice
 from billing.benefits.services import benefit_grants_create_for
 from billing.catalog.services import product_benefits_set
+from billing.models import BenefitGrant, Discount, Product, ProductPrice
 from tests.factories import CustomerFactory
 from tests.factories.catalog import fixed_price, make_discount, make_license_keys_benefit, make_product
 

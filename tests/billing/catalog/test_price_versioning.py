@@ -4,9 +4,9 @@ import pytest
 from django.db.models import ProtectedError
 from django.forms.models import model_to_dict
 
-from billing.models import ProductPrice
 from billing.catalog.selectors import product_price_get
 from billing.catalog.services import product_update
+from billing.models import ProductPrice
 from polar.errors import PolarRequestValidationError
 from tests.factories.catalog import MeterFactory, fixed_price, make_product
 

@@ -5,13 +5,13 @@ import threading
 import pytest
 from django.db import connections
 
-from billing.models import Discount, DiscountRedemption
 from billing.discounts.services import (
     DiscountNotRedeemable,
     discount_amount_for,
     discount_applicable,
     discount_redeem,
 )
+from billing.models import Discount, DiscountRedemption
 from polar import clock
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.factories.catalog import make_discount, make_product

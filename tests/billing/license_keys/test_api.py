@@ -4,9 +4,9 @@ import uuid
 
 import pytest
 
-from billing.models import LicenseKey, LicenseKeyActivation
 from billing.benefits.services import benefit_grants_create_for, benefit_grants_revoke_for
 from billing.catalog.services import product_benefits_set
+from billing.models import LicenseKey, LicenseKeyActivation
 from polar import clock
 from tests.factories import CustomerFactory
 from tests.factories.catalog import make_license_keys_benefit, make_product

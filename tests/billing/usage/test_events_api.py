@@ -33,7 +33,9 @@ def test_list_events_in_polars_user_event_shape(api_client, organization, custom
 
 def test_list_events_filters(api_client, customer, frozen_now):
     _events(api_client, customer)
-    names = lambda params: [item["name"] + item["timestamp"][8:10] for item in api_client.get("/v1/events/", params).json()["items"]]  # noqa: E731
+    def names(params):
+        items = api_client.get("/v1/events/", params).json()["items"]
+        return [item["name"] + item["timestamp"][8:10] for item in items]
     assert names({"customer_id": str(customer.id)}) == ["upload03", "api_call02"]
     assert names({"external_customer_id": "nobody-yet"}) == ["api_call04"]
     assert names({"external_customer_id": "cust-1"}) == ["upload03", "api_call02"]

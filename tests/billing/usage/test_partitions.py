@@ -1,8 +1,8 @@
 import datetime as dt
 
+from billing.tasks import events_partitions_ensure
 from billing.usage import partitions as usage_partitions
 from billing.usage.partitions import partition_names
-from billing.tasks import events_partitions_ensure
 from polar import clock
 
 from .conftest import ingest

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing.usage.sql import validate_aggregation, validate_filter
 from billing.usage.services import meter_quantity
+from billing.usage.sql import validate_aggregation, validate_filter
 from tests.factories import CustomerFactory
 from tests.factories.usage import MeterFactory
 

@@ -17,9 +17,9 @@ BODIES = [{}, {"a": 1}, [], "x", 1, None, {"metadata": []}, {"metadata": {"k": {
 
 def test_malformed_input_on_every_operation_never_answers_5xx(api_client, organization):
     from billing.subscriptions.lifecycle import subscription_create
-    from tests.factories.payments import attach_card
-    from tests.factories.subscriptions import monthly_product, custom_benefit, percentage_discount
     from tests.factories.catalog import MeterFactory
+    from tests.factories.payments import attach_card
+    from tests.factories.subscriptions import custom_benefit, monthly_product, percentage_discount
     product = monthly_product(organization, amount=1000)
     card = attach_card(organization=organization, email="f@x.co", external_id="ext-1")
     sub = subscription_create(organization=organization, customer=card.customer, product=product, payment_method=card)

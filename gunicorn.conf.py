@@ -1,5 +1,6 @@
 """gunicorn settings for ``make demo`` and production. Every value can be overridden from the environment
 (``GUNICORN_*``) or the command line."""
+
 import os
 import shutil
 from pathlib import Path

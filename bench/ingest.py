@@ -15,6 +15,7 @@ What it does:
 6. checks that the table holds exactly the events sent, empties it, times COPY once more, and prints the
    rates and the ratio of the API rate to the better COPY rate (the machine may be shared).
 """
+
 import argparse
 import datetime as dt
 import http.client
@@ -87,10 +88,7 @@ def make_tenant(args):
     organization, _ = organization_get_or_create(slug="bench", name="Bench")
     _row, token = access_token_create(organization=organization, comment="bench")
     Customer.objects.bulk_create(
-        [
-            Customer(organization=organization, email=f"c{i}@bench.test", external_id=f"cust-{i}")
-            for i in range(args.customers)
-        ],
+        [Customer(organization=organization, email=f"c{i}@bench.test", external_id=f"cust-{i}") for i in range(args.customers)],
         ignore_conflicts=True,
     )
     customers = dict(Customer.objects.filter(organization=organization).values_list("external_id", "id"))
@@ -138,7 +136,7 @@ def run_copy(args, organization, customers, events) -> float:
                 orjson.dumps(event["metadata"]).decode(),
             )
         )
-    columns = "id, organization_id, \"timestamp\", ingested_at, name, source, customer_id, external_customer_id, external_id, parent_id, metadata"
+    columns = 'id, organization_id, "timestamp", ingested_at, name, source, customer_id, external_customer_id, external_id, parent_id, metadata'
     types = ["uuid", "uuid", "timestamptz", "timestamptz", "text", "text", "uuid", "text", "text", "text", "jsonb"]
     with psycopg.connect(f"{args.pg}/{args.database}") as conn:
         with conn.cursor() as cursor:
@@ -209,9 +207,22 @@ def run_api(args, token, events) -> tuple[float, dict]:
     bodies = [orjson.dumps({"events": events[i : i + args.batch]}) for i in range(0, len(events), args.batch)]
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "polar.wsgi:application",
-            "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",
-            "--worker-class", "sync", "--keep-alive", "5", "--timeout", "120", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "polar.wsgi:application",
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--worker-class",
+            "sync",
+            "--keep-alive",
+            "5",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
         ],
         cwd=ROOT,
         env=server_env(args),
@@ -235,8 +246,7 @@ def run_api(args, token, events) -> tuple[float, dict]:
         chunks = [bodies[i :: args.client_processes] for i in range(args.client_processes)]
         threads = max(1, args.clients // args.client_processes)
         processes = [
-            multiprocessing.Process(target=_client_process, args=(args.port, token, chunk, threads, results))
-            for chunk in chunks
+            multiprocessing.Process(target=_client_process, args=(args.port, token, chunk, threads, results)) for chunk in chunks
         ]
         started = time.perf_counter()
         for process in processes:

@@ -12,6 +12,7 @@
    - the whole meter over that month by day (``--meter-samples``);
    and prints p50 / p99 / max of each. The meter is ``sum(tokens)`` where ``name = 'api_call'``.
 """
+
 import argparse
 import datetime as dt
 import http.client
@@ -97,8 +98,20 @@ def percentile(values, fraction):
 
 def measure(args, token, meter_id, customers):
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "polar.wsgi:application", "--workers", "1",
-         "--bind", f"127.0.0.1:{args.port}", "--log-level", "warning", "--timeout", "120"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "polar.wsgi:application",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+        ],
         cwd=ROOT,
         env=server_env(args),
     )
@@ -179,7 +192,10 @@ def main():
     )
     if not args.keep_db:
         Customer.objects.bulk_create(
-            [Customer(organization=organization, email=f"c{i}@bench.test", external_id=f"cust-{i}") for i in range(args.customers)],
+            [
+                Customer(organization=organization, email=f"c{i}@bench.test", external_id=f"cust-{i}")
+                for i in range(args.customers)
+            ],
             batch_size=2000,
         )
         now = dt.datetime.now(dt.UTC)

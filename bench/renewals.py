@@ -10,6 +10,7 @@ The database named in DATABASE_URL is dropped and recreated (it must not be a da
 Rows are seeded directly (bulk inserts) except the catalog, which goes through the services; events go
 through ``events_ingest``. Prints one JSON object with the figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,14 +99,26 @@ def seed(n: int, events_per: int, due_at: dt.datetime) -> dict:
             ref = f"pm_bench_{uuid.uuid4().hex[:24]}"
             sandbox_methods.append(
                 SandboxPaymentMethod(
-                    ref=ref, customer_ref=str(c.id), behaviour=template_sandbox.behaviour, brand=template_sandbox.brand,
-                    last4=template_sandbox.last4, exp_month=template_sandbox.exp_month, exp_year=template_sandbox.exp_year,
+                    ref=ref,
+                    customer_ref=str(c.id),
+                    behaviour=template_sandbox.behaviour,
+                    brand=template_sandbox.brand,
+                    last4=template_sandbox.last4,
+                    exp_month=template_sandbox.exp_month,
+                    exp_year=template_sandbox.exp_year,
                 )
             )
             methods.append(
                 PaymentMethod(
-                    organization=org, customer=c, processor=template.processor, processor_ref=ref, type=template.type,
-                    brand=template.brand, last4=template.last4, exp_month=template.exp_month, exp_year=template.exp_year,
+                    organization=org,
+                    customer=c,
+                    processor=template.processor,
+                    processor_ref=ref,
+                    type=template.type,
+                    brand=template.brand,
+                    last4=template.last4,
+                    exp_month=template.exp_month,
+                    exp_year=template.exp_year,
                 )
             )
         SandboxPaymentMethod.objects.bulk_create(sandbox_methods, batch_size=2000)
@@ -116,9 +129,18 @@ def seed(n: int, events_per: int, due_at: dt.datetime) -> dict:
         subscriptions = Subscription.objects.bulk_create(
             [
                 Subscription(
-                    organization=org, customer=c, product=product, status="active", amount=1000, currency="usd",
-                    recurring_interval="month", recurring_interval_count=1, current_period_start=period_start,
-                    current_period_end=period_end, billing_anchor_day=period_start.day, started_at=period_start,
+                    organization=org,
+                    customer=c,
+                    product=product,
+                    status="active",
+                    amount=1000,
+                    currency="usd",
+                    recurring_interval="month",
+                    recurring_interval_count=1,
+                    current_period_start=period_start,
+                    current_period_end=period_end,
+                    billing_anchor_day=period_start.day,
+                    started_at=period_start,
                     payment_method=m,
                 )
                 for c, m in zip(customers, methods)
@@ -145,7 +167,14 @@ def seed(n: int, events_per: int, due_at: dt.datetime) -> dict:
         if batch:
             total += events_ingest(organization=org, events=batch)["inserted"]
     events_s = time.perf_counter() - t
-    return {"organization": org, "product": product, "customers": customers, "seed_rows_s": seed_rows_s, "events": total, "events_s": events_s}
+    return {
+        "organization": org,
+        "product": product,
+        "customers": customers,
+        "seed_rows_s": seed_rows_s,
+        "events": total,
+        "events_s": events_s,
+    }
 
 
 def bare_order_inserts(n: int, seeded: dict) -> float:
@@ -165,9 +194,19 @@ def bare_order_inserts(n: int, seeded: dict) -> float:
         with transaction.atomic():
             for i in range(n):
                 Order.objects.create(
-                    organization=org, customer=customers[i % len(customers)], product=product, billing_reason="purchase",
-                    currency="usd", subtotal_amount=1000, net_amount=1000, total_amount=1000, due_amount=1000,
-                    pricing_inputs={}, invoice_number=f"BARE-{i}", invoice_sequence=10_000_000 + i, period_start=now,
+                    organization=org,
+                    customer=customers[i % len(customers)],
+                    product=product,
+                    billing_reason="purchase",
+                    currency="usd",
+                    subtotal_amount=1000,
+                    net_amount=1000,
+                    total_amount=1000,
+                    due_amount=1000,
+                    pricing_inputs={},
+                    invoice_number=f"BARE-{i}",
+                    invoice_sequence=10_000_000 + i,
+                    period_start=now,
                 )
             elapsed = time.perf_counter() - t
             raise Rollback
@@ -190,9 +229,20 @@ def raw_order_copy(n: int, seeded: dict) -> float:
     rows = []
     for i in range(n):
         order = Order(
-            organization=org, customer=customers[i % len(customers)], product=product, billing_reason="purchase",
-            currency="usd", subtotal_amount=1000, net_amount=1000, total_amount=1000, due_amount=1000,
-            pricing_inputs={}, invoice_number=f"RAW-{i}", invoice_sequence=20_000_000 + i, period_start=now, created_at=now,
+            organization=org,
+            customer=customers[i % len(customers)],
+            product=product,
+            billing_reason="purchase",
+            currency="usd",
+            subtotal_amount=1000,
+            net_amount=1000,
+            total_amount=1000,
+            due_amount=1000,
+            pricing_inputs={},
+            invoice_number=f"RAW-{i}",
+            invoice_sequence=20_000_000 + i,
+            period_start=now,
+            created_at=now,
         )
         rows.append([f.get_db_prep_save(getattr(order, f.attname), connection) for f in fields])
 
@@ -214,14 +264,46 @@ def raw_order_copy(n: int, seeded: dict) -> float:
 
 
 def start_workers(count: int, db_url: str, redis_url: str, pool: str) -> list[subprocess.Popen]:
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "polar.settings.base", "POLAR_DEVELOPMENT": "1",
-           "CELERY_TASK_ALWAYS_EAGER": "0", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "polar.settings.base",
+        "POLAR_DEVELOPMENT": "1",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "LOG_LEVEL": "WARNING",
+    }
     procs = []
     for i in range(count):
-        cmd = [sys.executable, "-m", "celery", "-A", "polar", "worker", "-P", pool, "-c", "1", "-n", f"bench{i}@%h",
-               "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
-                                      stdout=open(f"/tmp/bench_renewals_worker{i}.log", "w"), stderr=subprocess.STDOUT))
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "polar",
+            "worker",
+            "-P",
+            pool,
+            "-c",
+            "1",
+            "-n",
+            f"bench{i}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "WARNING",
+        ]
+        procs.append(
+            subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=env,
+                start_new_session=True,
+                stdout=open(f"/tmp/bench_renewals_worker{i}.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
     return procs
 
 

@@ -1,4 +1,5 @@
 """Billing admin: one module per subdomain, imported here so Django finds it."""
+
 from billing.benefits import admin as benefits_admin  # noqa: F401
 from billing.catalog import admin as catalog_admin  # noqa: F401
 from billing.discounts import admin as discounts_admin  # noqa: F401

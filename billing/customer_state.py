@@ -4,6 +4,7 @@ The customers app holds the customer and knows nothing of billing; the state is 
 subscriptions, benefit grants and meters of billing, and served at ``/v1/customers/{id}/state`` by
 ``billing.customers_api``.
 """
+
 from rest_framework import serializers
 
 from billing.benefits.selectors import benefit_grants_active
@@ -17,9 +18,7 @@ from polar.api.formatting import dt
 
 def customer_ids_with_active_subscriptions(*, organization):
     """Customers with a trialing, active or past_due subscription (a subquery, not a list)."""
-    return Subscription.objects.filter(
-        organization=organization, status__in=Subscription.ACTIVE_STATUSES
-    ).values("customer_id")
+    return Subscription.objects.filter(organization=organization, status__in=Subscription.ACTIVE_STATUSES).values("customer_id")
 
 
 def customer_state(*, customer: Customer) -> dict:
@@ -30,9 +29,9 @@ def customer_state(*, customer: Customer) -> dict:
     - ``active_meters``: the customer's meters for the current period with consumed and credited units
       and the balance (CustomerStateMeter), from the usage selectors.
     """
-    subscriptions = Subscription.objects.filter(
-        customer=customer, status__in=Subscription.ACTIVE_STATUSES
-    ).order_by("created_at", "pk")
+    subscriptions = Subscription.objects.filter(customer=customer, status__in=Subscription.ACTIVE_STATUSES).order_by(
+        "created_at", "pk"
+    )
     active_subscriptions = []
     for subscription in subscriptions:
         data = order_subscription_output(subscription)

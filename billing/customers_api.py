@@ -5,6 +5,7 @@ under the new customer's external id are linked to it) and the customer state.
 The URLconf routes them at the same paths and operation ids as the rest of ``/v1/customers/``
 (``billing.customers_urls`` and ``billing.urls``); the lookups and the shapes are the customers app's.
 """
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from billing.customer_state import CustomerStateOutput, customer_ids_with_active_subscriptions, customer_state

@@ -12,6 +12,7 @@ Idempotent: rows are found by name/email before being created, events carry fixe
 (deduplicated by ingestion), the plan change is scheduled once, and ``billing_run`` at an instant
 already run changes nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -90,11 +91,22 @@ def seed_demo_billing(*, organization_slug: str = "demo") -> dict:
         events = []
         for k in range(count):
             at = period_start + dt.timedelta(seconds=int(rng.random() * (span - 2)) + 1)
-            events.append({"name": "api_call", "customer_id": str(customer.id), "timestamp": at.isoformat(), "external_id": f"demo-billing-{subscription.id}-{month}-{k}"})
+            events.append(
+                {
+                    "name": "api_call",
+                    "customer_id": str(customer.id),
+                    "timestamp": at.isoformat(),
+                    "external_id": f"demo-billing-{subscription.id}-{month}-{k}",
+                }
+            )
         with clock.freeze(period_end):
             for i in range(0, len(events), 1000):
                 events_ingest(organization=organization, events=events[i : i + 1000])
-        if month == 1 and not PendingSubscriptionUpdate.objects.filter(subscription=subscription).exists() and subscription.product_id == basic.id:
+        if (
+            month == 1
+            and not PendingSubscriptionUpdate.objects.filter(subscription=subscription).exists()
+            and subscription.product_id == basic.id
+        ):
             with clock.freeze(period_start + dt.timedelta(days=10)):
                 subscription_change_product(subscription=subscription, product=pro, proration_behavior="next_period")
         billing_run(now=period_end)

@@ -1,5 +1,6 @@
 """Billing's state gauges for /metrics (read from the database at scrape time; see
 ``polar.observability.metrics.SCRAPE_COLLECTORS``). What to alert on is in docs/runbook.md."""
+
 import datetime as dt
 
 from django.db import connection
@@ -31,10 +32,16 @@ def billing_state():
         due, oldest_due, pending, oldest_pending, unpaid_cycles = cursor.fetchone()
     yield GaugeMetricFamily("polar_renewals_due", "Subscriptions whose period has ended and that are not renewed yet", value=due)
     yield GaugeMetricFamily(
-        "polar_renewals_due_oldest_seconds", "How long the oldest due subscription has waited for its renewal", value=_age(now, oldest_due)
+        "polar_renewals_due_oldest_seconds",
+        "How long the oldest due subscription has waited for its renewal",
+        value=_age(now, oldest_due),
     )
     yield GaugeMetricFamily("polar_payments_pending", "Payments waiting for the processor's answer", value=pending)
     yield GaugeMetricFamily(
-        "polar_payments_pending_oldest_seconds", "Age of the oldest pending payment", value=_age(dt.datetime.now(dt.UTC), oldest_pending)
+        "polar_payments_pending_oldest_seconds",
+        "Age of the oldest pending payment",
+        value=_age(dt.datetime.now(dt.UTC), oldest_pending),
     )
-    yield GaugeMetricFamily("polar_renewal_orders_unpaid", "Renewal orders not paid yet (declined or waiting)", value=unpaid_cycles)
+    yield GaugeMetricFamily(
+        "polar_renewal_orders_unpaid", "Renewal orders not paid yet (declined or waiting)", value=unpaid_cycles
+    )

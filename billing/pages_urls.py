@@ -1,4 +1,5 @@
 """Billing's server-rendered pages (outside /v1/): the hosted checkout and the signed invoice link."""
+
 from django.urls import path
 
 from billing.checkouts import pages as checkout_pages

@@ -4,6 +4,7 @@ Beat runs each step as its own task on its own schedule (``billing.tasks``: ``re
 ``late_usage_after_end``, ``payments_reconcile``, ``fulfilment_sweep``); ``run_billing --now <instant>``
 (``billing_run``) runs them all, in order, in this process with the clock frozen at that instant, which
 is how the tests and the demo move time. Every step is idempotent for a given ``now``."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +40,9 @@ def renewal_orders_settle(*, limit: int = 500) -> int:
     subscription back to ``active`` when nothing else is unpaid. Idempotent. Returns how many."""
     orders = list(
         Order.objects.filter(
-            billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE, status=OrderStatus.PENDING, payments__status=Payment.Status.SUCCEEDED
+            billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
+            status=OrderStatus.PENDING,
+            payments__status=Payment.Status.SUCCEEDED,
         )
         .select_related("subscription")
         .distinct()

@@ -2,6 +2,7 @@
 
 The tasks sit above the services they call and nothing in billing imports this module: the renewal
 sweep sends ``billing.tasks.subscription_cycle_batch`` by name (``billing.renewals.sweep``)."""
+
 from celery import shared_task
 
 from billing.fulfilment.services import fulfilment_sweep as fulfilment_sweep_run

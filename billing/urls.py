@@ -7,7 +7,11 @@ urlpatterns: list = []
 urlpatterns += [
     # After customers.api.urls' "customers/external/<path>" (see billing.customers_urls).
     path("customers/<str:id>/state", customers_api.CustomerStateApi.as_view(), name="customers-state"),
-    path("customers/<str:id>/payment-methods", payments_api.CustomerPaymentMethodListApi.as_view(), name="customers-payment-methods"),
+    path(
+        "customers/<str:id>/payment-methods",
+        payments_api.CustomerPaymentMethodListApi.as_view(),
+        name="customers-payment-methods",
+    ),
     path(
         "customers/<str:id>/payment-methods/<str:payment_method_id>",
         payments_api.CustomerPaymentMethodDetailApi.as_view(),
@@ -70,7 +74,6 @@ urlpatterns += [
         name="checkouts-client-confirm",
     ),
 ]
-
 
 
 from billing.usage import api_customer_meters as customer_meters_api  # noqa: E402

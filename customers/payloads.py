@@ -1,4 +1,5 @@
 """Output shapes of customers: what the API returns and webhooks carry, computed from loaded rows."""
+
 import hashlib
 
 from rest_framework import serializers

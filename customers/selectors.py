@@ -1,4 +1,5 @@
 """Reading customers, always scoped to one organization. Deleted customers are invisible here."""
+
 from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 

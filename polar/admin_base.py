@@ -1,5 +1,6 @@
 """Admin bases shared by every app. Money and history rows are read-only in the admin: staff change them
 through actions that call the services, never through forms."""
+
 from django.contrib import admin
 
 

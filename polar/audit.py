@@ -7,6 +7,7 @@
 
 The request id is the entry's correlation id (``cid``, AUDITLOG_CID_GETTER).
 """
+
 import contextlib
 
 from auditlog.context import set_extra_data

@@ -1,4 +1,5 @@
 """The Celery application. Tasks are thin: they take ids and call one service."""
+
 import os
 
 from celery import Celery, signals

@@ -4,6 +4,7 @@ Everything that decides on time (periods, expiry, renewals) calls ``polar.clock.
 ``freeze(instant)`` moves it for a block, which is how ``run_billing --now`` and tests travel
 in time without patching the standard library.
 """
+
 import contextlib
 import datetime as dt
 from contextvars import ContextVar

@@ -7,6 +7,7 @@ payloads, audit diffs) that escaping costs more than the insert itself (measured
 profile of 200 batched renewals). Inside ``with values_insert():`` bulk inserts use the plain
 multi-row ``VALUES (...), (...)`` form instead, whose JSON parameters psycopg quotes in C.
 """
+
 import contextlib
 import contextvars
 

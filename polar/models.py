@@ -1,4 +1,5 @@
 """Abstract bases shared by every app's models."""
+
 import uuid
 
 from django.db import models

@@ -4,10 +4,13 @@ Rounding rule (the only one in the code base): amounts are computed exactly with
 and rounded once, per line item, to whole minor units, half away from zero
 (``ROUND_HALF_UP`` in ``decimal``'s terms, which rounds -2.5 to -3).
 """
+
 from decimal import ROUND_HALF_UP, Decimal
 
 # ISO 4217 codes we accept; all of them have two decimal places except the zero-decimal ones.
-ZERO_DECIMAL_CURRENCIES = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"})
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
+)
 SUPPORTED_CURRENCIES = frozenset(
     {"usd", "eur", "gbp", "cad", "aud", "chf", "sek", "nok", "dkk", "nzd", "sgd", "hkd", "inr", "brl", "mxn", "pln", "czk"}
     | ZERO_DECIMAL_CURRENCIES

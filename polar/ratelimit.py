@@ -14,6 +14,7 @@ The rates come from ``settings.RATE_LIMITS`` (scope -> "N/period"), read at each
 them with the ``settings`` fixture. If Redis cannot be reached the request is let through and a warning
 logged: an outage of the counter must not take the API down with it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,6 +36,7 @@ DEFAULT_KEY_PREFIX = "polar:ratelimit:"
 
 def key_prefix() -> str:
     return getattr(settings, "RATE_LIMIT_KEY_PREFIX", None) or DEFAULT_KEY_PREFIX
+
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
@@ -150,6 +152,7 @@ def flush_all() -> None:
 
 # --- Client address and trusted proxies ----------------------------------------------------------------
 
+
 @lru_cache(maxsize=8)
 def _networks(proxies: tuple[str, ...]) -> tuple:
     return tuple(ipaddress.ip_network(proxy.strip(), strict=False) for proxy in proxies if proxy.strip())
@@ -187,6 +190,7 @@ def too_many_requests(detail: str, retry_after: int) -> JsonResponse:
 
 
 # --- Middleware ----------------------------------------------------------------------------------------
+
 
 class TrustedProxyMiddleware:
     """First in the chain: X-Forwarded-Proto/-For/-Host from a peer that is not a trusted proxy are dropped,

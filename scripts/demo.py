@@ -8,6 +8,7 @@ running servers. ``--prepare-only`` does the first part (migrate, beat schedule)
 Each process runs in its own process group with its output prefixed by its name; if one of them dies the
 others are stopped too and the exit code says so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -153,9 +154,9 @@ def main() -> int:
     env = {**os.environ, "POLAR_PUBLIC_BASE_URL": os.environ.get("POLAR_PUBLIC_BASE_URL", base_url)}
     say("seeding the demo merchant")
     seed = json.loads(
-        subprocess.run(
-            [PY, "manage.py", "seed_demo", "--json"], cwd=ROOT, env=env, check=True, text=True, stdout=subprocess.PIPE
-        ).stdout.strip().splitlines()[-1]
+        subprocess.run([PY, "manage.py", "seed_demo", "--json"], cwd=ROOT, env=env, check=True, text=True, stdout=subprocess.PIPE)
+        .stdout.strip()
+        .splitlines()[-1]
     )
 
     supervisor = Supervisor(env)
@@ -168,7 +169,9 @@ def main() -> int:
     signal.signal(signal.SIGHUP, on_signal)
 
     supervisor.start("web", [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"{args.host}:{args.port}"])
-    supervisor.start("worker", [str(BIN / "celery"), "-A", "polar", "worker", "--loglevel=INFO", "--concurrency=2", "--hostname=demo@%h"])
+    supervisor.start(
+        "worker", [str(BIN / "celery"), "-A", "polar", "worker", "--loglevel=INFO", "--concurrency=2", "--hostname=demo@%h"]
+    )
     # --pidfile= (empty): no pid file, so a beat killed with -9 does not block the next start.
     supervisor.start("beat", [str(BIN / "celery"), "-A", "polar", "beat", "--loglevel=INFO", "--pidfile="])
 

@@ -20,6 +20,7 @@ Several commands may share the servers (``make demo`` in one terminal, ``make te
 holds a lease file named by its pid under ``.data/run/leases`` and the last one out stops the servers,
 unless they were started with ``start``. An exclusive lock on ``.data/run/lock`` serialises starts and stops.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -236,15 +237,24 @@ def redis_start() -> int:
     subprocess.run(
         [
             str(_redis_bin()),
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--dir", str(REDIS_DIR),
-            "--dbfilename", "dump.rdb",
-            "--save", "60 1",
-            "--appendonly", "no",
-            "--daemonize", "yes",
-            "--pidfile", str(REDIS_DIR / "redis.pid"),
-            "--logfile", str(REDIS_DIR / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(REDIS_DIR),
+            "--dbfilename",
+            "dump.rdb",
+            "--save",
+            "60 1",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(REDIS_DIR / "redis.pid"),
+            "--logfile",
+            str(REDIS_DIR / "redis.log"),
         ],
         stdin=subprocess.DEVNULL,
         check=True,

@@ -2,6 +2,7 @@
 
 Organization B exists in every API test so that tenant isolation can be checked anywhere.
 """
+
 import pytest
 from rest_framework.test import APIClient
 

@@ -1,5 +1,6 @@
 """Staff admin for benefits and their grants. Changes go through the benefits services (the actions
 below), so the admin writes nothing the API could not."""
+
 from django.contrib import admin, messages
 
 from billing.benefits import services as benefit_services
@@ -14,7 +15,19 @@ class BenefitAdmin(admin.ModelAdmin):
     list_filter = ["type"]
     search_fields = ["description", "id"]
     readonly_fields = ["id", "organization", "type", "properties", "meter", "deleted_at", "created_at", "modified_at"]
-    fields = ["id", "organization", "type", "description", "visibility", "properties", "meter", "metadata", "deleted_at", "created_at", "modified_at"]
+    fields = [
+        "id",
+        "organization",
+        "type",
+        "description",
+        "visibility",
+        "properties",
+        "meter",
+        "metadata",
+        "deleted_at",
+        "created_at",
+        "modified_at",
+    ]
     actions = ["delete_benefits"]
 
     def has_add_permission(self, request):
@@ -41,7 +54,6 @@ class BenefitGrantAdmin(ReadOnlyAdmin):
     list_filter = ["benefit__type"]
     search_fields = ["customer__email", "id", "subscription_id", "order_id"]
     actions = ["revoke"]
-
 
     @admin.action(description="Revoke selected grants")
     def revoke(self, request, queryset):

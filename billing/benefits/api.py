@@ -1,4 +1,5 @@
 """``/v1/benefits/``: thin views over billing.benefits.services and billing.benefits.selectors."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers

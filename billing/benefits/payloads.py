@@ -1,4 +1,5 @@
 """Output shapes of benefits: what the API returns and webhooks carry, computed from loaded rows."""
+
 from rest_framework import serializers
 
 from billing.catalog.payloads import BenefitOutput
@@ -34,4 +35,3 @@ class BenefitGrantOutput(serializers.BaseSerializer):
 
 
 # --- input ------------------------------------------------------------------
-

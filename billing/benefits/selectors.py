@@ -1,4 +1,5 @@
 """Reads of benefits and grants, scoped to one organization."""
+
 from django.db.models import Q
 
 from billing.models import Benefit, BenefitGrant
@@ -23,7 +24,9 @@ def benefit_get(*, organization, id) -> Benefit | None:
     return Benefit.objects.filter(organization=organization, deleted_at__isnull=True, pk=id).first()
 
 
-def benefit_grant_list(*, organization, customer=None, benefit=None, is_granted: bool | None = None, subscription_id=None, order_id=None):
+def benefit_grant_list(
+    *, organization, customer=None, benefit=None, is_granted: bool | None = None, subscription_id=None, order_id=None
+):
     queryset = BenefitGrant.objects.filter(organization=organization).select_related("customer", "benefit")
     if customer is not None:
         queryset = queryset.filter(customer=customer)
@@ -54,5 +57,3 @@ def meter_credit_grants_active(*, customer=None, customer_ids=None):
     credit carries over)."""
     grants = benefit_grants_active(customer=customer, customer_ids=customer_ids)
     return grants.filter(benefit__type=Benefit.Type.METER_CREDIT).select_related("benefit__meter")
-
-

@@ -6,6 +6,7 @@ Other areas call two functions here:
 - ``benefit_grants_revoke_for(customer=, subscription_id= | order_id=)`` when it ends or is refunded.
 Both are idempotent: a second call creates or revokes nothing and emits nothing.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -46,14 +47,14 @@ def _normalize_properties(*, organization, benefit_type: str, properties: dict) 
     if benefit_type == Benefit.Type.FEATURE_FLAG:
         return {}, None
     if benefit_type == Benefit.Type.METER_CREDIT:
-        meter = Meter.objects.filter(
-            organization=organization, pk=properties.get("meter_id"), archived_at__isnull=True
-        ).first()
+        meter = Meter.objects.filter(organization=organization, pk=properties.get("meter_id"), archived_at__isnull=True).first()
         if meter is None:
             raise PolarRequestValidationError.single(["body", "properties", "meter_id"], "Meter does not exist.")
         units = properties.get("units")
         if not isinstance(units, int) or units < 1:
-            raise PolarRequestValidationError.single(["body", "properties", "units"], "Input should be greater than 0", "greater_than")
+            raise PolarRequestValidationError.single(
+                ["body", "properties", "units"], "Input should be greater than 0", "greater_than"
+            )
         return {"units": units, "rollover": bool(properties.get("rollover")), "meter_id": str(meter.pk)}, meter
     if benefit_type == Benefit.Type.LICENSE_KEYS:
         expires = properties.get("expires")
@@ -99,9 +100,7 @@ def benefit_create(
     return benefit
 
 
-def benefit_update(
-    *, benefit: Benefit, description=_UNSET, properties=_UNSET, metadata=_UNSET, visibility=_UNSET
-) -> Benefit:
+def benefit_update(*, benefit: Benefit, description=_UNSET, properties=_UNSET, metadata=_UNSET, visibility=_UNSET) -> Benefit:
     """Change a benefit (its type never changes) and emit ``benefit.updated``. Locks the benefit row.
 
     Existing grants keep what they were granted (a license key keeps its limits); new grants use the
@@ -165,6 +164,7 @@ def benefit_delete(*, benefit: Benefit) -> Benefit:
 
 
 # --- grants -----------------------------------------------------------------
+
 
 def _scope_filter(*, subscription_id, order_id) -> dict:
     if subscription_id is not None:
@@ -255,18 +255,22 @@ def _grant_one(*, customer, benefit: Benefit, subscription_id, order_id, failed:
             grant.modified_at = now
             grant.save(update_fields=["granted_at", "properties", "error", "modified_at"])
     except IntegrityError:
-        if failed is None and BenefitGrant.objects.filter(
-            customer=customer, benefit=benefit, revoked_at__isnull=True, **_scope_filter(subscription_id=subscription_id, order_id=order_id)
-        ).exists():
+        if (
+            failed is None
+            and BenefitGrant.objects.filter(
+                customer=customer,
+                benefit=benefit,
+                revoked_at__isnull=True,
+                **_scope_filter(subscription_id=subscription_id, order_id=order_id),
+            ).exists()
+        ):
             return None  # a concurrent call granted it first: already done
         _record_grant_error(customer=customer, benefit=benefit, subscription_id=subscription_id, order_id=order_id, failed=failed)
         return None
     except Exception:  # recorded on the grant and retried; the order stands
         _record_grant_error(customer=customer, benefit=benefit, subscription_id=subscription_id, order_id=order_id, failed=failed)
         return None
-    webhook_event_emit(
-        organization=benefit.organization, type=WebhookEventType.BENEFIT_GRANT_CREATED, data=_grant_output(grant)
-    )
+    webhook_event_emit(organization=benefit.organization, type=WebhookEventType.BENEFIT_GRANT_CREATED, data=_grant_output(grant))
     return grant
 
 
@@ -284,7 +288,12 @@ def _record_grant_error(*, customer, benefit: Benefit, subscription_id, order_id
     )
     now = clock.now()
     attempts = int(((failed.error or {}) if failed is not None else {}).get("attempts") or 0) + 1
-    error = {"type": type(exc).__name__ if exc else "Error", "message": str(exc)[:500], "attempts": attempts, "at": now.isoformat()}
+    error = {
+        "type": type(exc).__name__ if exc else "Error",
+        "message": str(exc)[:500],
+        "attempts": attempts,
+        "at": now.isoformat(),
+    }
     try:
         with transaction.atomic():
             if failed is not None:
@@ -353,7 +362,9 @@ def benefit_grants_revoke_for(
     with transaction.atomic():
         grants = (
             BenefitGrant.objects.select_for_update()
-            .filter(customer=customer, revoked_at__isnull=True, **_scope_filter(subscription_id=subscription_id, order_id=order_id))
+            .filter(
+                customer=customer, revoked_at__isnull=True, **_scope_filter(subscription_id=subscription_id, order_id=order_id)
+            )
             .order_by("pk")
         )
         if benefits is not None:
@@ -379,8 +390,6 @@ def benefit_grants_sync_for(*, customer, product: Product, subscription_id: uuid
             .exclude(benefit_id__in=wanted)
             .values_list("benefit_id", flat=True)
         )
-        revoked = (
-            benefit_grants_revoke_for(customer=customer, subscription_id=subscription_id, benefits=stale) if stale else []
-        )
+        revoked = benefit_grants_revoke_for(customer=customer, subscription_id=subscription_id, benefits=stale) if stale else []
         created = benefit_grants_create_for(customer=customer, product=product, subscription_id=subscription_id)
     return created, revoked

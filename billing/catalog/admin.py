@@ -1,5 +1,6 @@
 """Staff admin for the catalog. Money and access fields are read-only here; changes go through the
 services (the actions below), so the admin writes nothing the API could not."""
+
 from django.contrib import admin
 
 from billing.catalog import services as catalog_services
@@ -10,7 +11,17 @@ from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline
 class ProductPriceInline(ReadOnlyInline):
     model = ProductPrice
     fk_name = "product"
-    fields = ["amount_type", "price_currency", "price_amount", "minimum_amount", "unit_amount", "meter", "version", "is_archived", "archived_at"]
+    fields = [
+        "amount_type",
+        "price_currency",
+        "price_amount",
+        "minimum_amount",
+        "unit_amount",
+        "meter",
+        "version",
+        "is_archived",
+        "archived_at",
+    ]
     readonly_fields = fields
     ordering = ["-created_at"]
 
@@ -27,12 +38,30 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["is_archived", "visibility", "recurring_interval"]
     search_fields = ["name", "id"]
     readonly_fields = [
-        "id", "organization", "recurring_interval", "recurring_interval_count", "is_archived", "archived_at",
-        "created_at", "modified_at",
+        "id",
+        "organization",
+        "recurring_interval",
+        "recurring_interval_count",
+        "is_archived",
+        "archived_at",
+        "created_at",
+        "modified_at",
     ]
     fields = [
-        "id", "organization", "name", "description", "visibility", "recurring_interval", "recurring_interval_count",
-        "trial_interval", "trial_interval_count", "metadata", "is_archived", "archived_at", "created_at", "modified_at",
+        "id",
+        "organization",
+        "name",
+        "description",
+        "visibility",
+        "recurring_interval",
+        "recurring_interval_count",
+        "trial_interval",
+        "trial_interval_count",
+        "metadata",
+        "is_archived",
+        "archived_at",
+        "created_at",
+        "modified_at",
     ]
     inlines = [ProductPriceInline, ProductBenefitInline]
     actions = ["archive", "unarchive"]

@@ -1,4 +1,5 @@
 """``/v1/products/``: thin views over billing.catalog.services and billing.catalog.selectors."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response

@@ -1,4 +1,5 @@
 """Output shapes of catalog: what the API returns and webhooks carry, computed from loaded rows."""
+
 from rest_framework import serializers
 
 from billing.catalog.selectors import product_is_deletable
@@ -133,9 +134,7 @@ def product_base_output(product: Product) -> dict:
 def product_active_prices(product: Product) -> list[ProductPrice]:
     prices = getattr(product, "active_prices", None)
     if prices is None:
-        prices = list(
-            product.all_prices.filter(is_archived=False).select_related("meter").order_by("created_at", "id")
-        )
+        prices = list(product.all_prices.filter(is_archived=False).select_related("meter").order_by("created_at", "id"))
     return prices
 
 
@@ -163,4 +162,3 @@ class DiscountProductOutput(serializers.BaseSerializer):
 
 
 # --- input ------------------------------------------------------------------
-

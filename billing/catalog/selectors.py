@@ -1,4 +1,5 @@
 """Reads of products and prices, always scoped to one organization."""
+
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Prefetch, Q
 
 from billing.models import Product, ProductBenefit, ProductPrice
@@ -49,9 +50,7 @@ def product_list(
     if visibility:
         queryset = queryset.filter(visibility__in=visibility)
     if benefit_id:
-        queryset = queryset.filter(
-            pk__in=ProductBenefit.objects.filter(benefit_id__in=benefit_id).values("product_id")
-        )
+        queryset = queryset.filter(pk__in=ProductBenefit.objects.filter(benefit_id__in=benefit_id).values("product_id"))
     for key, value in (metadata or {}).items():
         # Query strings carry text; match the stored value whatever its JSON type.
         queryset = queryset.filter(Q(**{f"metadata__{key}": value}) | Q(**{f"metadata__{key}__iexact": value}))
@@ -80,11 +79,7 @@ def product_prices_active(*, product: Product, currency: str | None = None):
 
 def product_price_get(*, organization, id) -> ProductPrice | None:
     """A price version by id, archived or not (subscriptions and orders keep old versions)."""
-    return (
-        ProductPrice.objects.select_related("product", "meter")
-        .filter(product__organization=organization, pk=id)
-        .first()
-    )
+    return ProductPrice.objects.select_related("product", "meter").filter(product__organization=organization, pk=id).first()
 
 
 def _product_relations():

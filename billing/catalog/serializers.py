@@ -4,6 +4,7 @@ Price outputs carry ``amount_type`` (1.0.2's required discriminator) and ``type`
 ``recurring_interval``: with it, 0.32.0 would read a recurring price as a ``LegacyRecurringProductPrice``.
 Only amount types both SDKs know are emitted (never ``unit_based``/``metered_tiers``).
 """
+
 from rest_framework import serializers
 
 from billing.models import Product, ProductPrice, RecurringInterval
@@ -132,9 +133,7 @@ class _ProductInputBase(serializers.Serializer):
     meter_interval = serializers.ChoiceField(choices=RecurringInterval.choices, required=False, allow_null=True)
     meter_interval_count = Int32Field(required=False, allow_null=True, min_value=1, max_value=999)
     medias = serializers.ListField(child=serializers.UUIDField(), required=False, allow_null=True, max_length=0)
-    attached_custom_fields = serializers.ListField(
-        child=serializers.DictField(), required=False, allow_null=True, max_length=0
-    )
+    attached_custom_fields = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, max_length=0)
 
     def validate(self, attrs):
         attrs.pop("medias", None)

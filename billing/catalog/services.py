@@ -5,6 +5,7 @@ whatever bought a price (a subscription, an order, a grant) keeps pointing at ex
 Every write happens in one transaction with its ``product.*`` webhook; invalid input raises
 ``PolarRequestValidationError`` with the offending field's ``loc`` before anything is written.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -25,6 +26,8 @@ PRICES_LOC = ("body", "prices")
 class ProductNotDeletable(PolarError):
     status_code = 409
     error = "ProductNotDeletable"
+
+
 _UNSET = object()
 
 
@@ -40,6 +43,7 @@ def product_webhook_emit(product: Product, event: WebhookEventType) -> None:
 
 
 # --- price specs ------------------------------------------------------------
+
 
 def _slot(amount_type: str, currency: str, meter_id) -> tuple:
     """The key under which only one *active* price may exist in a product."""
@@ -72,7 +76,9 @@ def _validate_seat_tiers(seat_tiers: dict, loc: tuple) -> dict:
             if previous_max is None:
                 raise _invalid((*loc, "tiers", index - 1, "max_seats"), "Only the last tier may be unbounded.")
             if min_seats != previous_max + 1:
-                raise _invalid((*tier_loc, "min_seats"), "Tiers must be contiguous: min_seats must follow the previous tier's max_seats.")
+                raise _invalid(
+                    (*tier_loc, "min_seats"), "Tiers must be contiguous: min_seats must follow the previous tier's max_seats."
+                )
         normalized.append({"min_seats": min_seats, "max_seats": max_seats, "price_per_seat": price_per_seat})
     return {"tiers": normalized, "seat_tier_type": seat_tiers.get("seat_tier_type") or "volume"}
 
@@ -170,9 +176,7 @@ def _check_slots_unique(entries: list[tuple[tuple, tuple]]) -> None:
         seen.add(slot)
 
 
-def _validate_product_shape(
-    *, recurring_interval, recurring_interval_count, trial_interval, trial_interval_count
-) -> tuple:
+def _validate_product_shape(*, recurring_interval, recurring_interval_count, trial_interval, trial_interval_count) -> tuple:
     if recurring_interval is None and recurring_interval_count is not None:
         raise _invalid(("body", "recurring_interval_count"), "recurring_interval_count requires recurring_interval.")
     if recurring_interval is not None and recurring_interval_count is None:
@@ -202,6 +206,7 @@ def _insert_price(*, product: Product, fields: dict, replaces: ProductPrice | No
 
 
 # --- services -------------------------------------------------------------
+
 
 def product_create(
     *,
@@ -335,7 +340,12 @@ def product_update(
                 else:
                     loc = (*PRICES_LOC, index)
                     new_specs.append(
-                        (index, _normalize_price_spec(organization=organization, spec=entry, recurring_interval=new_interval, loc=loc))
+                        (
+                            index,
+                            _normalize_price_spec(
+                                organization=organization, spec=entry, recurring_interval=new_interval, loc=loc
+                            ),
+                        )
                     )
             if not kept and not new_specs:
                 raise _invalid(PRICES_LOC, "At least one price is required.", "too_short")
@@ -391,9 +401,21 @@ def product_update(
             fields = {
                 name_: getattr(old, name_)
                 for name_ in (
-                    "amount_type", "price_currency", "source", "tax_behavior", "price_amount", "minimum_amount",
-                    "maximum_amount", "preset_amount", "unit_amount", "cap_amount", "meter", "seat_tiers",
-                    "seat_tier_type", "minimum_seats", "maximum_seats",
+                    "amount_type",
+                    "price_currency",
+                    "source",
+                    "tax_behavior",
+                    "price_amount",
+                    "minimum_amount",
+                    "maximum_amount",
+                    "preset_amount",
+                    "unit_amount",
+                    "cap_amount",
+                    "meter",
+                    "seat_tiers",
+                    "seat_tier_type",
+                    "minimum_seats",
+                    "maximum_seats",
                 )
             }
             _insert_price(product=product, fields={**fields, "type": ProductPrice.Type.RECURRING}, replaces=old)

@@ -1,5 +1,6 @@
 """``/v1/checkouts/``: create and get (organization token), and ``client/{client_secret}/confirm``
 (no token: the client secret is the buyer's credential, as on Polar)."""
+
 import hashlib
 
 from drf_spectacular.types import OpenApiTypes
@@ -44,10 +45,25 @@ class CheckoutListApi(PolarAPIView):
             **{
                 key: data.get(key)
                 for key in (
-                    "external_customer_id", "customer_email", "customer_name", "customer_billing_address", "customer_tax_id",
-                    "customer_ip_address", "customer_metadata", "allow_discount_codes", "allow_trial", "trial_interval",
-                    "trial_interval_count", "require_billing_address", "is_business_customer", "success_url", "return_url",
-                    "embed_origin", "seats", "metadata", "locale",
+                    "external_customer_id",
+                    "customer_email",
+                    "customer_name",
+                    "customer_billing_address",
+                    "customer_tax_id",
+                    "customer_ip_address",
+                    "customer_metadata",
+                    "allow_discount_codes",
+                    "allow_trial",
+                    "trial_interval",
+                    "trial_interval_count",
+                    "require_billing_address",
+                    "is_business_customer",
+                    "success_url",
+                    "return_url",
+                    "embed_origin",
+                    "seats",
+                    "metadata",
+                    "locale",
                 )
             },
         )

@@ -3,6 +3,7 @@
 It calls the same services as the API: the page submits to ``checkout_confirm`` (the same function as
 ``POST /v1/checkouts/client/{client_secret}/confirm``). The invoice page lives in ``billing.orders.pages``.
 """
+
 from __future__ import annotations
 
 from django.http import Http404, HttpResponseRedirect
@@ -97,12 +98,20 @@ def checkout_page(request, client_secret):
     except PolarRequestValidationError as exc:
         checkout.refresh_from_db()
         message = "; ".join(error["msg"] for error in exc.errors)
-        return render(request, "checkout/page.html", _page_context(checkout, form=form, error=message, selected_product_id=form["product_id"]), status=422)
+        return render(
+            request,
+            "checkout/page.html",
+            _page_context(checkout, form=form, error=message, selected_product_id=form["product_id"]),
+            status=422,
+        )
     except PolarError as exc:
         checkout.refresh_from_db()
         decline = getattr(exc, "decline_code", None) or (getattr(getattr(exc, "payment", None), "decline_reason", None))
         message = exc.detail if not decline else f"Your card was declined ({decline})."
         return render(
-            request, "checkout/page.html", _page_context(checkout, form=form, error=message, selected_product_id=form["product_id"]), status=exc.status_code
+            request,
+            "checkout/page.html",
+            _page_context(checkout, form=form, error=message, selected_product_id=form["product_id"]),
+            status=exc.status_code,
         )
     return HttpResponseRedirect(checkout.success_url or f"/checkout/{checkout.client_secret}")

@@ -1,4 +1,5 @@
 """Output shapes of checkouts: what the API returns and webhooks carry, computed from loaded rows."""
+
 import datetime as dt_module
 
 from django.conf import settings
@@ -33,7 +34,14 @@ def checkout_trial_end(checkout: Checkout, product: Product, now) -> dt_module.d
     return next_period_end(now, interval, count)
 
 
-BILLING_ADDRESS_FIELDS = {"country": "required", "state": "optional", "city": "optional", "postal_code": "optional", "line1": "optional", "line2": "optional"}
+BILLING_ADDRESS_FIELDS = {
+    "country": "required",
+    "state": "optional",
+    "city": "optional",
+    "postal_code": "optional",
+    "line1": "optional",
+    "line2": "optional",
+}
 
 
 def _checkout_product(product) -> dict:
@@ -56,7 +64,9 @@ class CheckoutOutput(serializers.BaseSerializer):
         product = checkout.product
         price = checkout.product_price
         now = clock.now()
-        trial_end = checkout_trial_end(checkout, product, now) if product is not None and checkout.status in ("open", "failed") else None
+        trial_end = (
+            checkout_trial_end(checkout, product, now) if product is not None and checkout.status in ("open", "failed") else None
+        )
         if checkout.subscription_id and checkout.subscription.trial_end:
             trial_end = checkout.subscription.trial_end
         is_free = price is not None and price.amount_type == ProductPrice.AmountType.FIXED and not price.price_amount
@@ -89,7 +99,9 @@ class CheckoutOutput(serializers.BaseSerializer):
             "currency": checkout.currency,
             "allow_trial": checkout.allow_trial,
             "active_trial_interval": (checkout.trial_interval or getattr(product, "trial_interval", None)) if trial_end else None,
-            "active_trial_interval_count": (checkout.trial_interval_count or getattr(product, "trial_interval_count", None)) if trial_end else None,
+            "active_trial_interval_count": (checkout.trial_interval_count or getattr(product, "trial_interval_count", None))
+            if trial_end
+            else None,
             "trial_end": dt(trial_end),
             "organization_id": str(checkout.organization_id),
             "product_id": sid(checkout.product_id),
@@ -140,16 +152,65 @@ class CheckoutOutput(serializers.BaseSerializer):
 # ``metadata``, ``customer_metadata``, ``external_customer_id``, ``subscription_id`` and the checkout's trial
 # overrides (``trial_interval``, ``trial_interval_count``) stay private.
 CHECKOUT_PUBLIC_FIELDS = (
-    "id", "created_at", "modified_at", "payment_processor", "status", "client_secret", "url", "expires_at",
-    "success_url", "return_url", "embed_origin", "amount", "seats", "min_seats", "max_seats", "units", "min_units",
-    "max_units", "discount_amount", "net_amount", "tax_amount", "tax_behavior", "total_amount", "currency",
-    "allow_trial", "active_trial_interval", "active_trial_interval_count", "trial_end", "organization_id",
-    "product_id", "product_price_id", "discount_id", "allow_discount_codes", "require_billing_address",
-    "is_discount_applicable", "is_free_product_price", "is_payment_required", "is_payment_setup_required",
-    "is_payment_form_required", "customer_id", "is_business_customer", "customer_name", "customer_email",
-    "customer_ip_address", "customer_billing_name", "customer_billing_address", "customer_tax_id", "locale",
-    "payment_method_type", "payment_processor_metadata", "billing_address_fields", "products", "product",
-    "product_price", "prices", "discount", "organization", "attached_custom_fields", "customer_session_token",
+    "id",
+    "created_at",
+    "modified_at",
+    "payment_processor",
+    "status",
+    "client_secret",
+    "url",
+    "expires_at",
+    "success_url",
+    "return_url",
+    "embed_origin",
+    "amount",
+    "seats",
+    "min_seats",
+    "max_seats",
+    "units",
+    "min_units",
+    "max_units",
+    "discount_amount",
+    "net_amount",
+    "tax_amount",
+    "tax_behavior",
+    "total_amount",
+    "currency",
+    "allow_trial",
+    "active_trial_interval",
+    "active_trial_interval_count",
+    "trial_end",
+    "organization_id",
+    "product_id",
+    "product_price_id",
+    "discount_id",
+    "allow_discount_codes",
+    "require_billing_address",
+    "is_discount_applicable",
+    "is_free_product_price",
+    "is_payment_required",
+    "is_payment_setup_required",
+    "is_payment_form_required",
+    "customer_id",
+    "is_business_customer",
+    "customer_name",
+    "customer_email",
+    "customer_ip_address",
+    "customer_billing_name",
+    "customer_billing_address",
+    "customer_tax_id",
+    "locale",
+    "payment_method_type",
+    "payment_processor_metadata",
+    "billing_address_fields",
+    "products",
+    "product",
+    "product_price",
+    "prices",
+    "discount",
+    "organization",
+    "attached_custom_fields",
+    "customer_session_token",
 )
 
 
@@ -185,5 +246,3 @@ class CheckoutPublicConfirmedOutput(CheckoutPublicSerializer):
         data = super().to_representation(checkout)
         data["status"] = "confirmed"
         return data
-
-

@@ -1,4 +1,5 @@
 """Reading checkouts: by organization for the API, by client secret for the buyer."""
+
 from __future__ import annotations
 
 from billing.models import Checkout

@@ -1,6 +1,7 @@
 """Checkout shapes: Polar's ``Checkout`` (merchant view), ``CheckoutPublicConfirmed`` (client view after
 confirmation), and the create/confirm inputs. Every response carries the union of both SDKs' required
 keys (1.0.2 adds ``units``, ``min_units``, ``max_units``, ``payment_method_type``)."""
+
 from rest_framework import serializers
 
 from polar.api.fields import AddressInput, Int32Field, SeatsField

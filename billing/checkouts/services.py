@@ -14,6 +14,7 @@ client calls ``POST /v1/checkouts/client/{client_secret}/confirm``:
 
 Confirming a succeeded checkout again returns it unchanged (a double-submitted form charges once).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -68,15 +69,15 @@ class CheckoutLocked(PolarError):
     error = "CheckoutLocked"
 
 
-
-
 def _invalid(loc, msg, type_="value_error"):
     return PolarRequestValidationError.single(list(loc), msg, type_)
 
 
 def _emit(checkout: Checkout, event: WebhookEventType) -> None:
 
-    webhook_event_emit(organization=checkout.organization, type=event, data=CheckoutOutput(Checkout.objects.get(pk=checkout.pk)).data)
+    webhook_event_emit(
+        organization=checkout.organization, type=event, data=CheckoutOutput(Checkout.objects.get(pk=checkout.pk)).data
+    )
 
 
 def _static_price(product: Product, currency: str | None) -> ProductPrice | None:
@@ -91,13 +92,15 @@ def checkout_preview(checkout: Checkout, *, product: Product, discount: Discount
     """The figures the buyer sees for ``product``: first period (or purchase), discount, tax."""
     now = clock.now()
     prices = [p for p in product.all_prices.filter(is_archived=False, price_currency=checkout.currency) if p.is_static]
-    period_end = next_period_end(now, product.recurring_interval, product.recurring_interval_count or 1) if product.is_recurring else now + dt.timedelta(seconds=1)
+    period_end = (
+        next_period_end(now, product.recurring_interval, product.recurring_interval_count or 1)
+        if product.is_recurring
+        else now + dt.timedelta(seconds=1)
+    )
     tax_bps = order_services.tax_rate_bps_for(
         organization=checkout.organization, customer=checkout.customer, billing_address=checkout.customer_billing_address
     )
-    lines = [
-        order_services.line_for(p, product_name=product.name, tax_rate_bps=tax_bps, seats=seats) for p in prices
-    ]
+    lines = [order_services.line_for(p, product_name=product.name, tax_rate_bps=tax_bps, seats=seats) for p in prices]
     result = price(
         PricingInput(
             period=Period(now, period_end),
@@ -162,7 +165,9 @@ def checkout_create(
         selected_price = _static_price(product, currency)
         if selected_price is None:
             if currency is not None and _static_price(product, None) is not None:
-                raise _invalid(("body", "products", index), f"Product has no price in {currency.upper()} like the other products.")
+                raise _invalid(
+                    ("body", "products", index), f"Product has no price in {currency.upper()} like the other products."
+                )
             raise _invalid(("body", "products", index), "Product has no active price.")
         currency = currency or selected_price.price_currency
         resolved.append(product)
@@ -171,7 +176,9 @@ def checkout_create(
     if customer is not None and (customer.organization_id != organization.id or customer.deleted_at is not None):
         raise _invalid(("body", "customer_id"), "Customer does not exist.")
     if customer is None and external_customer_id:
-        customer = Customer.objects.filter(organization=organization, external_id=external_customer_id, deleted_at__isnull=True).first()
+        customer = Customer.objects.filter(
+            organization=organization, external_id=external_customer_id, deleted_at__isnull=True
+        ).first()
     if discount is not None:
         if discount.organization_id != organization.id:
             raise _invalid(("body", "discount_id"), "Discount does not exist.")
@@ -328,7 +335,9 @@ def checkout_confirm(
                 organization=locked.organization, external_id=locked.external_customer_id, deleted_at__isnull=True
             ).first()
         if customer is None:
-            customer = Customer.objects.filter(organization=locked.organization, email__iexact=email, deleted_at__isnull=True).first()
+            customer = Customer.objects.filter(
+                organization=locked.organization, email__iexact=email, deleted_at__isnull=True
+            ).first()
         if customer is None:
             customer = customer_create(
                 organization=locked.organization,
@@ -446,7 +455,14 @@ def _purchase(*, checkout: Checkout, customer, product: Product, discount, payme
                 metadata=locked.metadata,
             )
             if discount is not None:
-                discount_redeem(discount=discount, customer=customer, product=product, currency=locked.currency, checkout_id=locked.id, order_id=order.id)
+                discount_redeem(
+                    discount=discount,
+                    customer=customer,
+                    product=product,
+                    currency=locked.currency,
+                    checkout_id=locked.id,
+                    order_id=order.id,
+                )
             locked.order = order
             locked.save(update_fields=["order"])
     if order.status == OrderStatus.PENDING:

@@ -1,5 +1,6 @@
 """Staff admin for discounts. Amounts and redemptions are read-only here; changes go through the
 discounts services (the actions below), so the admin writes nothing the API could not."""
+
 from django.contrib import admin, messages
 
 from billing.discounts import services as discount_services
@@ -26,13 +27,35 @@ class DiscountAdmin(admin.ModelAdmin):
     list_filter = ["type", "duration"]
     search_fields = ["name", "code", "id"]
     readonly_fields = [
-        "id", "organization", "type", "basis_points", "duration", "duration_in_months", "redemptions_count",
-        "deleted_at", "created_at", "modified_at",
+        "id",
+        "organization",
+        "type",
+        "basis_points",
+        "duration",
+        "duration_in_months",
+        "redemptions_count",
+        "deleted_at",
+        "created_at",
+        "modified_at",
     ]
     fields = [
-        "id", "organization", "name", "code", "type", "basis_points", "duration", "duration_in_months", "starts_at",
-        "ends_at", "max_redemptions", "max_redemptions_per_customer", "redemptions_count", "metadata", "deleted_at",
-        "created_at", "modified_at",
+        "id",
+        "organization",
+        "name",
+        "code",
+        "type",
+        "basis_points",
+        "duration",
+        "duration_in_months",
+        "starts_at",
+        "ends_at",
+        "max_redemptions",
+        "max_redemptions_per_customer",
+        "redemptions_count",
+        "metadata",
+        "deleted_at",
+        "created_at",
+        "modified_at",
     ]
     inlines = [DiscountAmountInline, DiscountProductInline]
     actions = ["delete_discounts"]

@@ -1,4 +1,5 @@
 """``/v1/discounts/``: thin views over billing.discounts.services and billing.discounts.selectors."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -16,8 +17,14 @@ from polar.errors import ResourceNotFound
 
 class DiscountListApi(PolarAPIView):
     scope = "discounts"
-    sorting_fields = {"created_at": "created_at", "name": "name", "code": "code", "starts_at": "starts_at",
-                      "ends_at": "ends_at", "redemptions_count": "redemptions_count"}
+    sorting_fields = {
+        "created_at": "created_at",
+        "name": "name",
+        "code": "code",
+        "starts_at": "starts_at",
+        "ends_at": "ends_at",
+        "redemptions_count": "redemptions_count",
+    }
 
     @extend_schema(operation_id="discounts:list", responses=OpenApiTypes.OBJECT)
     def get(self, request):

@@ -1,4 +1,5 @@
 """Output shapes of discounts: what the API returns and webhooks carry, computed from loaded rows."""
+
 from rest_framework import serializers
 
 from billing.catalog.payloads import DiscountProductOutput
@@ -42,5 +43,3 @@ class DiscountOutput(serializers.BaseSerializer):
             data["currency"] = currency
             data["amounts"] = amounts
         return data
-
-

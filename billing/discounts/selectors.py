@@ -1,4 +1,5 @@
 """Reads of discounts, scoped to one organization; deleted discounts are invisible."""
+
 from django.db.models import Prefetch, Q
 from django.db.models.functions import Lower
 

@@ -1,4 +1,5 @@
 """Discount shapes: Polar's four ``Discount*`` outputs and ``DiscountCreate``/``DiscountUpdate``."""
+
 from rest_framework import serializers
 
 from billing.catalog.serializers import CurrencyField

@@ -5,6 +5,7 @@ when a checkout is confirmed). ``discount_redeem`` locks the discount row, so N 
 a discount with ``max_redemptions = k`` end with exactly k redemptions; the check constraint
 ``redemptions_count <= max_redemptions`` is the last line of defence.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -214,9 +215,14 @@ def discount_update(
                 fields.append("basis_points")
             if {"amount", "amounts", "currency"} & set(worth_changes):
                 if discount.type != Discount.Type.FIXED:
-                    raise _invalid(("body", next(iter({"amount", "amounts", "currency"} & set(worth_changes)))), "Only fixed discounts have amounts.")
+                    raise _invalid(
+                        ("body", next(iter({"amount", "amounts", "currency"} & set(worth_changes)))),
+                        "Only fixed discounts have amounts.",
+                    )
                 new_amounts = _normalize_amounts(
-                    amount=worth_changes.get("amount"), currency=worth_changes.get("currency"), amounts=worth_changes.get("amounts")
+                    amount=worth_changes.get("amount"),
+                    currency=worth_changes.get("currency"),
+                    amounts=worth_changes.get("amounts"),
                 )
                 discount.amounts.all().delete()
                 for currency_code, value in new_amounts.items():

@@ -28,6 +28,7 @@ is below them and calls only what is below it: the transitions that finish a pur
 ``subscription_recover_if_settled``), benefits, orders, and the last step of a checkout,
 ``checkout_succeed``, which lives here for that reason.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,7 +59,9 @@ from polar.webhooks.services import webhook_event_emit
 logger = structlog.get_logger(__name__)
 
 # The reasons whose orders are charged by the request that writes them (and so fulfilled by it).
-FULFILLED_REASONS = frozenset({OrderBillingReason.PURCHASE, OrderBillingReason.SUBSCRIPTION_CREATE, OrderBillingReason.SUBSCRIPTION_UPDATE})
+FULFILLED_REASONS = frozenset(
+    {OrderBillingReason.PURCHASE, OrderBillingReason.SUBSCRIPTION_CREATE, OrderBillingReason.SUBSCRIPTION_UPDATE}
+)
 # The sweep leaves younger rows alone: their own request is most likely still fulfilling them.
 SWEEP_GRACE = dt.timedelta(minutes=1)
 SWEEP_BATCH_SIZE = 200
@@ -90,7 +93,9 @@ def checkout_succeed(*, checkout: Checkout) -> Checkout:
         locked.modified_at = locked.confirmed_at
         locked.save()
         webhook_event_emit(
-            organization=locked.organization, type=WebhookEventType.CHECKOUT_UPDATED, data=CheckoutOutput(Checkout.objects.get(pk=locked.pk)).data
+            organization=locked.organization,
+            type=WebhookEventType.CHECKOUT_UPDATED,
+            data=CheckoutOutput(Checkout.objects.get(pk=locked.pk)).data,
         )
     return locked
 
@@ -107,7 +112,10 @@ def order_fulfil(*, order: Order) -> Order:
     paid (declined, void, charge unknown) is returned untouched, its marker kept.
     """
     order.refresh_from_db()
-    if order.status == OrderStatus.PENDING and Payment.objects.filter(order_id=order.id, status=Payment.Status.SUCCEEDED).exists():
+    if (
+        order.status == OrderStatus.PENDING
+        and Payment.objects.filter(order_id=order.id, status=Payment.Status.SUCCEEDED).exists()
+    ):
         order = order_services.order_mark_paid(order=order)
     if not order.paid:
         return order
@@ -184,7 +192,10 @@ def fulfilment_sweep(*, now: dt.datetime | None = None, limit: int = SWEEP_BATCH
     charged = Payment.objects.filter(order_id=OuterRef("pk"), status=Payment.Status.SUCCEEDED)
     orders = list(
         Order.objects.filter(awaiting_fulfilment=True, created_at__lt=cutoff)
-        .filter(Q(status__in=[OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED]) | Q(Exists(charged), status=OrderStatus.PENDING))
+        .filter(
+            Q(status__in=[OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED])
+            | Q(Exists(charged), status=OrderStatus.PENDING)
+        )
         .order_by("created_at")[:limit]
     )
     for order in orders:
@@ -193,7 +204,9 @@ def fulfilment_sweep(*, now: dt.datetime | None = None, limit: int = SWEEP_BATCH
         else:
             counts["errors"] += 1
 
-    grants = BenefitGrant.objects.filter(granted_at__isnull=True, revoked_at__isnull=True, error__isnull=False).order_by("modified_at")
+    grants = BenefitGrant.objects.filter(granted_at__isnull=True, revoked_at__isnull=True, error__isnull=False).order_by(
+        "modified_at"
+    )
     for grant in grants[: limit * 5]:
         if not _grant_retry_due(grant, now):
             continue
@@ -208,7 +221,9 @@ def fulfilment_sweep(*, now: dt.datetime | None = None, limit: int = SWEEP_BATCH
 
     started = Q(subscription__status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE])
     paid_order = Q(order__status__in=[OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED])
-    stuck = Checkout.objects.filter(status=Checkout.Status.CONFIRMED, confirmed_at__lt=now - CONFIRMATION_LOCK).filter(started | paid_order)
+    stuck = Checkout.objects.filter(status=Checkout.Status.CONFIRMED, confirmed_at__lt=now - CONFIRMATION_LOCK).filter(
+        started | paid_order
+    )
     for checkout in stuck.order_by("confirmed_at")[:limit]:
         try:
             checkout_succeed(checkout=checkout)
@@ -218,7 +233,9 @@ def fulfilment_sweep(*, now: dt.datetime | None = None, limit: int = SWEEP_BATCH
             counts["errors"] += 1
 
     unpaid = Order.objects.filter(subscription_id=OuterRef("pk"), status=OrderStatus.PENDING)
-    paid_late = Order.objects.filter(subscription_id=OuterRef("pk"), status=OrderStatus.PAID, paid_at__gte=OuterRef("past_due_at"))
+    paid_late = Order.objects.filter(
+        subscription_id=OuterRef("pk"), status=OrderStatus.PAID, paid_at__gte=OuterRef("past_due_at")
+    )
     recovered = Subscription.objects.filter(status=SubscriptionStatus.PAST_DUE, past_due_at__lt=cutoff).filter(
         ~Exists(unpaid), Exists(paid_late)
     )

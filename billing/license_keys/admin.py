@@ -1,4 +1,5 @@
 """Staff admin for license keys: view only (keys change through the license key services)."""
+
 from django.contrib import admin
 
 from billing.models import LicenseKey, LicenseKeyActivation

@@ -1,5 +1,6 @@
 """License keys: ``GET /v1/license-keys/`` for the merchant, and Polar's customer-portal
 ``validate``/``activate``/``deactivate`` endpoints (authenticated with an organization token for now)."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -81,7 +82,9 @@ class _PortalApi(PolarAPIView):
 
 
 class LicenseKeyValidateApi(_PortalApi):
-    @extend_schema(operation_id="customer_portal:license_keys:validate", request=LicenseKeyValidateInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="customer_portal:license_keys:validate", request=LicenseKeyValidateInput, responses=OpenApiTypes.OBJECT
+    )
     def post(self, request):
         data = self.parse_key_body(LicenseKeyValidateInput)
         key, activation = services.license_key_validate(organization=self.organization, **data)
@@ -89,7 +92,9 @@ class LicenseKeyValidateApi(_PortalApi):
 
 
 class LicenseKeyActivateApi(_PortalApi):
-    @extend_schema(operation_id="customer_portal:license_keys:activate", request=LicenseKeyActivateInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="customer_portal:license_keys:activate", request=LicenseKeyActivateInput, responses=OpenApiTypes.OBJECT
+    )
     def post(self, request):
         data = self.parse_key_body(LicenseKeyActivateInput)
         activation = services.license_key_activate(organization=self.organization, **data)
@@ -97,7 +102,9 @@ class LicenseKeyActivateApi(_PortalApi):
 
 
 class LicenseKeyDeactivateApi(_PortalApi):
-    @extend_schema(operation_id="customer_portal:license_keys:deactivate", request=LicenseKeyDeactivateInput, responses={204: None})
+    @extend_schema(
+        operation_id="customer_portal:license_keys:deactivate", request=LicenseKeyDeactivateInput, responses={204: None}
+    )
     def post(self, request):
         data = self.parse_key_body(LicenseKeyDeactivateInput)
         services.license_key_deactivate(organization=self.organization, **data)

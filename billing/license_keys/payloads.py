@@ -1,4 +1,5 @@
 """Output shapes of license_keys: what the API returns and webhooks carry, computed from loaded rows."""
+
 from rest_framework import serializers
 
 from billing.models import LicenseKey, LicenseKeyActivation
@@ -58,5 +59,3 @@ def validated_license_key_output(key: LicenseKey, activation: LicenseKeyActivati
     data = LicenseKeyOutput(key).data
     data["activation"] = LicenseKeyActivationBaseOutput(activation).data if activation else None
     return data
-
-

@@ -1,4 +1,5 @@
 """Reading license keys, always scoped to one organization."""
+
 from billing.models import LicenseKey
 
 

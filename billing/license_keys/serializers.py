@@ -1,5 +1,6 @@
 """License key shapes: Polar's ``LicenseKeyRead``, ``LicenseKeyWithActivations``, ``ValidatedLicenseKey``,
 ``LicenseKeyActivationRead`` and the customer-portal request bodies."""
+
 from rest_framework import serializers
 
 from billing.models import LicenseKey

@@ -3,6 +3,7 @@ the merchant's software through the customer-portal endpoints.
 
 Every check-and-change (usage, activations) locks the key row first, so limits hold under concurrency.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -125,10 +126,7 @@ def license_key_update(
 
 def _locked_key(*, organization, key: str) -> LicenseKey:
     license_key = (
-        LicenseKey.objects.select_for_update()
-        .select_related("customer")
-        .filter(organization=organization, key=key)
-        .first()
+        LicenseKey.objects.select_for_update().select_related("customer").filter(organization=organization, key=key).first()
     )
     if license_key is None:
         raise ResourceNotFound("License key not found.")

@@ -1,4 +1,5 @@
 """Billing models, one module per subdomain; import them here so Django finds them."""
+
 from billing.models.benefits import Benefit, BenefitGrant, LicenseKey, LicenseKeyActivation  # noqa: F401
 from billing.models.catalog import Product, ProductBenefit, ProductPrice, ProductVisibility, RecurringInterval  # noqa: F401
 from billing.models.checkouts import Checkout, CheckoutProduct  # noqa: F401

@@ -1,4 +1,5 @@
 """Benefits, their grants to customers, and license keys (the one benefit that issues a credential)."""
+
 from django.db import models
 from django.db.models import Q
 
@@ -110,9 +111,7 @@ class LicenseKey(OrganizationOwnedModel):
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="license_keys")
     benefit = models.ForeignKey(Benefit, on_delete=models.PROTECT, related_name="license_keys")
-    grant = models.OneToOneField(
-        BenefitGrant, on_delete=models.PROTECT, null=True, blank=True, related_name="license_key"
-    )
+    grant = models.OneToOneField(BenefitGrant, on_delete=models.PROTECT, null=True, blank=True, related_name="license_key")
     key = models.CharField(max_length=128, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.GRANTED)
     limit_activations = models.PositiveIntegerField(null=True, blank=True)

@@ -4,6 +4,7 @@ A price row is an immutable *version*: once created, only ``is_archived``/``arch
 Changing what a product costs archives the old rows and creates new ones (``replaces`` links a new
 version to the row it superseded), so subscriptions and orders keep pointing at exactly what they bought.
 """
+
 from django.db import models
 from django.db.models import Q
 

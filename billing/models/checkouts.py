@@ -1,4 +1,5 @@
 """Checkout sessions: what a buyer is about to buy, confirmed on the hosted page or through the API."""
+
 import secrets
 
 from django.db import models
@@ -40,9 +41,7 @@ class Checkout(OrganizationOwnedModel):
 
     products = models.ManyToManyField("billing.Product", through="billing.CheckoutProduct", related_name="+")
     product = models.ForeignKey("billing.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    product_price = models.ForeignKey(
-        "billing.ProductPrice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    product_price = models.ForeignKey("billing.ProductPrice", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     currency = models.CharField(max_length=3, default="usd")
     # Preview figures (minor units) for the selected price, discount and tax.
     amount = models.BigIntegerField(default=0)
@@ -72,9 +71,7 @@ class Checkout(OrganizationOwnedModel):
     metadata = models.JSONField(default=dict, blank=True)
     locale = models.CharField(max_length=16, null=True, blank=True)
 
-    subscription = models.ForeignKey(
-        "billing.Subscription", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    subscription = models.ForeignKey("billing.Subscription", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     order = models.ForeignKey("billing.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     confirmed_at = models.DateTimeField(null=True, blank=True)
 

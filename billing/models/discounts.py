@@ -1,4 +1,5 @@
 """Discounts, the products they are restricted to, and their redemptions."""
+
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower

@@ -8,6 +8,7 @@ Layout (created by migration ``0002_usage``):
 - ``billing_event_external_id``: the idempotency guard, primary key ``(organization_id, external_id)``, not
   partitioned, so an ``external_id`` is unique per organization for all time whatever month its event is in.
 """
+
 from django.db import models
 
 

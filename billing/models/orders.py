@@ -1,4 +1,5 @@
 """Orders (what a customer is billed, once or per cycle), their line items and invoice numbering."""
+
 from django.db import models
 from django.db.models import Q
 
@@ -109,8 +110,7 @@ class Order(OrganizationOwnedModel):
             ),
             models.CheckConstraint(condition=Q(due_amount__gte=0), name="order_due_non_negative"),
             models.CheckConstraint(
-                condition=Q(refunded_amount__gte=0, refunded_amount__lte=models.F("total_amount"))
-                | Q(refunded_amount=0),
+                condition=Q(refunded_amount__gte=0, refunded_amount__lte=models.F("total_amount")) | Q(refunded_amount=0),
                 name="order_refunded_within_total",
             ),
         ]

@@ -1,4 +1,5 @@
 """Saved payment methods and payments (one row per charge attempt)."""
+
 from django.db import models
 
 from polar.models import OrganizationOwnedModel

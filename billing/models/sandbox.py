@@ -2,6 +2,7 @@
 ``billing.payments.processors.sandbox`` reads or writes them, never our services, and nothing of ours has a
 foreign key into them (we keep the processor's references as strings, as we would Stripe's ids).
 """
+
 import uuid
 
 from django.db import models

@@ -8,6 +8,7 @@ Periods are half-open ``[current_period_start, current_period_end)`` in aware UT
 claims due rows with ``select_for_update(skip_locked=True)`` on ``(status, current_period_end)``
 (the index ``subscription_due_idx``).
 """
+
 from django.db import models
 from django.db.models import Q
 
@@ -92,9 +93,7 @@ class Subscription(OrganizationOwnedModel):
     discount_applied_cycles = models.PositiveIntegerField(default=0)
     seats = models.PositiveIntegerField(null=True, blank=True)
     # The card renewals charge; null means "the customer's default payment method".
-    payment_method = models.ForeignKey(
-        "billing.PaymentMethod", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    payment_method = models.ForeignKey("billing.PaymentMethod", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     checkout = models.ForeignKey("billing.Checkout", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     credit_balance = models.BigIntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True)
@@ -158,9 +157,7 @@ class SubscriptionPrice(TimestampedModel):
 
     class Meta:
         ordering = ["created_at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["subscription", "product_price"], name="subscription_price_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["subscription", "product_price"], name="subscription_price_unique")]
 
 
 class PendingSubscriptionUpdate(TimestampedModel):

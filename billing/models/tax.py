@@ -1,4 +1,5 @@
 """Tax rates a merchant charges, per country of the buyer."""
+
 from django.db import models
 from django.db.models import Q
 

@@ -6,6 +6,7 @@ rendered from ``templates/invoices/invoice.html`` by ``billing.orders.pages.invo
 token for ``INVOICE_URL_MAX_AGE`` seconds (a signed, expiring link a browser can open). No PDF: no PDF
 library is installed.
 """
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 

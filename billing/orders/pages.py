@@ -1,5 +1,6 @@
 """Server-rendered pages of orders: the invoice behind the signed link (``GET /v1/orders/{id}/invoice``
 answers with that link). The page reads the order only."""
+
 from __future__ import annotations
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Output shapes of orders: what the API returns and webhooks carry, computed from loaded rows."""
+
 from rest_framework import serializers
 
 from billing.catalog.payloads import product_base_output
@@ -51,7 +52,6 @@ def order_subscription_output(subscription: Subscription) -> dict:
     if subscription.past_due_at is not None:
         data["past_due_at"] = dt(subscription.past_due_at)
     return data
-
 
 
 def address_output(address: dict | None) -> dict | None:
@@ -125,5 +125,3 @@ class OrderOutput(serializers.BaseSerializer):
         if order.next_payment_attempt_at is not None:
             data["next_payment_attempt_at"] = dt(order.next_payment_attempt_at)
         return data
-
-

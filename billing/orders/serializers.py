@@ -1,4 +1,5 @@
 """Order shapes: Polar's ``Order`` with ``OrderItemSchema`` items (both SDKs' required keys)."""
+
 from rest_framework import serializers
 
 from billing.models import OrderBillingReason, OrderStatus
@@ -16,6 +17,4 @@ class OrderListQuery(serializers.Serializer):
     status = serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices), required=False)
     # Polar's filter on the ordered product's billing type: both SDKs send it, and an unknown query key
     # would otherwise be ignored silently (every order listed).
-    product_billing_type = serializers.ListField(
-        child=serializers.ChoiceField(choices=["one_time", "recurring"]), required=False
-    )
+    product_billing_type = serializers.ListField(child=serializers.ChoiceField(choices=["one_time", "recurring"]), required=False)

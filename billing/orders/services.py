@@ -13,6 +13,7 @@ Two entry points matter to other areas:
 Pricing helpers (``price_version_for``, ``line_for``, ``discount_input_for``, ``tax_rate_bps_for``)
 turn our rows into the engine's pure inputs; renewals use them too.
 """
+
 from __future__ import annotations
 
 import copy
@@ -401,7 +402,12 @@ def order_charge(*, order: Order, payment_method: PaymentMethod, trigger: str | 
         idempotency_key=order.payment_idempotency_key(attempt),
         order_id=order.id,
         checkout_id=order.checkout_id,
-        trigger=trigger or (Payment.Trigger.SUBSCRIPTION_CYCLE if order.billing_reason == OrderBillingReason.SUBSCRIPTION_CYCLE else Payment.Trigger.PURCHASE),
+        trigger=trigger
+        or (
+            Payment.Trigger.SUBSCRIPTION_CYCLE
+            if order.billing_reason == OrderBillingReason.SUBSCRIPTION_CYCLE
+            else Payment.Trigger.PURCHASE
+        ),
         description=order.description or order.invoice_number,
     )
     if payment.status == Payment.Status.SUCCEEDED:
@@ -467,7 +473,9 @@ def orders_mark_paid(orders: list[Order], *, attempt: int) -> None:
             audit.append((row, before, fields))
         bulk_update_rows(locked, fields)
         audit_log_many(audit, created=False)
-        items = {o.id: o._prefetched_objects_cache["items"] for o in orders if "items" in getattr(o, "_prefetched_objects_cache", {})}
+        items = {
+            o.id: o._prefetched_objects_cache["items"] for o in orders if "items" in getattr(o, "_prefetched_objects_cache", {})
+        }
         unknown = [row.id for row in locked if row.id not in items]
         for item in OrderItem.objects.filter(order_id__in=unknown).order_by("position", "created_at"):
             items.setdefault(item.order_id, []).append(item)
@@ -479,5 +487,8 @@ def orders_mark_paid(orders: list[Order], *, attempt: int) -> None:
                     setattr(row, name, getattr(known, name))
             row._prefetched_objects_cache = {"items": items.get(row.id, [])}
             data = OrderOutput(row).data
-            emitted += [(row.organization, WebhookEventType.ORDER_UPDATED, data), (row.organization, WebhookEventType.ORDER_PAID, data)]
+            emitted += [
+                (row.organization, WebhookEventType.ORDER_UPDATED, data),
+                (row.organization, WebhookEventType.ORDER_PAID, data),
+            ]
         webhook_events_emit(emitted)

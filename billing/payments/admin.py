@@ -2,6 +2,7 @@
 
 Money rows are read-only here: changes go through the services (actions below), never through forms.
 """
+
 from django.contrib import admin, messages
 
 from billing.models import (

@@ -4,6 +4,7 @@ Wire notes: ``processor`` is always ``"stripe"`` on the wire because both SDKs a
 literal; which processor really holds the charge is in ``processor_metadata.processor``
 (``"sandbox"``), beside its charge reference and fee.
 """
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
@@ -101,9 +102,13 @@ class CustomerPaymentMethodListApi(_CustomerScoped):
     def get(self, request, id):
         customer = self.get_customer(id)
         queryset = selectors.payment_method_list(organization=self.organization, customer=customer).order_by(*self.sorting())
-        return self.paginated(queryset, PaymentMethodOutput, context={"default_payment_method_id": customer.default_payment_method_id})
+        return self.paginated(
+            queryset, PaymentMethodOutput, context={"default_payment_method_id": customer.default_payment_method_id}
+        )
 
-    @extend_schema(operation_id="customers:create_payment_method", request=PaymentMethodCreateInput, responses={201: PaymentMethodOutput})
+    @extend_schema(
+        operation_id="customers:create_payment_method", request=PaymentMethodCreateInput, responses={201: PaymentMethodOutput}
+    )
     def post(self, request, id):
         customer = self.get_customer(id)
         data = self.parse_body(PaymentMethodCreateInput)

@@ -1,4 +1,5 @@
 """Reads of payment methods and payments, always scoped to an organization."""
+
 from __future__ import annotations
 
 import uuid
@@ -28,9 +29,7 @@ def payment_method_default(*, customer: Customer) -> PaymentMethod | None:
     """The customer's default method if it is still usable (the renewal path charges this one)."""
     if customer.default_payment_method_id is None:
         return None
-    return PaymentMethod.objects.filter(
-        id=customer.default_payment_method_id, customer=customer, deleted_at__isnull=True
-    ).first()
+    return PaymentMethod.objects.filter(id=customer.default_payment_method_id, customer=customer, deleted_at__isnull=True).first()
 
 
 def payment_list(

@@ -12,6 +12,7 @@ Two rules shape everything here:
    the outcome is then looked up with ``retrieve_charge_by_idempotency_key`` and, only if the
    processor never saw the request, sent again *with the same key* (which the processor dedupes).
 """
+
 from __future__ import annotations
 
 import collections
@@ -261,9 +262,13 @@ def _payment_charge(
     trigger: str | None,
     description: str,
 ) -> Payment:
-    _validate_charge(customer=customer, payment_method=payment_method, amount=amount, currency=currency, idempotency_key=idempotency_key)
+    _validate_charge(
+        customer=customer, payment_method=payment_method, amount=amount, currency=currency, idempotency_key=idempotency_key
+    )
     if trigger is not None and trigger not in Payment.Trigger.values:
-        raise PolarRequestValidationError.single(["body", "trigger"], f"Input should be one of {', '.join(Payment.Trigger.values)}", "enum")
+        raise PolarRequestValidationError.single(
+            ["body", "trigger"], f"Input should be one of {', '.join(Payment.Trigger.values)}", "enum"
+        )
 
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is None:
@@ -531,15 +536,21 @@ def _note_error(payment: Payment, message: str) -> None:
 
 def _validate_charge(*, customer, payment_method, amount, currency, idempotency_key) -> None:
     if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT:
-        raise PolarRequestValidationError.single(["body", "amount"], f"Input should be an integer between 1 and {MAX_AMOUNT}", "value_error")
+        raise PolarRequestValidationError.single(
+            ["body", "amount"], f"Input should be an integer between 1 and {MAX_AMOUNT}", "value_error"
+        )
     if not is_valid_currency(currency):
-        raise PolarRequestValidationError.single(["body", "currency"], "Input should be a supported lowercase ISO 4217 currency", "value_error")
+        raise PolarRequestValidationError.single(
+            ["body", "currency"], "Input should be a supported lowercase ISO 4217 currency", "value_error"
+        )
     if (
         payment_method.organization_id != customer.organization_id
         or payment_method.customer_id != customer.id
         or payment_method.deleted_at is not None
     ):
-        raise PolarRequestValidationError.single(["body", "payment_method_id"], "Payment method not found for this customer", "value_error")
+        raise PolarRequestValidationError.single(
+            ["body", "payment_method_id"], "Payment method not found for this customer", "value_error"
+        )
     if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255:
         raise ValueError("idempotency_key must be a non-empty string of at most 255 characters")
 

@@ -3,6 +3,7 @@ instants) → line items and totals. No ORM, no clock, no Django: callers read t
 clock, build a ``PricingInput``, store its ``to_dict()`` with the order, and call ``price()``.
 See docs/pricing.md.
 """
+
 from billing.pricing.engine import LineItem, PricingError, PricingResult, full_amount, price, proration_factor, seat_amount
 from billing.pricing.inputs import DiscountInput, LineInput, Period, PriceVersion, PricingInput, SeatTier
 from billing.pricing.periods import iter_periods, next_period_end, period_seconds

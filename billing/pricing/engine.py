@@ -21,6 +21,7 @@ and its immediate reversal net to zero within one minor unit per line; ``|discou
 every line; with no credit lines every total is ≥ 0; ``amount_due ≥ 0`` always; a metered line
 never exceeds its cap.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -8,6 +8,7 @@ Conventions: amounts are ``int`` minor units; metered unit prices and quantities
 (serialised as strings, so no precision is lost through JSON); datetimes are aware and serialised
 in ISO 8601; currencies are lowercase ISO 4217 codes.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -7,6 +7,7 @@ first period start): months keep that day and clamp it to the month's length, so
 started on 29 February renews on 28 February in common years and on 29 February in leap years.
 The time of day of ``start`` is kept.
 """
+
 from __future__ import annotations
 
 import calendar

@@ -1,4 +1,5 @@
 """``GET /v1/subscriptions/{id}/upcoming``: the next renewal's order, previewed (nothing is written)."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 

@@ -25,6 +25,7 @@ stands behind them, and charges use the key ``order:<id>:attempt:1``. If anythin
 raises, the batch's work is rolled back and every subscription of the batch is renewed one at a
 time (``cycle.subscription_cycle``), so one bad subscription never holds back the others.
 """
+
 from __future__ import annotations
 
 import copy
@@ -81,7 +82,14 @@ logger = structlog.get_logger(__name__)
 
 BATCH_SIZE = 100
 
-_SUBSCRIPTION_FIELDS = ["status", "current_period_start", "current_period_end", "modified_at", "credit_balance", "discount_applied_cycles"]
+_SUBSCRIPTION_FIELDS = [
+    "status",
+    "current_period_start",
+    "current_period_end",
+    "modified_at",
+    "credit_balance",
+    "discount_applied_cycles",
+]
 
 
 class BatchCycleReads(CycleReads):
@@ -90,7 +98,11 @@ class BatchCycleReads(CycleReads):
     def __init__(self, subscriptions: list[Subscription]):
         ids = [s.id for s in subscriptions]
         self._pinned: dict[uuid.UUID, list[SubscriptionPrice]] = defaultdict(list)
-        for row in SubscriptionPrice.objects.filter(subscription_id__in=ids).select_related("product_price__meter").order_by("created_at", "id"):
+        for row in (
+            SubscriptionPrice.objects.filter(subscription_id__in=ids)
+            .select_related("product_price__meter")
+            .order_by("created_at", "id")
+        ):
             self._pinned[row.subscription_id].append(row)
         self.open_pending: set[uuid.UUID] = set(
             PendingSubscriptionUpdate.objects.filter(
@@ -98,7 +110,9 @@ class BatchCycleReads(CycleReads):
             ).values_list("subscription_id", flat=True)
         )
         self._with_prorations = set(
-            SubscriptionProration.objects.filter(subscription_id__in=ids, order__isnull=True).values_list("subscription_id", flat=True)
+            SubscriptionProration.objects.filter(subscription_id__in=ids, order__isnull=True).values_list(
+                "subscription_id", flat=True
+            )
         )
         self._tax = order_services.tax_rates_for(organization_ids={s.organization_id for s in subscriptions})
         self._credits = meter_credit_grants_by_customer(customer_ids={s.customer_id for s in subscriptions})
@@ -143,7 +157,9 @@ class BatchCycleReads(CycleReads):
         return super().pending_update(subscription, boundary)
 
     def tax_rate_bps(self, subscription):
-        return order_services.tax_rate_bps_for(organization=subscription.organization, customer=subscription.customer, rates=self._tax)
+        return order_services.tax_rate_bps_for(
+            organization=subscription.organization, customer=subscription.customer, rates=self._tax
+        )
 
     def units(self, subscription, meter, start, end):
         key = (meter.id, subscription.customer_id, start, end)
@@ -162,7 +178,11 @@ class BatchCycleReads(CycleReads):
             return 0
         price_meters = {str(row.product_price_id): row.product_price.meter_id for row in self._pinned[subscription.id]}
         return meter_credit_carried_in(
-            subscription_id=subscription.id, meter_id=meter_id, period_start=period_start, order=previous[0], price_meters=price_meters
+            subscription_id=subscription.id,
+            meter_id=meter_id,
+            period_start=period_start,
+            order=previous[0],
+            price_meters=price_meters,
         )
 
     def late_usage_lines(self, subscription, before, tax_bps):

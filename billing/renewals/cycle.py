@@ -29,6 +29,7 @@ instead of making a second one. See docs/billing.md, "Renewals".
 A failed charge moves the subscription to ``past_due`` and calls the hooks in
 ``RENEWAL_PAYMENT_FAILED_HOOKS`` (dunning appends its own there).
 """
+
 from __future__ import annotations
 
 import datetime as dt

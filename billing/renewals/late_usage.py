@@ -3,6 +3,7 @@ it, so ``late_usage_after_end`` (beat, hourly: ``billing.tasks.late_usage_after_
 step) bills it on a cycle order of its own, charged like a renewal. The late-usage rule itself
 (``late_usage_lines``: what was billed, read back from the stored orders) is the cycles' one, in
 ``billing.renewals.plan``."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,7 +68,9 @@ def late_usage_after_end(*, now: dt.datetime | None = None, limit: int = 1000) -
             lines = late_usage_lines(subscription=locked, before=locked.ended_at, tax_bps=tax_bps)
             if not lines:
                 continue
-            pricing_input = PricingInput(period=Period(locked.ended_at, now), currency=locked.currency, lines=tuple(lines), discount=None)
+            pricing_input = PricingInput(
+                period=Period(locked.ended_at, now), currency=locked.currency, lines=tuple(lines), discount=None
+            )
             try:
                 with transaction.atomic():
                     order = order_services.order_create(

@@ -11,6 +11,7 @@ Lines of a cycle: fixed/seat prices for the NEW period in advance, metered usage
 CLOSED in arrears, late usage of earlier periods (``late_usage_lines``), unbilled prorations; the
 discount while it lasts.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -85,7 +86,9 @@ class CycleReads:
         return late_usage_lines(subscription=subscription, before=before, tax_bps=tax_bps)
 
     def prorations(self, subscription: Subscription) -> list[SubscriptionProration]:
-        return list(SubscriptionProration.objects.filter(subscription=subscription, order__isnull=True).order_by("created_at", "id"))
+        return list(
+            SubscriptionProration.objects.filter(subscription=subscription, order__isnull=True).order_by("created_at", "id")
+        )
 
     def discount_input(self, subscription: Subscription):
         return order_services.discount_input_for(subscription.discount, applied_cycles=subscription.discount_applied_cycles)
@@ -100,7 +103,9 @@ def _usage_label(product_name: str, meter_name: str, period: Period) -> str:
     return f"{product_name} – {meter_name} usage ({period.start:%Y-%m-%d} – {period.end:%Y-%m-%d})"
 
 
-def _metered_lines(*, subscription, prices, product_name, period: Period, usage_end: dt.datetime, tax_bps: int, reads: CycleReads) -> list[LineInput]:
+def _metered_lines(
+    *, subscription, prices, product_name, period: Period, usage_end: dt.datetime, tax_bps: int, reads: CycleReads
+) -> list[LineInput]:
     """Usage of ``period`` (read up to ``usage_end``, the cutoff) for each pinned metered price."""
     lines = []
     for product_price in prices:
@@ -215,9 +220,7 @@ def _late_events_exist(*, subscription, billed: dict) -> bool:
         who = "(e.customer_id = %s OR (e.customer_id IS NULL AND e.external_customer_id = %s))"
         who_params.append(customer.external_id)
     query = (
-        f"SELECT EXISTS (SELECT 1 FROM billing_event e WHERE e.organization_id = %s AND {who} AND ("
-        + " OR ".join(clauses)
-        + "))"
+        f"SELECT EXISTS (SELECT 1 FROM billing_event e WHERE e.organization_id = %s AND {who} AND (" + " OR ".join(clauses) + "))"
     )
     with connection.cursor() as cursor:
         cursor.execute(query, [subscription.organization_id, *who_params, *params])
@@ -233,7 +236,8 @@ def _pending_update(subscription: Subscription, boundary: dt.datetime) -> Pendin
             order__isnull=True,  # an ``invoice`` change being paid for is settled by the subscriptions service
             applies_at__lte=boundary,
         )
-        .select_related("product").prefetch_related("prices")
+        .select_related("product")
+        .prefetch_related("prices")
         .first()
     )
 

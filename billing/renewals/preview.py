@@ -1,5 +1,6 @@
 """The upcoming renewal (``GET /v1/subscriptions/{id}/upcoming``): the order the next cycle would
 write, priced now from the same ``cycle_plan`` as the cycle itself. A preview: no lock, no row written."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -10,6 +10,7 @@ before the task ran) is harmless because the cycle itself is idempotent (``billi
 The task is sent by its name (``SUBSCRIPTION_CYCLE_BATCH_TASK``), so renewals does not import
 ``billing.tasks``: the tasks sit above the services they call.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,9 +33,9 @@ SUBSCRIPTION_CYCLE_BATCH_TASK = "billing.tasks.subscription_cycle_batch"
 
 
 def _due_queryset(now: dt.datetime):
-    return Subscription.objects.filter(
-        status__in=Subscription.RENEWABLE_STATUSES, current_period_end__lte=now
-    ).order_by("current_period_end", "id")
+    return Subscription.objects.filter(status__in=Subscription.RENEWABLE_STATUSES, current_period_end__lte=now).order_by(
+        "current_period_end", "id"
+    )
 
 
 def renewals_claim(*, now: dt.datetime | None = None, limit: int = SWEEP_BATCH_SIZE, exclude=()) -> list[uuid.UUID]:

@@ -2,6 +2,7 @@
 
 ``orders_verify`` is what ``manage.py billing_verify`` runs. It reads only.
 """
+
 from __future__ import annotations
 
 from billing.models import Order

@@ -3,6 +3,7 @@
 Money and state fields are read-only; staff change a subscription only through the actions, which
 call the same services as the API (so locks, webhooks and audit entries are the same).
 """
+
 from django.contrib import admin, messages
 
 from billing.models import (
@@ -26,7 +27,17 @@ class SubscriptionPriceInline(ReadOnlyInline):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "organization", "customer", "product", "status", "amount", "currency", "current_period_end", "cancel_at_period_end"]
+    list_display = [
+        "id",
+        "organization",
+        "customer",
+        "product",
+        "status",
+        "amount",
+        "currency",
+        "current_period_end",
+        "cancel_at_period_end",
+    ]
     list_filter = ["status", "cancel_at_period_end", "recurring_interval"]
     search_fields = ["id", "customer__email", "customer__external_id"]
     inlines = [SubscriptionPriceInline]
@@ -60,7 +71,16 @@ class OrderItemInline(ReadOnlyInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ["invoice_number", "organization", "customer", "billing_reason", "status", "total_amount", "currency", "created_at"]
+    list_display = [
+        "invoice_number",
+        "organization",
+        "customer",
+        "billing_reason",
+        "status",
+        "total_amount",
+        "currency",
+        "created_at",
+    ]
     list_filter = ["status", "billing_reason"]
     search_fields = ["id", "invoice_number", "customer__email"]
     inlines = [OrderItemInline]

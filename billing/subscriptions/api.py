@@ -1,4 +1,5 @@
 """``/v1/subscriptions/``: thin views over billing.subscriptions.services and billing.subscriptions.selectors."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
@@ -63,7 +64,9 @@ class SubscriptionListApi(PolarAPIView):
             trial_end=data.get("trial_end"),
             metadata=data.get("metadata"),
         )
-        return self.respond(SubscriptionOutput(selectors.subscription_get(organization=organization, id=subscription.pk)).data, status=201)
+        return self.respond(
+            SubscriptionOutput(selectors.subscription_get(organization=organization, id=subscription.pk)).data, status=201
+        )
 
 
 class SubscriptionDetailApi(PolarAPIView):
@@ -101,11 +104,15 @@ class SubscriptionDetailApi(PolarAPIView):
         elif kind == "product_id":
             product = _find(Product, self.organization, data["product_id"], "product_id")
             changes.subscription_change_product(
-                subscription=subscription, product=product, proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior
+                subscription=subscription,
+                product=product,
+                proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior,
             )
         elif kind == "seats":
             changes.subscription_change_seats(
-                subscription=subscription, seats=data["seats"], proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior
+                subscription=subscription,
+                seats=data["seats"],
+                proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior,
             )
         elif kind == "discount_id":
             discount = _find(Discount, self.organization, data["discount_id"], "discount_id", deleted_at__isnull=True)

@@ -15,6 +15,7 @@ Plan changes (``proration_behavior``):
 Every change locks the subscription and refuses (``SubscriptionLocked``) while a charge is in flight
 or another change is scheduled.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -101,7 +102,9 @@ def _change(
     if proration_behavior not in ProrationBehavior.values:
         raise invalid_field("proration_behavior", f"Input should be one of {', '.join(ProrationBehavior.values)}", "enum")
     validate_amounts(
-        period_amount=subscription_period_amount(product_name=product.name, prices=prices, seats=seats, currency=subscription.currency),
+        period_amount=subscription_period_amount(
+            product_name=product.name, prices=prices, seats=seats, currency=subscription.currency
+        ),
         result=None,
         seats=seats if seats != subscription.seats else None,
         field="product_id",
@@ -139,11 +142,22 @@ def _change(
         tax_bps = order_services.tax_rate_bps_for(organization=locked.organization, customer=locked.customer)
         old_product_name = locked.product.name
         lines = static_price_lines(
-            product_name=old_product_name, prices=old_prices, seats=locked.seats, tax_bps=tax_bps,
-            custom_amounts=custom_amounts, kind="credit", period=period, prorate_from=now,
+            product_name=old_product_name,
+            prices=old_prices,
+            seats=locked.seats,
+            tax_bps=tax_bps,
+            custom_amounts=custom_amounts,
+            kind="credit",
+            period=period,
+            prorate_from=now,
         ) + static_price_lines(
-            product_name=product.name, prices=prices, seats=seats, tax_bps=tax_bps,
-            custom_amounts=custom_amounts, period=period, prorate_from=now,
+            product_name=product.name,
+            prices=prices,
+            seats=seats,
+            tax_bps=tax_bps,
+            custom_amounts=custom_amounts,
+            period=period,
+            prorate_from=now,
         )
         if proration_behavior == ProrationBehavior.PRORATE:
             SubscriptionProration.objects.bulk_create(
@@ -259,7 +273,11 @@ def subscription_change_discount(*, subscription: Subscription, discount: Discou
             return locked
         if discount is not None:
             discount_redeem(
-                discount=discount, customer=locked.customer, product=locked.product, currency=locked.currency, subscription_id=locked.id
+                discount=discount,
+                customer=locked.customer,
+                product=locked.product,
+                currency=locked.currency,
+                subscription_id=locked.id,
             )
         locked.discount = discount
         locked.discount_applied_cycles = 0
@@ -283,5 +301,3 @@ def subscription_clear_pending_update(*, subscription: Subscription) -> Subscrip
 
 
 # --- for the renewal cycle ------------------------------------------------------------------------
-
-

@@ -16,6 +16,7 @@ the order): a checkout confirmed again with another card charges that same order
 The rules and the transitions others finish with (activation, the end at a period boundary) are in
 ``billing.subscriptions.services``; states and errors are described there.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -123,11 +124,15 @@ def subscription_create(
         period = Period(now, next_period_end(now, interval, count))
         anchor_day = now.day
     tax_bps = order_services.tax_rate_bps_for(organization=organization, customer=customer)
-    period_amount = subscription_period_amount(product_name=product.name, prices=prices, seats=seats, currency=currency, custom_amounts=custom_amounts)
+    period_amount = subscription_period_amount(
+        product_name=product.name, prices=prices, seats=seats, currency=currency, custom_amounts=custom_amounts
+    )
     pricing_input = None
     result = None
     if trial_end is None:
-        lines = static_price_lines(product_name=product.name, prices=prices, seats=seats, tax_bps=tax_bps, custom_amounts=custom_amounts)
+        lines = static_price_lines(
+            product_name=product.name, prices=prices, seats=seats, tax_bps=tax_bps, custom_amounts=custom_amounts
+        )
         pricing_input = PricingInput(
             period=period,
             currency=currency,
@@ -224,9 +229,7 @@ def subscription_pay_first_order(*, subscription: Subscription, payment_method: 
     subscription.refresh_from_db()
     if subscription.status != SubscriptionStatus.INCOMPLETE:
         return subscription
-    order = Order.objects.filter(
-        subscription=subscription, billing_reason=OrderBillingReason.SUBSCRIPTION_CREATE
-    ).first()
+    order = Order.objects.filter(subscription=subscription, billing_reason=OrderBillingReason.SUBSCRIPTION_CREATE).first()
     if order is not None and order.status == OrderStatus.PENDING:
         payment_method = validate_payment_method(payment_method, customer=subscription.customer)
         if payment_method is not None and subscription.payment_method_id != payment_method.id:
@@ -247,7 +250,10 @@ def subscription_pay_first_order(*, subscription: Subscription, payment_method: 
 
 
 def subscription_cancel(
-    *, subscription: Subscription, customer_cancellation_reason: str | None = None, customer_cancellation_comment: str | None = None
+    *,
+    subscription: Subscription,
+    customer_cancellation_reason: str | None = None,
+    customer_cancellation_comment: str | None = None,
 ) -> Subscription:
     """Schedule the end of the subscription at ``current_period_end`` (benefits kept until then).
 
@@ -300,7 +306,10 @@ def subscription_uncancel(*, subscription: Subscription) -> Subscription:
 
 
 def subscription_revoke(
-    *, subscription: Subscription, customer_cancellation_reason: str | None = None, customer_cancellation_comment: str | None = None
+    *,
+    subscription: Subscription,
+    customer_cancellation_reason: str | None = None,
+    customer_cancellation_comment: str | None = None,
 ) -> Subscription:
     """End the subscription now: status ``canceled``, ``ended_at`` now, benefits revoked.
 
@@ -340,5 +349,3 @@ def _revoke_locked(locked: Subscription, *, reason, comment) -> Subscription:
     events.append(WebhookEventType.SUBSCRIPTION_REVOKED)
     subscription_emit(locked, *events)
     return locked
-
-

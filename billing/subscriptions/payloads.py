@@ -1,4 +1,5 @@
 """Output shapes of subscriptions: what the API returns and webhooks carry, computed from loaded rows."""
+
 from rest_framework import serializers
 
 from billing.catalog.payloads import ProductOutput, ProductPriceOutput
@@ -47,5 +48,3 @@ class SubscriptionOutput(serializers.BaseSerializer):
             pending = subscription.pending_updates.filter(applied_at__isnull=True, canceled_at__isnull=True).first()
         data["pending_update"] = pending_update_output(pending)
         return data
-
-

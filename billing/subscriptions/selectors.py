@@ -1,4 +1,5 @@
 """Reading subscriptions, always scoped to one organization."""
+
 from __future__ import annotations
 
 from django.db.models import Prefetch

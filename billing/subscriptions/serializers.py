@@ -4,6 +4,7 @@
 Outputs are hand-written dicts (the same data goes into webhook payloads). Optional keys that 0.32.0
 types as non-nullable (``seats``, ``past_due_at``) are omitted rather than sent as null.
 """
+
 from rest_framework import serializers
 
 from billing.models import (
@@ -66,9 +67,7 @@ class SubscriptionUpdateInput(serializers.Serializer):
     def validate(self, data):
         kinds = [kind for kind in self.KINDS if kind in self.initial_data]
         if len(kinds) != 1:
-            raise serializers.ValidationError(
-                {"non_field_errors": f"Send exactly one of: {', '.join(self.KINDS)}."}
-            )
+            raise serializers.ValidationError({"non_field_errors": f"Send exactly one of: {', '.join(self.KINDS)}."})
         if kinds[0] == "revoke" and data.get("revoke") is not True:
             raise serializers.ValidationError({"revoke": "Input should be true."})
         if kinds[0] == "pending_update" and data.get("pending_update") is not None:

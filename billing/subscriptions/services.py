@@ -22,6 +22,7 @@ States (Polar's): ``incomplete`` (created, first charge not successful: nothing 
 (403), ``SubscriptionLocked`` (409: a charge in flight, a change already scheduled, a status that
 cannot change), ``PaymentFailed`` (402, a declined charge).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -176,7 +177,9 @@ def validate_discount(discount: Discount | None, *, organization, product, custo
     return discount
 
 
-def static_price_lines(*, product_name, prices, seats, tax_bps, custom_amounts=None, kind="charge", period=None, prorate_from=None):
+def static_price_lines(
+    *, product_name, prices, seats, tax_bps, custom_amounts=None, kind="charge", period=None, prorate_from=None
+):
     custom_amounts = custom_amounts or {}
     return [
         order_services.line_for(
@@ -222,7 +225,9 @@ def subscription_activate_paid(*, subscription: Subscription) -> Subscription:
 
 
 def subscription_benefits_grant(subscription: Subscription) -> None:
-    benefit_services.benefit_grants_create_for(customer=subscription.customer, product=subscription.product, subscription_id=subscription.id)
+    benefit_services.benefit_grants_create_for(
+        customer=subscription.customer, product=subscription.product, subscription_id=subscription.id
+    )
 
 
 def subscription_benefits_revoke(subscription: Subscription) -> None:
@@ -291,7 +296,9 @@ def pinned_prices(subscription: Subscription) -> tuple[list[ProductPrice], dict]
     return [row.product_price for row in rows], {row.product_price_id: row.amount for row in rows if row.amount is not None}
 
 
-def subscription_switch_plan(locked: Subscription, *, product: Product, prices: list[ProductPrice], seats: int | None, now) -> None:
+def subscription_switch_plan(
+    locked: Subscription, *, product: Product, prices: list[ProductPrice], seats: int | None, now
+) -> None:
     """Pin ``prices`` (and ``seats``) on the locked subscription; benefits follow a product change."""
     old_product_id = locked.product_id
     _, custom_amounts = pinned_prices(locked)
@@ -328,14 +335,19 @@ def subscription_change_settle(*, pending_update: PendingSubscriptionUpdate) -> 
             return False
         order = Order.objects.select_for_update().get(pk=pending.order_id)
         now = clock.now()
-        if order.status == OrderStatus.PENDING and Payment.objects.filter(order_id=order.id, status=Payment.Status.SUCCEEDED).exists():
+        if (
+            order.status == OrderStatus.PENDING
+            and Payment.objects.filter(order_id=order.id, status=Payment.Status.SUCCEEDED).exists()
+        ):
             # A charge reconciled after a crash or timeout: record the payment first.
             order = order_services.order_mark_paid(order=order)
         if order.paid:
             pending.applied_at = now
             pending.save(update_fields=["applied_at"])
             prices = list(pending.prices.all())
-            subscription_switch_plan(locked, product=pending.product or locked.product, prices=prices, seats=pending.seats, now=now)
+            subscription_switch_plan(
+                locked, product=pending.product or locked.product, prices=prices, seats=pending.seats, now=now
+            )
             subscription_emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
             return True
         if Payment.objects.filter(order_id=order.id, status=Payment.Status.PENDING).exists():
@@ -371,13 +383,21 @@ def subscription_apply_pending_update(*, subscription: Subscription, at) -> Pend
     ``subscription_change_settle``."""
     pending = (
         PendingSubscriptionUpdate.objects.select_for_update()
-        .filter(subscription=subscription, applied_at__isnull=True, canceled_at__isnull=True, order__isnull=True, applies_at__lte=at)
+        .filter(
+            subscription=subscription, applied_at__isnull=True, canceled_at__isnull=True, order__isnull=True, applies_at__lte=at
+        )
         .first()
     )
     if pending is None:
         return None
     now = clock.now()
-    subscription_switch_plan(subscription, product=pending.product or subscription.product, prices=list(pending.prices.all()), seats=pending.seats, now=now)
+    subscription_switch_plan(
+        subscription,
+        product=pending.product or subscription.product,
+        prices=list(pending.prices.all()),
+        seats=pending.seats,
+        now=now,
+    )
     pending.applied_at = now
     pending.modified_at = now
     pending.save(update_fields=["applied_at", "modified_at"])

@@ -1,5 +1,6 @@
 """Admin for meters and customer meters (imported by billing/admin.py). Events are read through the API:
 the partitioned events table is too large for admin change lists."""
+
 from django.contrib import admin
 
 from billing.models import CustomerMeter, Meter
@@ -11,7 +12,17 @@ class MeterAdmin(ReadOnlyAdmin):
     list_display = ["name", "organization", "created_at", "archived_at"]
     list_filter = ["organization"]
     search_fields = ["id", "name"]
-    readonly_fields = ["id", "organization", "name", "filter", "aggregation", "metadata", "created_at", "modified_at", "archived_at"]
+    readonly_fields = [
+        "id",
+        "organization",
+        "name",
+        "filter",
+        "aggregation",
+        "metadata",
+        "created_at",
+        "modified_at",
+        "archived_at",
+    ]
 
 
 @admin.register(CustomerMeter)

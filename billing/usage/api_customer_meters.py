@@ -1,4 +1,5 @@
 """``/v1/customer-meters/``: per customer and meter, consumed and credited units for the current period."""
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 

@@ -1,4 +1,5 @@
 """``/v1/events/``: ingestion (the hot path) and reads."""
+
 import orjson
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import extend_schema

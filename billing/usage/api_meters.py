@@ -1,4 +1,5 @@
 """``/v1/meters/``: meters and their quantities."""
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 

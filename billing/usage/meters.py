@@ -1,5 +1,6 @@
 """Meters: create, update, archive. The filter and aggregation are validated and normalised here
 (``billing.usage.sql``) so that only well-formed JSON is ever compiled to SQL."""
+
 from django.db import transaction
 
 from billing.models import Meter

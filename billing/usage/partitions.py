@@ -5,6 +5,7 @@ serialises creators on an advisory lock. Beat creates the next months ahead
 (``billing.tasks.events_partitions_ensure``); ingestion creates a month on demand for backdated events.
 The months known to exist are cached per process so the hot path does not ask PostgreSQL each time.
 """
+
 import datetime as dt
 
 from django.db import connection

@@ -1,4 +1,5 @@
 """Renderers of usage resources in Polar's wire shapes (plain dicts: cheap, and exact about required keys)."""
+
 from customers.payloads import CustomerOutput
 
 

@@ -3,6 +3,7 @@
 Quantities are computed in SQL over the partitioned events table (one statement per request) with the
 meter's filter and aggregation compiled by ``usage_sql`` into parameterised SQL.
 """
+
 import datetime as dt
 import functools
 import uuid
@@ -32,6 +33,7 @@ MAX_BUCKETS = 10_000
 
 
 # --- events ---------------------------------------------------------------------------------------------------
+
 
 def event_list(
     *,
@@ -70,9 +72,7 @@ def event_list(
         filter_sql, filter_params = compile_filter(meter.filter)
         connection.ensure_connection()
         subquery = sql.SQL("SELECT e.id FROM billing_event e WHERE e.organization_id = %s AND ({})").format(filter_sql)
-        queryset = queryset.filter(
-            id__in=RawSQL(subquery.as_string(connection.connection), [organization.id, *filter_params])
-        )
+        queryset = queryset.filter(id__in=RawSQL(subquery.as_string(connection.connection), [organization.id, *filter_params]))
     return queryset
 
 
@@ -81,6 +81,7 @@ def event_get(*, organization, id):
 
 
 # --- meters ---------------------------------------------------------------------------------------------------
+
 
 def meter_list(*, organization, query=None, is_archived=None, ids=None, metadata=None):
     queryset = Meter.objects.filter(organization=organization)
@@ -101,6 +102,7 @@ def meter_get(*, organization, id):
 
 
 # --- quantities -----------------------------------------------------------------------------------------------
+
 
 @functools.cache
 def _time_zones() -> frozenset[str]:
@@ -250,11 +252,9 @@ def meter_quantity(*, meter, customer, start: dt.datetime, end: dt.datetime) -> 
     """
     filter_sql, filter_params = compile_filter(meter.filter)
     aggregate_sql, aggregate_params = compile_aggregation(meter.aggregation)
-    customer_sql, customer_params = _customer_condition(
-        organization=meter.organization, customer_ids=[customer.id]
-    )
+    customer_sql, customer_params = _customer_condition(organization=meter.organization, customer_ids=[customer.id])
     query = sql.SQL(
-        'SELECT COALESCE({aggregate}, 0) FROM billing_event e WHERE e.organization_id = {organization}'
+        "SELECT COALESCE({aggregate}, 0) FROM billing_event e WHERE e.organization_id = {organization}"
         ' AND e."timestamp" >= {start} AND e."timestamp" < {end} AND ({filter}) AND {customer}'
     ).format(
         aggregate=aggregate_sql,
@@ -264,9 +264,7 @@ def meter_quantity(*, meter, customer, start: dt.datetime, end: dt.datetime) -> 
         filter=filter_sql,
         customer=customer_sql,
     )
-    rows = _execute(
-        query, [*aggregate_params, meter.organization_id, start, end, *filter_params, *customer_params]
-    )
+    rows = _execute(query, [*aggregate_params, meter.organization_id, start, end, *filter_params, *customer_params])
     return Decimal(rows[0][0])
 
 
@@ -317,6 +315,7 @@ def meter_quantity_by_customer(*, meter, customers, start: dt.datetime, end: dt.
 
 
 # --- customer meters --------------------------------------------------------------------------------------------
+
 
 def current_period(*, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
     """The calendar month (UTC) containing ``now``: the default period of a customer meter."""
@@ -460,13 +459,14 @@ def _consumed_by_customer(*, organization, meter, start, end, customer_ids=None)
     filter_sql, filter_params = compile_filter(meter.filter)
     aggregate_sql, aggregate_params = compile_aggregation(meter.aggregation)
     if customer_ids is not None:
-        customers_sql, customers_params = sql.SQL("e.customer_id = ANY({}::uuid[])").format(sql.Placeholder()), [
-            sorted(customer_ids)
-        ]
+        customers_sql, customers_params = (
+            sql.SQL("e.customer_id = ANY({}::uuid[])").format(sql.Placeholder()),
+            [sorted(customer_ids)],
+        )
     else:
         customers_sql, customers_params = sql.SQL("e.customer_id IS NOT NULL"), []
     query = sql.SQL(
-        'SELECT e.customer_id, {aggregate} FROM billing_event e WHERE e.organization_id = {organization}'
+        "SELECT e.customer_id, {aggregate} FROM billing_event e WHERE e.organization_id = {organization}"
         ' AND e."timestamp" >= {start} AND e."timestamp" < {end} AND {customers} AND ({filter})'
         " GROUP BY e.customer_id"
     ).format(
@@ -559,9 +559,7 @@ def customer_meter_list(*, organization, customer_ids=None, external_customer_id
 
 
 def customer_meter_get(*, organization, id, now=None):
-    row = (
-        CustomerMeter.objects.filter(organization=organization, id=id).select_related("customer", "meter").first()
-    )
+    row = CustomerMeter.objects.filter(organization=organization, id=id).select_related("customer", "meter").first()
     if row is not None:
         row.units = customer_meter_units(customer_meter=row, now=now)
     return row

@@ -17,6 +17,7 @@ A repeated id inside one batch keeps its first occurrence and counts the others 
 Validation is all-or-nothing: any invalid event answers 422 listing every error (up to ``MAX_ERRORS``) with
 its ``loc`` (``["body", "events", 7, "timestamp"]``), and nothing is written.
 """
+
 import datetime as dt
 import math
 import uuid
@@ -282,9 +283,7 @@ def events_ingest(*, organization, events) -> dict:
             else:
                 errors.add([*loc, "name"], f"Name must be a string of 1 to {MAX_NAME_LENGTH} characters", "string_type")
         raw_timestamp = event.get("timestamp")
-        timestamp = now if raw_timestamp is None else _parse_timestamp(
-            raw_timestamp, [*loc, "timestamp"], errors, lower, upper
-        )
+        timestamp = now if raw_timestamp is None else _parse_timestamp(raw_timestamp, [*loc, "timestamp"], errors, lower, upper)
         customer_id = None
         external_customer_id = None
         raw_customer_id = event.get("customer_id")
@@ -303,9 +302,7 @@ def events_ingest(*, organization, events) -> dict:
             errors.add([*loc, "customer_id"], "Field required: customer_id or external_customer_id", "missing")
         raw_organization_id = event.get("organization_id")
         if raw_organization_id is not None and raw_organization_id != organization_id_text:
-            errors.add(
-                [*loc, "organization_id"], "organization_id must be the organization of the access token", "value_error"
-            )
+            errors.add([*loc, "organization_id"], "organization_id must be the organization of the access token", "value_error")
         external_id = event.get("external_id")
         if external_id is not None:
             external_id = _check_id(external_id, [*loc, "external_id"], errors)
@@ -339,9 +336,7 @@ def events_ingest(*, organization, events) -> dict:
     if errors:
         raise PolarRequestValidationError(errors.items)
 
-    _resolve_customers(
-        organization_id=organization_id, customer_refs=customer_refs, external_refs=external_refs, rows=rows
-    )
+    _resolve_customers(organization_id=organization_id, customer_refs=customer_refs, external_refs=external_refs, rows=rows)
     if not rows:
         return {"inserted": 0, "duplicates": duplicates}
 

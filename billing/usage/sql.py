@@ -16,6 +16,7 @@ Semantics (docs/events.md):
 - a clause about a key an event does not have is unknown, so the event does not match (``ne`` included).
 - an empty ``clauses`` list matches every event.
 """
+
 import datetime as dt
 from decimal import Decimal
 
@@ -51,6 +52,7 @@ class FilterError(Exception):
 
 # --- validation ---------------------------------------------------------------------------------------------
 
+
 def _check_property(value, loc):
     if not isinstance(value, str) or not value:
         raise FilterError(loc, "Property must be a non-empty string", "string_type")
@@ -80,9 +82,7 @@ def _check_clause(clause, loc, counter):
     prop = _check_property(clause.get("property"), [*loc, "property"])
     operator = clause.get("operator")
     if operator not in ALL_OPERATORS:
-        raise FilterError(
-            [*loc, "operator"], f"Operator must be one of {', '.join(sorted(ALL_OPERATORS))}", "enum"
-        )
+        raise FilterError([*loc, "operator"], f"Operator must be one of {', '.join(sorted(ALL_OPERATORS))}", "enum")
     if "value" not in clause:
         raise FilterError([*loc, "value"], "Field required", "missing")
     value = clause["value"]
@@ -178,6 +178,7 @@ def validate_aggregation(value, loc=()) -> dict:
 
 # --- compilation ----------------------------------------------------------------------------------------------
 
+
 def _json_expr(path):
     if len(path) == 1:
         return sql.SQL("e.metadata -> ({}::text)").format(sql.Placeholder()), [path[0]]
@@ -225,7 +226,7 @@ def _compile_clause(clause):
             )
         if operator in LIKE_OPERATORS:
             return sql.SQL("{} {} {}").format(column, LIKE_OPERATORS[operator], placeholder), [_like_pattern(value)]
-        return sql.SQL("{} COLLATE \"C\" {} {}").format(column, OPERATORS[operator], placeholder), [value]
+        return sql.SQL('{} COLLATE "C" {} {}').format(column, OPERATORS[operator], placeholder), [value]
     path = metadata_path(prop)
     if isinstance(value, bool):
         json_sql, params = _json_expr(path)
@@ -245,7 +246,7 @@ def _compile_clause(clause):
             *params,
             _like_pattern(value),
         ]
-    return sql.SQL("{} COLLATE \"C\" {} {}").format(text_sql, OPERATORS[operator], placeholder), [*params, value]
+    return sql.SQL('{} COLLATE "C" {} {}').format(text_sql, OPERATORS[operator], placeholder), [*params, value]
 
 
 def compile_filter(filter_) -> tuple[sql.Composable, list]:

@@ -67,5 +67,3 @@ class CustomerListQuery(serializers.Serializer):
 
 class CustomerDeleteQuery(serializers.Serializer):
     anonymize = serializers.BooleanField(required=False, default=False)
-
-

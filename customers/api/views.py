@@ -3,6 +3,7 @@
 The list, create and state operations read or write billing too; billing serves them
 (``billing.customers_api``) on the same paths, so that this app imports nothing of billing.
 """
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from customers import selectors, services
@@ -25,9 +26,7 @@ class CustomerApiBase(PolarAPIView):
         if "id" in lookup:
             customer = selectors.customer_get(organization=self.organization, id=self.parse_id(lookup["id"]))
         else:
-            customer = selectors.customer_get_by_external_id(
-                organization=self.organization, external_id=lookup["external_id"]
-            )
+            customer = selectors.customer_get_by_external_id(organization=self.organization, external_id=lookup["external_id"])
         if customer is None:
             raise ResourceNotFound("Customer not found.")
         return customer
@@ -57,9 +56,7 @@ def _item_schema(name: str, update_input):
     return extend_schema_view(
         get=extend_schema(operation_id=f"customers:get{name}", responses=CustomerOutput),
         patch=extend_schema(operation_id=f"customers:update{name}", request=update_input, responses=CustomerOutput),
-        delete=extend_schema(
-            operation_id=f"customers:delete{name}", parameters=[CustomerDeleteQuery], responses={204: None}
-        ),
+        delete=extend_schema(operation_id=f"customers:delete{name}", parameters=[CustomerDeleteQuery], responses={204: None}),
     )
 
 

@@ -4,6 +4,7 @@ Uniqueness (email ignoring case, external id; both per organization, among custo
 is checked before writing so that the 422 is friendly, and enforced by the partial unique indexes
 so that a concurrent duplicate fails the same way instead of slipping through.
 """
+
 import hashlib
 
 from django.db import IntegrityError, transaction
@@ -75,9 +76,7 @@ def _tax_id(*, tax_id: str | None, billing_address: dict | None) -> list | None:
     if tax_id is None:
         return None
     if not billing_address or not billing_address.get("country"):
-        raise PolarRequestValidationError(
-            [_error("billing_address", "Country is required to validate tax ID.", type_="missing")]
-        )
+        raise PolarRequestValidationError([_error("billing_address", "Country is required to validate tax ID.", type_="missing")])
     try:
         return validate_tax_id(tax_id, billing_address["country"])
     except InvalidTaxID:

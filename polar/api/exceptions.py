@@ -4,6 +4,7 @@
 - invalid input (body, query, path, malformed JSON): 422 ``{"detail": [{"loc", "msg", "type"}]}``;
 - anything unexpected: logged with its traceback, answered 500 in the same shape (never an HTML page).
 """
+
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied

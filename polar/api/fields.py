@@ -4,6 +4,7 @@ Every number the API accepts has a ceiling no larger than its column's: a value 
 serializer can be stored, summed and priced without an overflow turning into a 500. The limits are
 named here once and documented in ``docs/input-limits.md``.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """How the API writes values on the wire (datetimes, optional ids), shared by every payload."""
+
 import datetime
 
 from rest_framework import serializers

@@ -14,6 +14,7 @@
   callers, one per public credential (see ``PolarAPIView.idempotency_namespace``);
 - keys live ``IDEMPOTENCY_KEY_TTL`` (24 h); ``idempotency_keys_prune`` deletes older ones.
 """
+
 import contextvars
 import hashlib
 import json

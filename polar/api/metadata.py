@@ -5,6 +5,7 @@ Limits (Polar's, so that a payload accepted here is accepted there): at most 50 
 And what jsonb and the SDKs can hold: no NUL (or unpaired surrogate) in keys and strings, finite
 floats, integers within the signed 64-bit range.
 """
+
 import math
 import re
 

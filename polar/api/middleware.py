@@ -8,6 +8,7 @@ here with Polar's 422 shape. A body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` 
 anything reads it (Django would raise ``RequestDataTooBig`` from whichever code touched ``request.body``
 first).
 """
+
 from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes

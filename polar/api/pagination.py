@@ -1,5 +1,6 @@
 """Polar's pagination: ``page`` (from 1) and ``limit`` (default 10, at most 100) in the query,
 ``{"items": [...], "pagination": {"total_count": N, "max_page": M}}`` in the answer."""
+
 import math
 
 from rest_framework.pagination import BasePagination

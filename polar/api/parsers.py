@@ -14,6 +14,7 @@ the body, this parser refuses, with Polar's 422 shape and the ``loc`` of the off
 
 The limits are documented in ``docs/input-limits.md``.
 """
+
 from __future__ import annotations
 
 import codecs

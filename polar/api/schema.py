@@ -1,4 +1,5 @@
 """OpenAPI: organization access tokens are HTTP bearer tokens (loaded by ApiConfig.ready)."""
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 

@@ -11,6 +11,7 @@
 The counters are in Redis (polar.ratelimit); refusals become 429 ``{"error": "TooManyRequests"}`` with
 ``Retry-After`` through polar.api.exceptions.
 """
+
 from rest_framework.throttling import BaseThrottle
 
 from polar import ratelimit

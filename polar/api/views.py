@@ -3,6 +3,7 @@
 A view subclasses ``PolarAPIView``, names its ``scope``, parses input with ``parse_body`` /
 ``parse_query``, calls one service or selector, and renders with an output serializer.
 """
+
 import uuid
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Per-request (or per-task) context: request id, trace id and organization, for logs and audit entries."""
+
 from contextvars import ContextVar
 
 import structlog

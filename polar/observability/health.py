@@ -1,4 +1,5 @@
 """``/healthz``: the process answers. ``/readyz``: the database, Redis and the migrations are in order."""
+
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor

@@ -1,5 +1,6 @@
 """Structured logs: one JSON object a line, carrying the request id, trace id and organization bound
 in ``polar.observability.context``. Standard-library loggers (Django, Celery) go through the same renderer."""
+
 import logging
 import logging.config
 

@@ -1,5 +1,6 @@
 """Prometheus metrics. With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn with several workers, Celery),
 prometheus-client keeps each process's samples in files there and ``/metrics`` aggregates them."""
+
 import os
 
 import structlog
@@ -43,9 +44,8 @@ def route_label(match) -> str:
         return "unmatched"
     return "/" + match.route
 
-HTTP_REQUESTS = Counter(
-    "polar_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
-)
+
+HTTP_REQUESTS = Counter("polar_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "polar_http_request_duration_seconds",
     "HTTP request latency",
@@ -65,7 +65,9 @@ class _ScrapeCollector:
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily
 
-        failed = GaugeMetricFamily("polar_state_gauge_errors", "State gauges that could not be read at this scrape", labels=["gauge"])
+        failed = GaugeMetricFamily(
+            "polar_state_gauge_errors", "State gauges that could not be read at this scrape", labels=["gauge"]
+        )
         for collect in SCRAPE_COLLECTORS:
             try:
                 families = list(collect())

@@ -1,4 +1,5 @@
 """``Authorization: Bearer polar_oat_...``: the token's organization is the tenant of the call."""
+
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 

@@ -16,6 +16,7 @@ Other apps extend the demo without touching this file: put the steps in ``<app>/
 ``demo_seed`` imports every installed app's ``demo`` module before it runs the steps. Orders below 100 are
 the platform's (organization, staff user, API token); use 100 and up.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 ``settings.CELERY_BEAT_SCHEDULE`` is the code's list of periodic tasks; ``periodic_tasks_sync`` writes it
 there (``manage.py sync_periodic_tasks``, run by ``make demo`` and ``make migrate`` and on every deploy).
 """
+
 from __future__ import annotations
 
 import json

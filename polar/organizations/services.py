@@ -1,4 +1,5 @@
 """Organizations and their access tokens. The admin, the CLI and tests all come through here."""
+
 import datetime as dt
 
 from django.db import transaction

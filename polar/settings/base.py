@@ -3,6 +3,7 @@
 One section per concern. Nothing here is computed from state that tests must change:
 tests override with pytest-django's ``settings`` fixture or ``polar.settings.test``.
 """
+
 from datetime import timedelta
 from pathlib import Path
 

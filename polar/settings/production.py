@@ -5,6 +5,7 @@ development secret key is public (forgeable invoice links and sessions), the def
 someone else's, and a wrong public URL sends customers elsewhere. So the required variables are checked here,
 all at once, before the shared settings are read, and ``ImproperlyConfigured`` names every one that is missing.
 """
+
 import os
 from urllib.parse import urlsplit
 

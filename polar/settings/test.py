@@ -1,4 +1,5 @@
 """Settings for the test suite: the same services as production (PostgreSQL, Redis), faster hashing."""
+
 import os
 
 # The suite runs on a developer's machine or CI: the public development key is fine (polar.settings.base).

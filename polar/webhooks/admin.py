@@ -1,4 +1,5 @@
 """Staff views of webhooks. Attempts and events are read-only; actions call the services."""
+
 from django import forms
 from django.contrib import admin, messages
 
@@ -29,9 +30,21 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "disabled_reason", "format"]
     search_fields = ["url", "id", "organization__slug"]
     readonly_fields = [
-        "id", "organization", "secret", "api_version", "enabled", "disabled_at", "disabled_reason", "deleted_at",
-        "failing_since", "consecutive_failures", "last_success_at", "lease_token", "lease_expires_at",
-        "created_at", "modified_at",
+        "id",
+        "organization",
+        "secret",
+        "api_version",
+        "enabled",
+        "disabled_at",
+        "disabled_reason",
+        "deleted_at",
+        "failing_since",
+        "consecutive_failures",
+        "last_success_at",
+        "lease_token",
+        "lease_expires_at",
+        "created_at",
+        "modified_at",
     ]
     fields = ["url", "name", "format", "events", *readonly_fields]
     actions = ["enable", "disable", "rotate_secret"]

@@ -6,6 +6,7 @@ The services enqueue work and the tasks call the services: naming the tasks here
 committed change into an error, and what is lost is repaired by the sweeper (events never fanned out,
 deliveries due).
 """
+
 from django.db import transaction
 
 from polar.celery import app as celery_app

@@ -3,6 +3,7 @@
 The database stores event types as plain strings (no ``choices`` on the columns), so adding a type
 needs no migration; the services validate against this enum.
 """
+
 from django.db import models
 
 
@@ -55,6 +56,4 @@ _POLAR_TYPES_NOT_EMITTED_YET = (
     "organization.updated",
 )
 
-SUBSCRIBABLE_EVENT_TYPES: tuple[str, ...] = tuple(
-    dict.fromkeys([*WebhookEventType.values, *_POLAR_TYPES_NOT_EMITTED_YET])
-)
+SUBSCRIBABLE_EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys([*WebhookEventType.values, *_POLAR_TYPES_NOT_EMITTED_YET]))

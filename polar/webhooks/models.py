@@ -12,6 +12,7 @@ Three levels, each with its own job:
 
 Event type columns are plain strings without ``choices``: adding a type in events.py needs no migration.
 """
+
 import base64
 import secrets as secrets_module
 
@@ -147,9 +148,7 @@ class WebhookDelivery(OrganizationOwnedModel):
                 name="webhook_delivery_queue",
                 condition=models.Q(status="pending"),
             ),
-            models.Index(
-                fields=["next_attempt_at"], name="webhook_delivery_due", condition=models.Q(status="pending")
-            ),
+            models.Index(fields=["next_attempt_at"], name="webhook_delivery_due", condition=models.Q(status="pending")),
         ]
 
     def __str__(self):

@@ -11,6 +11,7 @@ Refused: loopback (unless ``WEBHOOKS_ALLOW_LOOPBACK``), private ranges incl. RFC
 carrier-grade NAT (unless ``WEBHOOKS_ALLOW_PRIVATE``), and always link-local, multicast, reserved,
 unspecified and the cloud metadata addresses; in short anything that is not globally routable.
 """
+
 import concurrent.futures
 import dataclasses
 import ipaddress
@@ -263,9 +264,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._stream.close()
 
     def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
-        stream = self._stream.start_tls(
-            ssl_context, server_hostname, self._deadline.left(timeout, httpcore.ConnectTimeout)
-        )
+        stream = self._stream.start_tls(ssl_context, server_hostname, self._deadline.left(timeout, httpcore.ConnectTimeout))
         self._deadline.watch(stream.get_extra_info("socket"))
         return _DeadlineStream(stream, self._deadline)
 
@@ -346,9 +345,12 @@ def send(*, url: str, body: bytes, headers: dict[str, str], deadline: float | No
     if target.scheme == "https":
         extensions["sni_hostname"] = host
     last_error = "no address to connect to"
-    with _Deadline(deadline) as watchdog, httpcore.ConnectionPool(
-        ssl_context=_ssl_context(), network_backend=_DeadlineBackend(watchdog), max_connections=1
-    ) as pool:
+    with (
+        _Deadline(deadline) as watchdog,
+        httpcore.ConnectionPool(
+            ssl_context=_ssl_context(), network_backend=_DeadlineBackend(watchdog), max_connections=1
+        ) as pool,
+    ):
         for address in addresses:
             connect_url = httpcore.URL(
                 scheme=target.raw_scheme,
@@ -357,9 +359,7 @@ def send(*, url: str, body: bytes, headers: dict[str, str], deadline: float | No
                 target=target.raw_path,
             )
             try:
-                with pool.stream(
-                    "POST", connect_url, headers=request_headers, content=body, extensions=extensions
-                ) as response:
+                with pool.stream("POST", connect_url, headers=request_headers, content=body, extensions=extensions) as response:
                     # Only the excerpt is kept, so only that much is read: a huge or endless body costs
                     # nothing more.
                     received = b""

@@ -1,4 +1,5 @@
 """Delivery policy in one place: retry schedule, timeouts, endpoint health. docs/webhooks.md repeats it."""
+
 import datetime as dt
 import random
 

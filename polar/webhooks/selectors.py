@@ -1,4 +1,5 @@
 """Reads, always scoped to the caller's organization."""
+
 import datetime as dt
 
 from django.db.models import Q

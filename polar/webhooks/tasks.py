@@ -1,4 +1,5 @@
 """Celery tasks: thin, take ids, call one service, idempotent (acks_late: a task may run twice)."""
+
 from celery import shared_task
 from django.core.cache import cache
 

@@ -1,4 +1,5 @@
 """Fixtures shared by the checkout, order and subscription tests (each of their conftest.py star-imports this)."""
+
 import datetime as dt
 
 import pytest

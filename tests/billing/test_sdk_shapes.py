@@ -1,5 +1,6 @@
 """Our responses parse as polar-sdk 0.32.0's models (the strict, pydantic client): every price type,
 every benefit type and every discount variant."""
+
 import pytest
 from polar_sdk import models as sdk
 from pydantic import TypeAdapter
@@ -25,21 +26,31 @@ def test_product_with_every_price_type_parses(api_client, organization, meter):
                 {"amount_type": "custom", "price_currency": "eur", "minimum_amount": 100, "preset_amount": 500},
                 {"amount_type": "free", "price_currency": "gbp"},
                 {"amount_type": "metered_unit", "meter_id": str(meter.id), "unit_amount": "0.001"},
-                {"amount_type": "seat_based", "price_currency": "cad", "seat_tiers": {"tiers": [{"min_seats": 1, "price_per_seat": 500}]}},
+                {
+                    "amount_type": "seat_based",
+                    "price_currency": "cad",
+                    "seat_tiers": {"tiers": [{"min_seats": 1, "price_per_seat": 500}]},
+                },
             ],
         },
         format="json",
     ).json()
     product = sdk.Product.model_validate(body)
     assert [type(price).__name__ for price in product.prices] == [
-        "ProductPriceFixed", "ProductPriceCustom", "ProductPriceFixed", "ProductPriceMeteredUnit", "ProductPriceSeatBased",
+        "ProductPriceFixed",
+        "ProductPriceCustom",
+        "ProductPriceFixed",
+        "ProductPriceMeteredUnit",
+        "ProductPriceSeatBased",
     ]
     listing = sdk.ListResourceProduct.model_validate(api_client.get("/v1/products/").json())
     assert listing.pagination.total_count == 1
 
 
 def test_one_time_product_and_price_history_parse(api_client):
-    body = api_client.post("/v1/products/", {"name": "Book", "prices": [{"amount_type": "fixed", "price_amount": 900}]}, format="json").json()
+    body = api_client.post(
+        "/v1/products/", {"name": "Book", "prices": [{"amount_type": "fixed", "price_amount": 900}]}, format="json"
+    ).json()
     sdk.Product.model_validate(body)
     body = api_client.patch(f"/v1/products/{body['id']}", {"prices": [{"amount_type": "free"}]}, format="json").json()
     sdk.Product.model_validate(body)
@@ -54,7 +65,10 @@ def test_one_time_product_and_price_history_parse(api_client):
         ({"type": "custom", "properties": {"note": None}}, "BenefitCustom"),
         ({"type": "feature_flag", "properties": {}}, "BenefitFeatureFlag"),
         ({"type": "meter_credit", "properties": {"units": 10, "rollover": True}}, "BenefitMeterCredit"),
-        ({"type": "license_keys", "properties": {"prefix": "x", "activations": {"limit": 1, "enable_customer_admin": False}}}, "BenefitLicenseKeys"),
+        (
+            {"type": "license_keys", "properties": {"prefix": "x", "activations": {"limit": 1, "enable_customer_admin": False}}},
+            "BenefitLicenseKeys",
+        ),
     ],
 )
 def test_each_benefit_type_parses_alone_and_inside_a_product(api_client, meter, benefit, expected):
@@ -73,7 +87,10 @@ def test_each_benefit_type_parses_alone_and_inside_a_product(api_client, meter, 
         ({"basis_points": 1000, "duration": "once"}, "DiscountPercentageOnceForeverDuration"),
         ({"basis_points": 1000, "duration": "repeating", "duration_in_months": 2}, "DiscountPercentageRepeatDuration"),
         ({"type": "fixed", "amounts": {"usd": 100}, "duration": "forever"}, "DiscountFixedOnceForeverDuration"),
-        ({"type": "fixed", "amount": 100, "currency": "usd", "duration": "repeating", "duration_in_months": 1}, "DiscountFixedRepeatDuration"),
+        (
+            {"type": "fixed", "amount": 100, "currency": "usd", "duration": "repeating", "duration_in_months": 1},
+            "DiscountFixedRepeatDuration",
+        ),
     ],
 )
 def test_each_discount_variant_parses(api_client, discount, expected):
@@ -94,8 +111,12 @@ def test_benefit_grant_webhooks_and_grant_list_parse(api_client, organization, m
     benefits = [
         make_benefit(organization=organization),
         make_benefit(organization=organization, type="feature_flag", description="Flag"),
-        make_benefit(organization=organization, type="meter_credit", description="Credits",
-                     properties={"units": 10, "rollover": False, "meter_id": meter.pk}),
+        make_benefit(
+            organization=organization,
+            type="meter_credit",
+            description="Credits",
+            properties={"units": 10, "rollover": False, "meter_id": meter.pk},
+        ),
         make_license_keys_benefit(organization=organization),
     ]
     product = make_product(organization=organization, recurring_interval="month")
@@ -109,7 +130,12 @@ def test_benefit_grant_webhooks_and_grant_list_parse(api_client, organization, m
     events = WebhookEvent.objects.filter(type__in=["benefit_grant.created", "benefit_grant.revoked"])
     assert events.count() == 8
     parsed = {type(adapter.validate_python(event.payload["data"])).__name__ for event in events}
-    assert parsed == {"BenefitGrantCustomWebhook", "BenefitGrantFeatureFlagWebhook", "BenefitGrantMeterCreditWebhook", "BenefitGrantLicenseKeysWebhook"}
+    assert parsed == {
+        "BenefitGrantCustomWebhook",
+        "BenefitGrantFeatureFlagWebhook",
+        "BenefitGrantMeterCreditWebhook",
+        "BenefitGrantLicenseKeysWebhook",
+    }
     grants = api_client.get(f"/v1/benefits/{benefits[0].id}/grants").json()["items"]
     sdk.BenefitGrant.model_validate(grants[0])
 
@@ -124,7 +150,10 @@ def test_license_key_responses_parse(api_client, organization):
     from tests.factories.catalog import make_license_keys_benefit, make_product
 
     product = make_product(organization=organization, recurring_interval="month")
-    product_benefits_set(product=product, benefits=[make_license_keys_benefit(organization=organization, expires={"ttl": 1, "timeframe": "year"}).pk])
+    product_benefits_set(
+        product=product,
+        benefits=[make_license_keys_benefit(organization=organization, expires={"ttl": 1, "timeframe": "year"}).pk],
+    )
     benefit_grants_create_for(customer=CustomerFactory(organization=organization), product=product, subscription_id=uuid.uuid4())
     key = LicenseKey.objects.get()
     body = {"key": key.key, "organization_id": str(organization.id)}

@@ -8,6 +8,7 @@
 
 See tests/contract/README.md for adding a resource.
 """
+
 import pytest
 
 from polar.organizations.services import access_token_create

@@ -1,5 +1,6 @@
 """The contract harness proper: building the polar-sdk 1.0.x venv and driving it. Fixtures live in
 conftest.py; tests import the helpers ``op``, ``ok`` and ``failed`` from here."""
+
 import contextlib
 import fcntl
 import json
@@ -28,9 +29,7 @@ def _file_lock(path: Path):
 
 def _check_sdk10(python: str) -> bool:
     probe = "import importlib.metadata as m, polar.v2026_04; print(m.version('polar-sdk'))"
-    result = subprocess.run(
-        [python, "-I", "-c", probe], capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=60
-    )
+    result = subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=60)
     return result.returncode == 0 and result.stdout.strip() == SDK10_VERSION
 
 
@@ -69,9 +68,7 @@ class Sdk10:
         self.access_token = access_token
 
     def run(self, *operations: dict) -> list[dict]:
-        env = {
-            key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "DJANGO", "VIRTUAL_ENV"))
-        }
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "DJANGO", "VIRTUAL_ENV"))}
         env.update(POLAR_SDK_BASE_URL=self.base_url, POLAR_SDK_ACCESS_TOKEN=self.access_token)
         with tempfile.TemporaryDirectory() as cwd:  # never the repo: `polar` must be the SDK there
             completed = subprocess.run(

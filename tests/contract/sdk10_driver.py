@@ -24,6 +24,7 @@ stdout: a JSON list, one entry per operation::
 Dataclasses become dicts carrying their class name under ``"__class__"``; generators (``iter_*``)
 become lists. Configuration: env ``POLAR_SDK_BASE_URL`` and ``POLAR_SDK_ACCESS_TOKEN``.
 """
+
 import dataclasses
 import enum
 import json

@@ -1,5 +1,6 @@
 """Products (every price type), benefits (every supported type), discounts and license keys through both
 SDKs, asserting on the models the SDKs parsed."""
+
 import uuid
 
 import pytest
@@ -26,14 +27,19 @@ def every_price(meter_id: str) -> list[dict]:
         {
             "amount_type": "seat_based",
             "price_currency": "cad",
-            "seat_tiers": {"seat_tier_type": "graduated", "tiers": [{"min_seats": 1, "max_seats": 9, "price_per_seat": 800}, {"min_seats": 10, "price_per_seat": 600}]},
+            "seat_tiers": {
+                "seat_tier_type": "graduated",
+                "tiers": [{"min_seats": 1, "max_seats": 9, "price_per_seat": 800}, {"min_seats": 10, "price_per_seat": 600}],
+            },
         },
     ]
 
 
 def granted_key(organization) -> LicenseKey:
     product = make_product(organization=organization, recurring_interval="month")
-    product_benefits_set(product=product, benefits=[make_license_keys_benefit(organization=organization, limit=2, limit_usage=10).pk])
+    product_benefits_set(
+        product=product, benefits=[make_license_keys_benefit(organization=organization, limit=2, limit_usage=10).pk]
+    )
     benefit_grants_create_for(customer=CustomerFactory(organization=organization), product=product, subscription_id=uuid.uuid4())
     return LicenseKey.objects.get(benefit__organization=organization)
 
@@ -81,7 +87,10 @@ def test_032_product_errors(sdk032, sdk032_other, contract_organization):
         sdk032_other.products.get(id=created.id)
     with pytest.raises(m032.HTTPValidationError) as exc:
         sdk032.products.create(
-            request={"name": "Bad", "prices": [{"amount_type": "fixed", "price_amount": 100}, {"amount_type": "fixed", "price_amount": 200}]}
+            request={
+                "name": "Bad",
+                "prices": [{"amount_type": "fixed", "price_amount": 100}, {"amount_type": "fixed", "price_amount": 200}],
+            }
         )
     assert exc.value.data.detail[0].loc == ["body", "prices", 1, "price_currency"]
 
@@ -92,13 +101,26 @@ def test_032_benefits_of_each_type_attach_to_a_product(sdk032, contract_organiza
         sdk032.benefits.create(request={"type": "custom", "description": "Support", "properties": {"note": "Email us"}}),
         sdk032.benefits.create(request={"type": "feature_flag", "description": "Beta", "properties": {}}),
         sdk032.benefits.create(
-            request={"type": "meter_credit", "description": "Credits", "properties": {"units": 100, "rollover": True, "meter_id": str(meter.id)}}
+            request={
+                "type": "meter_credit",
+                "description": "Credits",
+                "properties": {"units": 100, "rollover": True, "meter_id": str(meter.id)},
+            }
         ),
         sdk032.benefits.create(
-            request={"type": "license_keys", "description": "Key", "properties": {"prefix": "pro", "expires": {"ttl": 1, "timeframe": "year"}}}
+            request={
+                "type": "license_keys",
+                "description": "Key",
+                "properties": {"prefix": "pro", "expires": {"ttl": 1, "timeframe": "year"}},
+            }
         ),
     ]
-    assert [type(b).__name__ for b in created] == ["BenefitCustom", "BenefitFeatureFlag", "BenefitMeterCredit", "BenefitLicenseKeys"]
+    assert [type(b).__name__ for b in created] == [
+        "BenefitCustom",
+        "BenefitFeatureFlag",
+        "BenefitMeterCredit",
+        "BenefitLicenseKeys",
+    ]
     assert created[2].properties.units == 100 and created[3].properties.expires.ttl == 1
 
     updated = sdk032.benefits.update(id=created[0].id, request_body={"type": "custom", "description": "Priority support"})
@@ -106,7 +128,9 @@ def test_032_benefits_of_each_type_attach_to_a_product(sdk032, contract_organiza
     listed = sdk032.benefits.list(type_filter="feature_flag")
     assert [b.id for b in listed.result.items] == [created[1].id]
 
-    product = sdk032.products.create(request={"name": "Plan", "recurring_interval": "month", "prices": [{"amount_type": "fixed", "price_amount": 0}]})
+    product = sdk032.products.create(
+        request={"name": "Plan", "recurring_interval": "month", "prices": [{"amount_type": "fixed", "price_amount": 0}]}
+    )
     product = sdk032.products.update_benefits(id=product.id, product_benefits_update={"benefits": [b.id for b in created]})
     assert [b.id for b in product.benefits] == [b.id for b in created]
 
@@ -116,17 +140,30 @@ def test_032_benefits_of_each_type_attach_to_a_product(sdk032, contract_organiza
 
 
 def test_032_discounts(sdk032, sdk032_other):
-    percentage = sdk032.discounts.create(request={"name": "Launch", "type": "percentage", "basis_points": 2000, "duration": "repeating", "duration_in_months": 3, "code": "LAUNCH"})
+    percentage = sdk032.discounts.create(
+        request={
+            "name": "Launch",
+            "type": "percentage",
+            "basis_points": 2000,
+            "duration": "repeating",
+            "duration_in_months": 3,
+            "code": "LAUNCH",
+        }
+    )
     assert isinstance(percentage, m032.DiscountPercentageRepeatDuration)
     assert (percentage.basis_points, percentage.duration_in_months, percentage.code) == (2000, 3, "LAUNCH")
-    fixed = sdk032.discounts.create(request={"name": "Five off", "type": "fixed", "amount": 500, "currency": "usd", "duration": "once"})
+    fixed = sdk032.discounts.create(
+        request={"name": "Five off", "type": "fixed", "amount": 500, "currency": "usd", "duration": "once"}
+    )
     assert isinstance(fixed, m032.DiscountFixedOnceForeverDuration) and fixed.amounts == {"usd": 500}
 
     updated = sdk032.discounts.update(id=fixed.id, discount_update={"name": "Five dollars off", "max_redemptions": 10})
     assert (updated.name, updated.max_redemptions) == ("Five dollars off", 10)
     assert sdk032.discounts.list().result.pagination.total_count == 2
     with pytest.raises(m032.HTTPValidationError) as exc:
-        sdk032.discounts.create(request={"name": "Again", "type": "percentage", "basis_points": 100, "duration": "once", "code": "launch"})
+        sdk032.discounts.create(
+            request={"name": "Again", "type": "percentage", "basis_points": 100, "duration": "once", "code": "launch"}
+        )
     assert exc.value.data.detail[0].loc == ["body", "code"]
     with pytest.raises(m032.ResourceNotFound):
         sdk032_other.discounts.get(id=fixed.id)
@@ -163,7 +200,11 @@ def test_10_products(sdk10, contract_organization, contract_other_token):
     created = ok(results[0])
     assert created["__class__"] == "Product" and created["is_deletable"] is True
     assert [price["__class__"] for price in created["prices"]] == [
-        "ProductPriceFixed", "ProductPriceCustom", "ProductPriceFixed", "ProductPriceMeteredUnit", "ProductPriceSeatBased",
+        "ProductPriceFixed",
+        "ProductPriceCustom",
+        "ProductPriceFixed",
+        "ProductPriceMeteredUnit",
+        "ProductPriceSeatBased",
     ]
     assert created["prices"][3]["unit_amount"] == "0.05"
     assert ok(results[1])["id"] == created["id"]
@@ -180,20 +221,42 @@ def test_10_benefits_and_discounts(sdk10, contract_organization):
     results = sdk10.run(
         op("benefits.create", type="custom", description="Support", properties={"note": None}),
         op("benefits.create", type="feature_flag", description="Beta", properties={}),
-        op("benefits.create", type="meter_credit", description="Credits", properties={"units": 5, "rollover": False, "meter_id": str(meter.id)}),
-        op("benefits.create", type="license_keys", description="Key", properties={"activations": {"limit": 1, "enable_customer_admin": True}}),
+        op(
+            "benefits.create",
+            type="meter_credit",
+            description="Credits",
+            properties={"units": 5, "rollover": False, "meter_id": str(meter.id)},
+        ),
+        op(
+            "benefits.create",
+            type="license_keys",
+            description="Key",
+            properties={"activations": {"limit": 1, "enable_customer_admin": True}},
+        ),
         op("benefits.update", "${0.id}", type="custom", description="Priority support"),
         op("benefits.list"),
         op("products.create", name="Plan", recurring_interval="month", prices=[{"amount_type": "fixed", "price_amount": 0}]),
         op("products.update_benefits", "${6.id}", benefits=["${0.id}", "${3.id}"]),
         op("discounts.create", name="Launch", type="percentage", basis_points=1500, duration="once", code="GOGO"),
-        op("discounts.create", name="Off", type="fixed", amounts={"usd": 300, "eur": 250}, duration="forever", products=["${6.id}"]),
+        op(
+            "discounts.create",
+            name="Off",
+            type="fixed",
+            amounts={"usd": 300, "eur": 250},
+            duration="forever",
+            products=["${6.id}"],
+        ),
         op("discounts.update", "${8.id}", max_redemptions=3),
         op("discounts.list"),
         op("discounts.delete", "${8.id}"),
         op("benefits.delete", "${1.id}"),
     )
-    assert [ok(results[i])["__class__"] for i in range(4)] == ["BenefitCustom", "BenefitFeatureFlag", "BenefitMeterCredit", "BenefitLicenseKeys"]
+    assert [ok(results[i])["__class__"] for i in range(4)] == [
+        "BenefitCustom",
+        "BenefitFeatureFlag",
+        "BenefitMeterCredit",
+        "BenefitLicenseKeys",
+    ]
     assert ok(results[4])["description"] == "Priority support"
     assert ok(results[5])["pagination"]["total_count"] == 4
     assert [b["__class__"] for b in ok(results[7])["benefits"]] == ["BenefitCustom", "BenefitLicenseKeys"]

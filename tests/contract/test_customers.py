@@ -1,5 +1,6 @@
 """Customers through both SDKs: each test drives one behaviour with 0.32.x (in process) and 1.0.x
 (subprocess), and asserts on the models the SDKs parsed, not merely on the absence of an error."""
+
 import uuid
 
 import pytest
@@ -82,9 +83,7 @@ def test_032_list_filters(sdk032, contract_organization):
 def test_032_external_id_routes(sdk032):
     created = sdk032.customers.create(request={"email": "ext@example.com", "external_id": "user/42"})
     assert sdk032.customers.get_external(external_id="user/42").id == created.id
-    updated = sdk032.customers.update_external(
-        external_id="user/42", customer_update_external_id={"name": "By external id"}
-    )
+    updated = sdk032.customers.update_external(external_id="user/42", customer_update_external_id={"name": "By external id"})
     assert updated.name == "By external id" and updated.external_id == "user/42"
     state = sdk032.customers.get_state_external(external_id="user/42")
     assert isinstance(state, m032.CustomerStateIndividual) and state.id == created.id

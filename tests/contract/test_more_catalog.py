@@ -2,6 +2,7 @@
 (the old version is replaced) and with a kept price, discounts.get, benefits.get (1.0), license_keys.get
 (0.32), license_keys.update, license_keys.get_activation, each with tenant isolation and a bad input.
 Assertions are on the models the SDKs parsed."""
+
 import pytest
 from polar_sdk import models as m032
 
@@ -74,9 +75,7 @@ def test_032_license_key_get_update_activation(sdk032, sdk032_other, contract_or
     assert (fetched.key, fetched.status, fetched.limit_activations, fetched.limit_usage) == (key.key, "granted", 2, 10)
     assert fetched.activations == [] and fetched.customer_id == str(key.customer_id)
 
-    updated = sdk032.license_keys.update(
-        id=str(key.id), license_key_update={"status": "disabled", "limit_usage": 20, "usage": 3}
-    )
+    updated = sdk032.license_keys.update(id=str(key.id), license_key_update={"status": "disabled", "limit_usage": 20, "usage": 3})
     assert isinstance(updated, m032.LicenseKeyRead)
     assert (updated.status, updated.limit_usage, updated.usage) == ("disabled", 20, 3)
     reenabled = sdk032.license_keys.update(id=str(key.id), license_key_update={"status": "granted"})

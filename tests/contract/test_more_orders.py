@@ -2,6 +2,7 @@
 purchase and a subscription bought through checkouts, then orders.list by product, customer, checkout,
 subscription and billing type, orders.invoice of the purchase, subscriptions.list by product, status and
 cancel_at_period_end. Assertions are on the models the SDKs parsed."""
+
 import pytest
 from polar_sdk import models as m032
 

@@ -2,6 +2,7 @@
 (free plan, by customer_id and by external_customer_id, with metadata; a foreign product → 422 on
 product_id), subscriptions.update with a product change and with a discount, and the benefit grants
 a subscription creates (benefits.grants). Assertions are on the models the SDKs parsed."""
+
 import pytest
 from polar_sdk import models as m032
 
@@ -93,7 +94,9 @@ def test_032_update_product_and_discount(sdk032, contract_organization, sandbox_
     assert discounted.discount.name == discount.name
 
     with pytest.raises(m032.HTTPValidationError) as raised:
-        sdk032.subscriptions.update(id=subscription.id, subscription_update={"discount_id": "00000000-0000-0000-0000-000000000000"})
+        sdk032.subscriptions.update(
+            id=subscription.id, subscription_update={"discount_id": "00000000-0000-0000-0000-000000000000"}
+        )
     assert [tuple(d.loc) for d in raised.value.data.detail] == [("body", "discount_id")]
 
 

@@ -1,10 +1,10 @@
 """Organizations through both SDKs (an organization token sees its own organization only)."""
+
 import pytest
 
 from .harness import ok, op
 
 pytestmark = pytest.mark.contract
-
 
 
 def test_032_get_organization(sdk032, contract_organization):

@@ -2,6 +2,7 @@
 call (``POST /v1/customers/{id}/payment-methods``: neither SDK has that operation for organization
 tokens), then listed through the SDKs; a checkout confirmed through the SDK leaves one succeeded
 payment, read back with payments.list / payments.get. Assertions are on the models the SDKs parsed."""
+
 import httpx
 import pytest
 from polar_sdk import models as m032

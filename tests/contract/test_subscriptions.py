@@ -1,6 +1,7 @@
 """Checkouts, subscriptions and orders through both SDKs: a merchant sells a monthly plan through a
 checkout (client_confirm), then sees, cancels, uncancels and revokes the subscription and reads its
 paid first order. Assertions are on the models the SDKs parsed."""
+
 import pytest
 from polar_sdk import models as m032
 
@@ -28,7 +29,11 @@ def test_032_checkout_to_subscription_to_order(sdk032, plan):
 
     confirmed = sdk032.checkouts.client_confirm(
         client_secret=checkout.client_secret,
-        checkout_confirm_stripe={"customer_email": "sdk@example.com", "customer_name": "Sdk", "confirmation_token_id": "pm_card_visa"},
+        checkout_confirm_stripe={
+            "customer_email": "sdk@example.com",
+            "customer_name": "Sdk",
+            "confirmation_token_id": "pm_card_visa",
+        },
     )
     assert confirmed.customer_email == "sdk@example.com"
     assert sdk032.checkouts.get(id=checkout.id).status == "succeeded"

@@ -1,6 +1,7 @@
 """Usage-based billing through both SDKs: events ingested (with a repeated external_id), read back,
 a meter with a filter clause and a sum aggregation, its daily quantities for events in the past,
 and the customer meter that follows. Assertions are on the models the SDKs parsed."""
+
 import datetime as dt
 
 import pytest
@@ -40,12 +41,27 @@ def _events(external_customer_id: str) -> list[dict]:
     }
     return [
         first,
-        {"name": "api_call", "external_customer_id": external_customer_id, "external_id": "evt-2",
-         "timestamp": _at(DAY0, 20), "metadata": {"tokens": 20}},
-        {"name": "api_call", "external_customer_id": external_customer_id, "external_id": "evt-3",
-         "timestamp": _at(DAY1, 9, 30), "metadata": {"tokens": 5}},
-        {"name": "upload", "external_customer_id": external_customer_id, "external_id": "evt-4",
-         "timestamp": _at(DAY1, 10), "metadata": {"tokens": 1000}},
+        {
+            "name": "api_call",
+            "external_customer_id": external_customer_id,
+            "external_id": "evt-2",
+            "timestamp": _at(DAY0, 20),
+            "metadata": {"tokens": 20},
+        },
+        {
+            "name": "api_call",
+            "external_customer_id": external_customer_id,
+            "external_id": "evt-3",
+            "timestamp": _at(DAY1, 9, 30),
+            "metadata": {"tokens": 5},
+        },
+        {
+            "name": "upload",
+            "external_customer_id": external_customer_id,
+            "external_id": "evt-4",
+            "timestamp": _at(DAY1, 10),
+            "metadata": {"tokens": 1000},
+        },
         dict(first),
     ]
 

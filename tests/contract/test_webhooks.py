@@ -2,6 +2,7 @@
 deliveries recorded after the API emits an event (a customer created through the SDK emits
 customer.created; delivery runs eagerly in tests, to a receiver thread here), redeliver, delete.
 Assertions are on the models the SDKs parsed."""
+
 import http.server
 import threading
 
@@ -153,7 +154,10 @@ def test_032_failed_delivery_is_recorded(sdk032, receiver):
     delivery = page.items[0]
     assert (delivery.succeeded, delivery.http_code) == (False, 500)
     assert delivery.webhook_event.type == "customer.created" and delivery.webhook_event.succeeded is not True
-    assert sdk032.webhooks.list_webhook_deliveries(http_code_class="5xx").result.pagination.total_count == page.pagination.total_count
+    assert (
+        sdk032.webhooks.list_webhook_deliveries(http_code_class="5xx").result.pagination.total_count
+        == page.pagination.total_count
+    )
     assert sdk032.webhooks.list_webhook_deliveries(http_code_class="2xx").result.pagination.total_count == 0
 
 

@@ -1,4 +1,5 @@
 """The customer admin: searchable, read-only, deletion only through the soft-delete service."""
+
 import pytest
 
 from customers.models import Customer
@@ -20,9 +21,7 @@ def test_changelist_searches_email_external_id_and_name(admin_client, organizati
 
 def test_soft_delete_action_goes_through_the_service(admin_client, organization):
     customer = CustomerFactory(organization=organization)
-    response = admin_client.post(
-        "/admin/customers/customer/", {"action": "soft_delete", "_selected_action": [str(customer.pk)]}
-    )
+    response = admin_client.post("/admin/customers/customer/", {"action": "soft_delete", "_selected_action": [str(customer.pk)]})
     assert response.status_code == 302
     customer.refresh_from_db()
     assert customer.deleted_at is not None

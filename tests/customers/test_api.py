@@ -1,4 +1,5 @@
 """``/v1/customers/``: CRUD, filters, uniqueness, soft delete, tenant isolation, the state endpoint."""
+
 import uuid
 
 import pytest
@@ -326,9 +327,7 @@ def test_update_email_resets_verification(api_client, organization):
 def test_update_to_a_taken_email_is_422_and_changes_nothing(api_client, organization):
     CustomerFactory(organization=organization, email="taken@example.com")
     customer = CustomerFactory(organization=organization, email="mine@example.com", name="Mine")
-    response = api_client.patch(
-        f"/v1/customers/{customer.id}", {"email": "TAKEN@example.com", "name": "Changed"}, format="json"
-    )
+    response = api_client.patch(f"/v1/customers/{customer.id}", {"email": "TAKEN@example.com", "name": "Changed"}, format="json")
     assert _loc(response) == [["body", "email"]]
     customer.refresh_from_db()
     assert (customer.email, customer.name) == ("mine@example.com", "Mine")
@@ -354,9 +353,7 @@ def test_update_to_a_taken_external_id_is_422(api_client, organization):
 
 def test_update_team_cannot_become_individual(api_client, organization):
     team = TeamCustomerFactory(organization=organization)
-    assert _loc(api_client.patch(f"/v1/customers/{team.id}", {"type": "individual"}, format="json")) == [
-        ["body", "type"]
-    ]
+    assert _loc(api_client.patch(f"/v1/customers/{team.id}", {"type": "individual"}, format="json")) == [["body", "type"]]
     individual = CustomerFactory(organization=organization)
     body = api_client.patch(f"/v1/customers/{individual.id}", {"type": "team"}, format="json").json()
     assert body["type"] == "team"
@@ -378,9 +375,7 @@ def test_update_tax_id_follows_the_billing_country(api_client, organization):
 
 def test_update_by_external_id_cannot_change_external_id(api_client, organization):
     customer = CustomerFactory(organization=organization, external_id="u1")
-    response = api_client.patch(
-        "/v1/customers/external/u1", {"external_id": "u2", "name": "Renamed"}, format="json"
-    )
+    response = api_client.patch("/v1/customers/external/u1", {"external_id": "u2", "name": "Renamed"}, format="json")
     assert response.status_code == 200
     customer.refresh_from_db()
     assert (customer.external_id, customer.name) == ("u1", "Renamed")
@@ -488,7 +483,9 @@ def test_state_lists_meters_with_credits_from_meter_credit_grants(api_client, or
 
     meter = MeterFactory(organization=organization)
     credit = benefit_create(
-        organization=organization, type="meter_credit", description="100 tokens",
+        organization=organization,
+        type="meter_credit",
+        description="100 tokens",
         properties={"units": 100, "rollover": False, "meter_id": str(meter.id)},
     )
     product = monthly_product(organization, amount=1000, benefits=[credit])

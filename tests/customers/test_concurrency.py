@@ -1,4 +1,5 @@
 """Uniqueness under concurrency: the unique indexes decide, and a lost race is the same 422."""
+
 import threading
 import time
 

@@ -1,4 +1,5 @@
 """Polar's metadata limits: 50 keys, keys of 1..40 characters, strings up to 500, int/float/bool values."""
+
 import pytest
 from rest_framework import serializers
 

@@ -1,4 +1,5 @@
 """Service rules that the API tests do not reach directly."""
+
 import pytest
 
 from customers.services import customer_create, customer_delete, customer_update

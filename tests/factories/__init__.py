@@ -1,5 +1,6 @@
 """factory_boy factories. Rows that carry money or state are made through services in tests of
 behaviour; factories are for the surroundings (organizations, tokens, customers)."""
+
 import factory
 
 from customers.models import Customer

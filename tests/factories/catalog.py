@@ -1,5 +1,6 @@
 """Catalog factories. Products, benefits and discounts are made through their services (so every row a
 test sees is one the API could have written); meters are surroundings and use a plain factory."""
+
 import factory
 
 from billing.benefits import services as benefit_services

@@ -1,4 +1,5 @@
 """Customer factories. Behaviour under test goes through customers.services; these make surroundings."""
+
 import factory
 
 from customers.models import Customer

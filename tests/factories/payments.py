@@ -1,4 +1,5 @@
 """Payment-method factories go through the service, so the sandbox holds the card as it would in real use."""
+
 from billing.payments.services import payment_method_attach
 from tests.factories import CustomerFactory
 

@@ -1,4 +1,5 @@
 """Catalog rows for subscription/checkout/order tests, made through the catalog services."""
+
 from billing.benefits.services import benefit_create
 from billing.catalog.services import product_benefits_set, product_create
 from billing.discounts.services import discount_create
@@ -20,7 +21,9 @@ def monthly_product(organization, name="Pro", amount=1000, currency="usd", benef
 
 def one_time_product(organization, name="E-book", amount=2500, currency="usd", benefits=()):
     product = product_create(
-        organization=organization, name=name, prices=[{"amount_type": "fixed", "price_amount": amount, "price_currency": currency}]
+        organization=organization,
+        name=name,
+        prices=[{"amount_type": "fixed", "price_amount": amount, "price_currency": currency}],
     )
     if benefits:
         product_benefits_set(product=product, benefits=[b.id for b in benefits])
@@ -37,7 +40,10 @@ def seat_product(organization, name="Team", price_per_seat=500, min_seats=1, max
             {
                 "amount_type": "seat_based",
                 "price_currency": currency,
-                "seat_tiers": {"seat_tier_type": "volume", "tiers": [{"min_seats": min_seats, "max_seats": max_seats, "price_per_seat": price_per_seat}]},
+                "seat_tiers": {
+                    "seat_tier_type": "volume",
+                    "tiers": [{"min_seats": min_seats, "max_seats": max_seats, "price_per_seat": price_per_seat}],
+                },
             }
         ],
     )
@@ -48,7 +54,14 @@ def custom_benefit(organization, description="Support"):
 
 
 def percentage_discount(organization, basis_points=1000, duration="forever", **kwargs):
-    return discount_create(organization=organization, name=f"{basis_points} bps", type="percentage", basis_points=basis_points, duration=duration, **kwargs)
+    return discount_create(
+        organization=organization,
+        name=f"{basis_points} bps",
+        type="percentage",
+        basis_points=basis_points,
+        duration=duration,
+        **kwargs,
+    )
 
 
 def pending_order(customer, amount=2000, currency="usd"):
@@ -62,7 +75,9 @@ def pending_order(customer, amount=2000, currency="usd"):
     product = one_time_product(customer.organization, name=f"Item {amount}", amount=amount, currency=currency)
     price_ = product.all_prices.get()
     now = clock.now()
-    line = LineInput(price=PriceVersion(price_id=str(price_.id), amount_type="fixed", currency=currency, amount=amount), label=product.name)
+    line = LineInput(
+        price=PriceVersion(price_id=str(price_.id), amount_type="fixed", currency=currency, amount=amount), label=product.name
+    )
     return order_create(
         organization=customer.organization,
         customer=customer,

@@ -1,4 +1,3 @@
-
 import pytest
 from auditlog.models import LogEntry
 

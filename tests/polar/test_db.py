@@ -1,4 +1,5 @@
 """polar.db: the bulk helpers of the batch paths, on real PostgreSQL."""
+
 import datetime as dt
 
 import pytest
@@ -34,7 +35,11 @@ def test_values_insert_writes_the_same_rows_as_the_default_bulk_insert(organizat
     assert "UNNEST" not in values.captured_queries[-1]["sql"] and "VALUES" in values.captured_queries[-1]["sql"]
     rows = {m.name: m.filter for m in Meter.objects.filter(organization=organization)}
     for i in range(3):
-        assert rows[f"unnest {i}"] == rows[f"values {i}"] == {"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": f'e"{i}\\'}]}
+        assert (
+            rows[f"unnest {i}"]
+            == rows[f"values {i}"]
+            == {"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": f'e"{i}\\'}]}
+        )
 
 
 def test_bulk_update_rows_writes_only_the_named_fields_of_each_row(organization):

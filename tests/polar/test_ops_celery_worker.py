@@ -1,4 +1,5 @@
 """A real ``celery -A polar worker`` process, on the test Redis and the test database."""
+
 import os
 import signal
 import subprocess
@@ -45,8 +46,18 @@ def worker(django_db_setup, tmp_path_factory):
         "DATABASE_URL": worker_database_url(),
     }
     process = subprocess.Popen(
-        [CELERY, "-A", "polar", "worker", "--pool=solo", "--without-mingle", "--without-gossip",
-         "--loglevel=WARNING", f"--hostname={name}@localhost", f"--queues={name}"],
+        [
+            CELERY,
+            "-A",
+            "polar",
+            "worker",
+            "--pool=solo",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+            f"--hostname={name}@localhost",
+            f"--queues={name}",
+        ],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=log.open("w"),
@@ -86,12 +97,20 @@ def test_worker_runs_a_task_against_the_database(worker, organization):
     name, process, log = worker
     assert wait_for_ping(name, process, log)
     old = IdempotencyKey.objects.create(
-        organization=organization, key="old", request_method="POST", request_path="/v1/x/",
-        request_fingerprint="0" * 64, created_at=clock.now() - settings.IDEMPOTENCY_KEY_TTL - timedelta(minutes=1),
+        organization=organization,
+        key="old",
+        request_method="POST",
+        request_path="/v1/x/",
+        request_fingerprint="0" * 64,
+        created_at=clock.now() - settings.IDEMPOTENCY_KEY_TTL - timedelta(minutes=1),
     )
     fresh = IdempotencyKey.objects.create(
-        organization=organization, key="fresh", request_method="POST", request_path="/v1/x/",
-        request_fingerprint="1" * 64, created_at=clock.now(),
+        organization=organization,
+        key="fresh",
+        request_method="POST",
+        request_path="/v1/x/",
+        request_fingerprint="1" * 64,
+        created_at=clock.now(),
     )
     # send_task always goes through the broker, whatever CELERY_TASK_ALWAYS_EAGER says in this process.
     with warnings.catch_warnings():

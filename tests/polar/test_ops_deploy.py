@@ -1,4 +1,5 @@
 """Production settings pass Django's deployment checklist once real secrets are in the environment."""
+
 import os
 import secrets
 import subprocess

@@ -1,4 +1,5 @@
 """scripts/devservices.py: the embedded PostgreSQL and Redis behind `make test` and `make demo`."""
+
 import os
 import subprocess
 import sys
@@ -30,7 +31,16 @@ def clean_env(data_dir, **extra) -> dict:
 
 def test_run_uses_the_servers_in_the_environment_and_returns_the_command_exit_code(tmp_path):
     env = clean_env(tmp_path, DATABASE_URL="postgres://u@db.example:5432/x", REDIS_URL="redis://cache.example:6379/3")
-    result = run(["run", "--", sys.executable, "-c", "import os, sys; print(os.environ['DATABASE_URL'], os.environ['REDIS_URL']); sys.exit(7)"], env)
+    result = run(
+        [
+            "run",
+            "--",
+            sys.executable,
+            "-c",
+            "import os, sys; print(os.environ['DATABASE_URL'], os.environ['REDIS_URL']); sys.exit(7)",
+        ],
+        env,
+    )
     assert result.returncode == 7
     assert result.stdout.strip() == "postgres://u@db.example:5432/x redis://cache.example:6379/3"
     assert not (tmp_path / "pg").exists() and not (tmp_path / "redis").exists()

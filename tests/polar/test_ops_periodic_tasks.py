@@ -1,4 +1,5 @@
 """``manage.py sync_periodic_tasks``: settings.CELERY_BEAT_SCHEDULE written into django-celery-beat's rows."""
+
 import io
 from datetime import timedelta
 

@@ -1,4 +1,5 @@
 """The README's table of environment variables lists every variable the settings read."""
+
 import re
 
 from django.conf import settings

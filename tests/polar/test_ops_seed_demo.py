@@ -1,4 +1,5 @@
 """``manage.py seed_demo``: the demo merchant ``make demo`` serves, seeded idempotently."""
+
 import io
 import json
 

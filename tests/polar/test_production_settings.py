@@ -1,6 +1,7 @@
 """A production process refuses to start without its secrets (issue 11, finding 9), and trusts
 X-Forwarded-Proto only when told to (finding 14b). Each test starts a real Python process as a deployment
 would: gunicorn imports polar.wsgi, Celery imports polar.celery, an operator runs manage.py."""
+
 import os
 import secrets
 import subprocess

@@ -1,5 +1,6 @@
 """Rate limits and lockouts (issue 11, finding 10), hit over HTTP as a client would, counted in the real
 Redis of the suite. Each test lowers the limit it exercises with the ``settings`` fixture."""
+
 import threading
 
 import pytest
@@ -39,6 +40,7 @@ def assert_too_many(response, window_seconds=60):
 
 # --- Failed authentication, per client address ----------------------------------------------------------
 
+
 def test_repeated_invalid_tokens_from_one_address_are_refused_with_429(settings, anonymous_client):
     lower(settings, auth_failures="3/minute")
     anonymous_client.credentials(HTTP_AUTHORIZATION="Bearer polar_oat_guess")
@@ -65,6 +67,7 @@ def test_successful_authentications_do_not_count_as_failures(settings, api_clien
 
 
 # --- Authenticated calls, per token ----------------------------------------------------------------------
+
 
 def test_a_token_past_its_limit_gets_429_and_another_token_does_not(settings, api_client, other_api_client):
     lower(settings, token="5/minute")
@@ -106,6 +109,7 @@ def test_license_key_guessing_is_limited_per_address_across_tokens(settings, org
 
 # --- Public endpoints, per client address ----------------------------------------------------------------
 
+
 def test_checkout_client_secret_guessing_is_limited_per_address(settings, anonymous_client):
     lower(settings, public="3/minute")
     for index in range(3):
@@ -134,6 +138,7 @@ def test_limits_can_be_switched_off(settings):
 
 
 # --- Client address behind proxies ----------------------------------------------------------------------
+
 
 def test_x_forwarded_for_from_an_untrusted_peer_does_not_change_the_counted_address(settings):
     lower(settings, public="3/minute")
@@ -169,6 +174,7 @@ def test_x_forwarded_proto_is_believed_only_from_a_trusted_proxy(settings):
 
 
 # --- Shared across processes: the count is atomic in Redis ----------------------------------------------
+
 
 def test_concurrent_hits_never_let_more_than_the_limit_through(settings):
     lower(settings, public="50/minute")
@@ -211,6 +217,7 @@ def test_default_rates_are_all_valid(settings):
 
 
 # --- Admin login lockout and staff passwords --------------------------------------------------------------
+
 
 @pytest.fixture
 def staff_user(db):

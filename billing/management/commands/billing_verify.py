@@ -4,6 +4,7 @@ Each order's ``pricing_inputs`` goes back through ``billing.pricing.price``; the
 (label, amount, discount, tax, price, period) must equal what was written. Mismatches are printed
 and the command exits 1.
 """
+
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.renewals.verify import orders_verify

@@ -4,6 +4,7 @@ Operators use it to catch up after an outage (a subscription three periods behin
 cycles); tests and the demo use it to move through months. Idempotent: a second run with the same
 ``--now`` finds nothing due and changes nothing. The steps are ``billing.scheduler.TIME_DRIVEN_STEPS``.
 """
+
 import datetime as dt
 import json
 

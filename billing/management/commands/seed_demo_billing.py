@@ -1,5 +1,6 @@
 """``manage.py seed_demo_billing [--organization SLUG]``: three months of renewals, usage and a plan change
 for the demo (see ``billing.demo``). Idempotent."""
+
 import json
 
 from django.core.management.base import BaseCommand

@@ -1,5 +1,6 @@
 """Payment processors behind one interface (``base.PaymentProcessor``); ``get_processor()`` returns
 the one ``settings.PAYMENT_PROCESSOR`` names. The sandbox is built in (see docs/sandbox.md)."""
+
 from django.conf import settings
 
 from billing.payments.processors.base import (

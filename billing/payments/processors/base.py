@@ -16,6 +16,7 @@ Outcomes are typed: a decline is a normal *result* (``status="declined"`` with `
 Processors are called outside any database transaction that holds locks: a slow processor must not
 hold our rows.
 """
+
 from __future__ import annotations
 
 import abc
@@ -113,7 +114,9 @@ class PaymentProcessor(abc.ABC):
         """
 
     @abc.abstractmethod
-    def charge(self, *, payment_method_ref: str, amount: int, currency: str, idempotency_key: str, description: str = "") -> ChargeResult:
+    def charge(
+        self, *, payment_method_ref: str, amount: int, currency: str, idempotency_key: str, description: str = ""
+    ) -> ChargeResult:
         """Charge ``amount`` minor units of ``currency`` to a saved method, at most once per key."""
 
     def charge_many(self, requests: list[dict]) -> list[ChargeResult | ProcessorError]:

@@ -28,6 +28,7 @@ Fault switch: ``settings.SANDBOX_PROCESSOR_FAULT`` if set, else the ``SandboxSet
 The sandbox writes with the caller's database connection; the payment services call it outside any
 transaction, so each of its writes commits on its own, as a remote system's would.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -166,7 +167,9 @@ class SandboxProcessor(PaymentProcessor):
         if isinstance(card, str):
             return AttachResult(status="declined", decline_code=card, decline_message=DECLINE_MESSAGES[card])
         if card.behaviour == "decline_attach":
-            return AttachResult(status="declined", decline_code="card_declined", decline_message=DECLINE_MESSAGES["card_declined"])
+            return AttachResult(
+                status="declined", decline_code="card_declined", decline_message=DECLINE_MESSAGES["card_declined"]
+            )
         try:
             with transaction.atomic():
                 method = SandboxPaymentMethod.objects.create(
@@ -212,7 +215,9 @@ class SandboxProcessor(PaymentProcessor):
             raise ProcessorAPIError(f"sandbox: no such payment method {payment_method_ref!r}")
         try:
             with transaction.atomic():
-                charge = self._new_charge(method, amount=amount, currency=currency, idempotency_key=idempotency_key, description=description)
+                charge = self._new_charge(
+                    method, amount=amount, currency=currency, idempotency_key=idempotency_key, description=description
+                )
                 charge.save(force_insert=True)
                 if charge.status == SandboxCharge.Status.SUCCEEDED and method.behaviour == SandboxPaymentMethod.Behaviour.DISPUTE:
                     SandboxDispute.objects.create(ref=_ref("dp"), charge=charge, amount=amount, currency=currency)

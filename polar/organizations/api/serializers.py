@@ -1,4 +1,3 @@
-
 from rest_framework import serializers
 
 from polar.organizations.models import Organization

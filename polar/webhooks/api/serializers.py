@@ -28,9 +28,7 @@ class WebhookEndpointUpdateInput(serializers.Serializer):
     url = serializers.CharField(required=False, allow_null=True, trim_whitespace=True)
     name = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
     format = serializers.ChoiceField(choices=WebhookFormat.choices, required=False, allow_null=True)
-    events = serializers.ListField(
-        child=serializers.ChoiceField(choices=_EVENT_TYPE_CHOICES), required=False, allow_null=True
-    )
+    events = serializers.ListField(child=serializers.ChoiceField(choices=_EVENT_TYPE_CHOICES), required=False, allow_null=True)
     enabled = serializers.BooleanField(required=False, allow_null=True)
     secret = serializers.CharField(required=False, allow_null=True, write_only=True)
 
@@ -107,9 +105,7 @@ class WebhookEventOutput(serializers.Serializer):
         return {
             "id": str(event.id),
             "created_at": serializers.DateTimeField().to_representation(event.created_at),
-            "modified_at": serializers.DateTimeField().to_representation(event.modified_at)
-            if event.modified_at
-            else None,
+            "modified_at": serializers.DateTimeField().to_representation(event.modified_at) if event.modified_at else None,
             "type": event.type,
             # Required by polar-sdk 1.0.x (not listed in the contract's section 4): the payload's API version.
             "api_version": delivery.endpoint.api_version,

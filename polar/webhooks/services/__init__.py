@@ -1,4 +1,5 @@
 """Webhook services. ``webhook_event_emit`` is the one other capabilities call (inside their transaction)."""
+
 from .delivery import (
     webhook_endpoint_deliver,
     webhook_endpoint_disable,

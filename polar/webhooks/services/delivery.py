@@ -26,6 +26,7 @@ deduplicate on ``webhook-id``, which Standard Webhooks makes stable for this rea
 Fairness: one task run stops starting attempts after ``policy.DELIVERY_DRAIN_SECONDS`` and re-enqueues
 itself, so a slow receiver holds a worker for at most that plus one deadline before other endpoints go.
 """
+
 import dataclasses
 import datetime as dt
 import json
@@ -123,9 +124,8 @@ def _claim_head(endpoint_id) -> _Claim | None:
             return None
         lease_token = uuid.uuid4()
         # QuerySet.update on an audited model: the lease fields are excluded from the audit trail (apps.py).
-        taken = (
-            WebhookEndpoint.objects.filter(_lease_is_free(), pk=endpoint.pk)
-            .update(lease_token=lease_token, lease_expires_at=DatabaseClock() + policy.delivery_lease())
+        taken = WebhookEndpoint.objects.filter(_lease_is_free(), pk=endpoint.pk).update(
+            lease_token=lease_token, lease_expires_at=DatabaseClock() + policy.delivery_lease()
         )
         if taken != 1:
             return None
@@ -301,10 +301,7 @@ def _email_members_endpoint_disabled(endpoint_id) -> int:
         why = "it answered 410 Gone, which means the receiver no longer exists"
     else:
         hours = int(policy.DISABLE_AFTER_FAILING_FOR.total_seconds() // 3600)
-        why = (
-            f"every delivery attempt failed for more than {hours} hours "
-            f"({endpoint.consecutive_failures} attempts in a row)"
-        )
+        why = f"every delivery attempt failed for more than {hours} hours ({endpoint.consecutive_failures} attempts in a row)"
     body = (
         f"The webhook endpoint {endpoint.url} of {endpoint.organization.name} was disabled because {why}.\n\n"
         "Events that were waiting for it are marked skipped. Fix the receiver, enable the endpoint again "
@@ -333,9 +330,7 @@ def webhook_endpoints_disable_failing() -> list[uuid.UUID]:
     ).values_list("id", flat=True)
     for endpoint_id in list(candidates):
         with transaction.atomic():
-            endpoint = (
-                WebhookEndpoint.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=endpoint_id).first()
-            )
+            endpoint = WebhookEndpoint.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=endpoint_id).first()
             if endpoint is not None and endpoint.is_active() and _is_persistently_failing(endpoint, now):
                 webhook_endpoint_disable(endpoint=endpoint, reason=DisabledReason.FAILING)
                 disabled.append(endpoint_id)
@@ -356,9 +351,7 @@ def webhook_endpoints_due() -> list[uuid.UUID]:
         .distinct("endpoint_id")
         .values_list("endpoint_id", "next_attempt_at")
     )
-    return [
-        endpoint_id for endpoint_id, next_attempt_at in heads if next_attempt_at is None or next_attempt_at <= now
-    ]
+    return [endpoint_id for endpoint_id, next_attempt_at in heads if next_attempt_at is None or next_attempt_at <= now]
 
 
 def webhook_sweep() -> list[uuid.UUID]:

@@ -1,4 +1,5 @@
 """Webhook endpoints: create, update, rotate the secret, delete. The API and the admin come through here."""
+
 import httpx
 from django.conf import settings
 from django.db import transaction
@@ -39,9 +40,7 @@ def validate_endpoint_url(url: str, *, loc=("body", "url")) -> str:
     if address is not None:
         reason = network.address_refusal(address)
         if reason is not None:
-            raise PolarRequestValidationError.single(
-                list(loc), f"Webhook URLs cannot point to {reason}.", "value_error"
-            )
+            raise PolarRequestValidationError.single(list(loc), f"Webhook URLs cannot point to {reason}.", "value_error")
     return url
 
 
@@ -56,9 +55,7 @@ def _validate_format(value: str) -> str:
 def _validate_events(events: list[str]) -> list[str]:
     unknown = [event for event in events if event not in SUBSCRIBABLE_EVENT_TYPES]
     if unknown:
-        raise PolarRequestValidationError.single(
-            ["body", "events"], f"Unknown event types: {', '.join(unknown)}", "enum"
-        )
+        raise PolarRequestValidationError.single(["body", "events"], f"Unknown event types: {', '.join(unknown)}", "enum")
     return list(dict.fromkeys(events))
 
 

@@ -1,4 +1,5 @@
 """Emitting webhook events through the outbox, and fanning them out to endpoints."""
+
 import json
 import uuid
 

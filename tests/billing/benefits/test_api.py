@@ -1,4 +1,5 @@
 """/v1/benefits/: CRUD for each supported type, bad input, tenant isolation."""
+
 import uuid
 
 import pytest
@@ -23,7 +24,12 @@ def test_create_custom_benefit(api_client, organization):
     body = response.json()
     assert (body["type"], body["properties"]) == ("custom", {"note": "Email us"})
     assert body["organization_id"] == str(organization.id)
-    assert (body["selectable"], body["deletable"], body["is_deleted"], body["visibility_configurable"]) == (True, True, False, True)
+    assert (body["selectable"], body["deletable"], body["is_deleted"], body["visibility_configurable"]) == (
+        True,
+        True,
+        False,
+        True,
+    )
     event = WebhookEvent.objects.get(type="benefit.created")
     assert event.payload["data"]["id"] == body["id"]
 
@@ -43,7 +49,11 @@ def test_create_license_keys_benefit(api_client):
     body = create(
         api_client,
         type="license_keys",
-        properties={"prefix": "acme", "expires": {"ttl": 1, "timeframe": "year"}, "activations": {"limit": 3, "enable_customer_admin": True}},
+        properties={
+            "prefix": "acme",
+            "expires": {"ttl": 1, "timeframe": "year"},
+            "activations": {"limit": 3, "enable_customer_admin": True},
+        },
     ).json()
     assert body["properties"] == {
         "prefix": "acme",
@@ -59,10 +69,22 @@ def test_create_license_keys_benefit(api_client):
         ({"type": "discord", "properties": {}}, ["body", "type"]),
         ({"properties": {}}, ["body", "type"]),
         ({"type": "custom", "description": ""}, ["body", "description"]),
-        ({"type": "meter_credit", "properties": {"units": 0, "rollover": False, "meter_id": str(uuid.uuid4())}}, ["body", "properties", "units"]),
-        ({"type": "meter_credit", "properties": {"units": 5, "rollover": False, "meter_id": str(uuid.uuid4())}}, ["body", "properties", "meter_id"]),
-        ({"type": "license_keys", "properties": {"expires": {"ttl": 1, "timeframe": "week"}}}, ["body", "properties", "expires", "timeframe"]),
-        ({"type": "license_keys", "properties": {"activations": {"limit": 0, "enable_customer_admin": True}}}, ["body", "properties", "activations", "limit"]),
+        (
+            {"type": "meter_credit", "properties": {"units": 0, "rollover": False, "meter_id": str(uuid.uuid4())}},
+            ["body", "properties", "units"],
+        ),
+        (
+            {"type": "meter_credit", "properties": {"units": 5, "rollover": False, "meter_id": str(uuid.uuid4())}},
+            ["body", "properties", "meter_id"],
+        ),
+        (
+            {"type": "license_keys", "properties": {"expires": {"ttl": 1, "timeframe": "week"}}},
+            ["body", "properties", "expires", "timeframe"],
+        ),
+        (
+            {"type": "license_keys", "properties": {"activations": {"limit": 0, "enable_customer_admin": True}}},
+            ["body", "properties", "activations", "limit"],
+        ),
         ({"type": "custom", "metadata": {"nested": {"a": 1}}}, ["body", "metadata", "nested"]),
     ],
 )
@@ -75,7 +97,9 @@ def test_bad_benefit_input_is_422_and_writes_nothing(api_client, body, loc):
 
 def test_meter_of_another_organization_is_422(api_client, other_organization):
     foreign_meter = MeterFactory(organization=other_organization)
-    response = create(api_client, type="meter_credit", properties={"units": 5, "rollover": False, "meter_id": str(foreign_meter.id)})
+    response = create(
+        api_client, type="meter_credit", properties={"units": 5, "rollover": False, "meter_id": str(foreign_meter.id)}
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "properties", "meter_id"]
     assert Benefit.objects.count() == 0
@@ -93,7 +117,9 @@ def test_list_filters_by_type_and_is_scoped(api_client, organization, other_orga
 
 def test_update_benefit(api_client, organization):
     benefit = make_benefit(organization=organization)
-    response = api_client.patch(f"/v1/benefits/{benefit.id}", {"description": "Better support", "properties": {"note": "24/7"}}, format="json")
+    response = api_client.patch(
+        f"/v1/benefits/{benefit.id}", {"description": "Better support", "properties": {"note": "24/7"}}, format="json"
+    )
     assert response.status_code == 200
     assert (response.json()["description"], response.json()["properties"]) == ("Better support", {"note": "24/7"})
     assert WebhookEvent.objects.filter(type="benefit.updated").count() == 1
@@ -131,7 +157,12 @@ def test_grants_of_a_benefit_are_listed(api_client, organization):
     body = api_client.get(f"/v1/benefits/{benefit.id}/grants").json()
     assert body["pagination"]["total_count"] == 1
     item = body["items"][0]
-    assert (item["customer_id"], item["benefit_id"], item["is_granted"], item["is_revoked"]) == (str(customer.id), str(benefit.id), True, False)
+    assert (item["customer_id"], item["benefit_id"], item["is_granted"], item["is_revoked"]) == (
+        str(customer.id),
+        str(benefit.id),
+        True,
+        False,
+    )
     assert BenefitGrant.objects.count() == 1
 
 

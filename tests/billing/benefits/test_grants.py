@@ -1,5 +1,6 @@
 """benefit_grants_create_for / benefit_grants_revoke_for / benefit_grants_sync_for: what subscriptions
 and orders call. Idempotent, emitting one webhook per real change."""
+
 import threading
 import uuid
 
@@ -86,7 +87,9 @@ def test_revoking_one_subscription_leaves_the_others(organization):
 
 @pytest.mark.django_db
 def test_license_key_issued_per_grant_and_revoked_with_it(organization):
-    benefit = make_license_keys_benefit(organization=organization, limit=3, limit_usage=100, expires={"ttl": 30, "timeframe": "day"})
+    benefit = make_license_keys_benefit(
+        organization=organization, limit=3, limit_usage=100, expires={"ttl": 30, "timeframe": "day"}
+    )
     product = product_with(organization, benefit)
     customer = CustomerFactory(organization=organization)
     subscription_id = uuid.uuid4()
@@ -120,8 +123,12 @@ def test_regranting_the_same_subscription_gives_back_the_same_key(organization):
 @pytest.mark.django_db
 def test_meter_credit_grant_is_listed_for_the_usage_module(organization):
     meter = MeterFactory(organization=organization)
-    benefit = make_benefit(organization=organization, type="meter_credit", description="Credits",
-                           properties={"units": 500, "rollover": False, "meter_id": meter.pk})
+    benefit = make_benefit(
+        organization=organization,
+        type="meter_credit",
+        description="Credits",
+        properties={"units": 500, "rollover": False, "meter_id": meter.pk},
+    )
     product = product_with(organization, benefit)
     customer = CustomerFactory(organization=organization)
     benefit_grants_create_for(customer=customer, product=product, subscription_id=uuid.uuid4())
@@ -151,13 +158,17 @@ def test_sync_grants_new_benefits_and_revokes_removed_ones(organization):
 def test_customer_of_another_organization_is_refused(organization, other_organization):
     product = product_with(organization, make_benefit(organization=organization))
     with pytest.raises(ValueError):
-        benefit_grants_create_for(customer=CustomerFactory(organization=other_organization), product=product, order_id=uuid.uuid4())
+        benefit_grants_create_for(
+            customer=CustomerFactory(organization=other_organization), product=product, order_id=uuid.uuid4()
+        )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_grants_for_one_subscription_create_one_grant_per_benefit():
     organization = OrganizationFactory(slug="grant-race")
-    product = product_with(organization, make_benefit(organization=organization), make_license_keys_benefit(organization=organization))
+    product = product_with(
+        organization, make_benefit(organization=organization), make_license_keys_benefit(organization=organization)
+    )
     customer = CustomerFactory(organization=organization)
     subscription_id = uuid.uuid4()
     barrier = threading.Barrier(5)

@@ -1,4 +1,5 @@
 """Catalog admin: pages render, price versions are read-only, actions go through the services."""
+
 import uuid
 
 import pytest

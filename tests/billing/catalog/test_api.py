@@ -1,4 +1,5 @@
 """/v1/products/: create, list, get, update, benefits, price history; bad input and tenant isolation."""
+
 import uuid
 
 import pytest
@@ -43,7 +44,13 @@ def test_create_recurring_product_with_every_price_type(api_client, organization
         trial_interval_count=14,
         prices=[
             {"amount_type": "fixed", "price_amount": 1000, "price_currency": "usd"},
-            {"amount_type": "custom", "price_currency": "eur", "minimum_amount": 500, "maximum_amount": 5000, "preset_amount": 1000},
+            {
+                "amount_type": "custom",
+                "price_currency": "eur",
+                "minimum_amount": 500,
+                "maximum_amount": 5000,
+                "preset_amount": 1000,
+            },
             {"amount_type": "free", "price_currency": "gbp"},
             {"amount_type": "metered_unit", "meter_id": str(meter.id), "unit_amount": "0.25", "cap_amount": 100000},
             {
@@ -66,7 +73,13 @@ def test_create_recurring_product_with_every_price_type(api_client, organization
     assert (free["amount_type"], free["price_amount"], free["price_currency"]) == ("fixed", 0, "gbp")
     assert metered["unit_amount"] == "0.25"
     assert metered["cap_amount"] == 100000
-    assert metered["meter"] == {"id": str(meter.id), "name": "API calls", "unit": "scalar", "custom_label": None, "custom_multiplier": None}
+    assert metered["meter"] == {
+        "id": str(meter.id),
+        "name": "API calls",
+        "unit": "scalar",
+        "custom_label": None,
+        "custom_multiplier": None,
+    }
     assert seats["seat_tiers"] == {
         "seat_tier_type": "graduated",
         "tiers": [
@@ -101,21 +114,56 @@ def test_metered_unit_amount_keeps_fractional_cents(api_client, organization):
     "body,loc",
     [
         ({"prices": [{"amount_type": "fixed", "price_amount": -1}]}, ["body", "prices", 0, "price_amount"]),
-        ({"prices": [{"amount_type": "fixed", "price_amount": 100, "price_currency": "xxx"}]}, ["body", "prices", 0, "price_currency"]),
+        (
+            {"prices": [{"amount_type": "fixed", "price_amount": 100, "price_currency": "xxx"}]},
+            ["body", "prices", 0, "price_currency"],
+        ),
         ({"prices": [fixed_price(100), fixed_price(200)]}, ["body", "prices", 1, "price_currency"]),
         ({"prices": [fixed_price(100), {"amount_type": "custom"}]}, ["body", "prices", 1, "price_currency"]),
-        ({"prices": [{"amount_type": "custom", "minimum_amount": 1000, "maximum_amount": 500}]}, ["body", "prices", 0, "maximum_amount"]),
-        ({"prices": [{"amount_type": "custom", "minimum_amount": 1000, "preset_amount": 500}]}, ["body", "prices", 0, "preset_amount"]),
-        ({"prices": [{"amount_type": "fixed", "price_amount": 100, "type": "recurring", "recurring_interval": "month"}]}, ["body", "prices", 0, "type"]),
+        (
+            {"prices": [{"amount_type": "custom", "minimum_amount": 1000, "maximum_amount": 500}]},
+            ["body", "prices", 0, "maximum_amount"],
+        ),
+        (
+            {"prices": [{"amount_type": "custom", "minimum_amount": 1000, "preset_amount": 500}]},
+            ["body", "prices", 0, "preset_amount"],
+        ),
+        (
+            {"prices": [{"amount_type": "fixed", "price_amount": 100, "type": "recurring", "recurring_interval": "month"}]},
+            ["body", "prices", 0, "type"],
+        ),
         ({"prices": [{"amount_type": "unit_based", "price_amount": 100}]}, ["body", "prices", 0, "amount_type"]),
         ({"prices": []}, ["body", "prices"]),
         ({"prices": [fixed_price()], "trial_interval": "day"}, ["body", "trial_interval"]),
         ({"prices": [fixed_price()], "recurring_interval_count": 2}, ["body", "recurring_interval_count"]),
         ({"prices": [fixed_price()], "metadata": {"k" * 41: "v"}}, ["body", "metadata", "k" * 41]),
-        ({"prices": [{"amount_type": "seat_based", "seat_tiers": {"tiers": [{"min_seats": 1, "max_seats": 5, "price_per_seat": 1}, {"min_seats": 7, "price_per_seat": 1}]}}]},
-         ["body", "prices", 0, "seat_tiers", "tiers", 1, "min_seats"]),
-        ({"prices": [{"amount_type": "seat_based", "seat_tiers": {"tiers": [{"min_seats": 5, "max_seats": 2, "price_per_seat": 1}]}}]},
-         ["body", "prices", 0, "seat_tiers", "tiers", 0, "max_seats"]),
+        (
+            {
+                "prices": [
+                    {
+                        "amount_type": "seat_based",
+                        "seat_tiers": {
+                            "tiers": [
+                                {"min_seats": 1, "max_seats": 5, "price_per_seat": 1},
+                                {"min_seats": 7, "price_per_seat": 1},
+                            ]
+                        },
+                    }
+                ]
+            },
+            ["body", "prices", 0, "seat_tiers", "tiers", 1, "min_seats"],
+        ),
+        (
+            {
+                "prices": [
+                    {
+                        "amount_type": "seat_based",
+                        "seat_tiers": {"tiers": [{"min_seats": 5, "max_seats": 2, "price_per_seat": 1}]},
+                    }
+                ]
+            },
+            ["body", "prices", 0, "seat_tiers", "tiers", 0, "max_seats"],
+        ),
     ],
 )
 def test_bad_product_input_is_422_with_loc_and_writes_nothing(api_client, body, loc):
@@ -226,7 +274,9 @@ def test_update_fields_and_metadata(api_client, organization):
 
 
 def test_update_prices_archives_old_versions_and_creates_new(api_client, organization):
-    product = make_product(organization=organization, recurring_interval="month", prices=[fixed_price(1000), fixed_price(900, "eur")])
+    product = make_product(
+        organization=organization, recurring_interval="month", prices=[fixed_price(1000), fixed_price(900, "eur")]
+    )
     usd, eur = product.all_prices.order_by("created_at")
     response = api_client.patch(
         f"/v1/products/{product.id}",
@@ -258,9 +308,7 @@ def test_update_with_unknown_price_id_is_422_and_changes_nothing(api_client, org
 def test_update_adding_a_second_price_in_a_currency_is_422(api_client, organization):
     product = make_product(organization=organization)
     [price] = product.all_prices.all()
-    response = api_client.patch(
-        f"/v1/products/{product.id}", {"prices": [{"id": str(price.id)}, fixed_price(5)]}, format="json"
-    )
+    response = api_client.patch(f"/v1/products/{product.id}", {"prices": [{"id": str(price.id)}, fixed_price(5)]}, format="json")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "prices", 1, "price_currency"]
     assert ProductPrice.objects.count() == 1

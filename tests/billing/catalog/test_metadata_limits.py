@@ -1,4 +1,5 @@
 """Polar's metadata limits (polar.api.metadata.validate_metadata) and their use on catalog resources."""
+
 import pytest
 from rest_framework.exceptions import ValidationError
 

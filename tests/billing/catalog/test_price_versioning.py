@@ -1,5 +1,6 @@
 """Prices are immutable versions: changing a product's prices archives rows and inserts new ones, and
 what bought an old version keeps pointing at exactly what it bought."""
+
 import pytest
 from django.db.models import ProtectedError
 from django.forms.models import model_to_dict
@@ -13,9 +14,22 @@ from tests.factories.catalog import MeterFactory, fixed_price, make_product
 pytestmark = pytest.mark.django_db
 
 IMMUTABLE_FIELDS = [
-    "product", "amount_type", "type", "recurring_interval", "recurring_interval_count", "price_currency",
-    "price_amount", "minimum_amount", "maximum_amount", "preset_amount", "unit_amount", "cap_amount", "meter",
-    "seat_tiers", "version", "replaces",
+    "product",
+    "amount_type",
+    "type",
+    "recurring_interval",
+    "recurring_interval_count",
+    "price_currency",
+    "price_amount",
+    "minimum_amount",
+    "maximum_amount",
+    "preset_amount",
+    "unit_amount",
+    "cap_amount",
+    "meter",
+    "seat_tiers",
+    "version",
+    "replaces",
 ]
 
 
@@ -78,7 +92,10 @@ def test_changing_the_interval_reversions_every_active_price(organization):
     product_update(product=product, recurring_interval="year")
 
     active = list(product.all_prices.filter(is_archived=False).order_by("created_at"))
-    assert [(p.amount_type, p.recurring_interval, p.version) for p in active] == [("fixed", "year", 2), ("metered_unit", "year", 2)]
+    assert [(p.amount_type, p.recurring_interval, p.version) for p in active] == [
+        ("fixed", "year", 2),
+        ("metered_unit", "year", 2),
+    ]
     assert [p.replaces_id for p in active] == [fixed.pk, metered.pk]
     assert active[1].unit_amount == metered.unit_amount and active[1].meter_id == meter.pk
     fixed.refresh_from_db()
@@ -98,7 +115,9 @@ def test_active_slot_is_unique_in_the_database(organization):
 
     product = make_product(organization=organization, prices=[fixed_price(1000)])
     with pytest.raises(IntegrityError), transaction.atomic():
-        ProductPrice.objects.create(product=product, amount_type="custom", type="one_time", price_currency="usd", minimum_amount=0)
+        ProductPrice.objects.create(
+            product=product, amount_type="custom", type="one_time", price_currency="usd", minimum_amount=0
+        )
 
 
 def test_active_prices_selector_returns_current_versions_by_currency(organization):

@@ -1,4 +1,5 @@
 """Checkouts: create/get through the API, confirm headless (client secret) and through the hosted page."""
+
 import uuid
 
 import pytest
@@ -24,7 +25,9 @@ def _loc(response):
 
 def test_create_answers_201_with_url_and_preview(api_client, organization, product):
     discount = percentage_discount(organization, basis_points=2000)
-    body = _create(api_client, products=[str(product.id)], discount_id=str(discount.id), success_url="https://shop.example/thanks")
+    body = _create(
+        api_client, products=[str(product.id)], discount_id=str(discount.id), success_url="https://shop.example/thanks"
+    )
     checkout = Checkout.objects.get()
     assert body["url"].endswith(f"/checkout/{checkout.client_secret}")
     assert (body["amount"], body["discount_amount"], body["net_amount"], body["total_amount"]) == (1000, 200, 800, 800)
@@ -50,7 +53,9 @@ def test_create_bad_input_is_422_and_writes_nothing(api_client, organization, ot
     assert ["body", "products", 0] in _loc(api_client.post("/v1/checkouts/", {"products": [str(archived.id)]}, format="json"))
     assert ["body", "products", 0] in _loc(api_client.post("/v1/checkouts/", {"products": [str(foreign.id)]}, format="json"))
     assert ["body", "products", 0] in _loc(api_client.post("/v1/checkouts/", {"products": [str(uuid.uuid4())]}, format="json"))
-    assert ["body", "products", 1] in _loc(api_client.post("/v1/checkouts/", {"products": [str(product.id), str(euro.id)]}, format="json"))
+    assert ["body", "products", 1] in _loc(
+        api_client.post("/v1/checkouts/", {"products": [str(product.id), str(euro.id)]}, format="json")
+    )
     assert ["body", "discount_id"] in _loc(
         api_client.post("/v1/checkouts/", {"products": [str(product.id)], "discount_id": str(restricted.id)}, format="json")
     )
@@ -80,13 +85,17 @@ def test_client_confirm_creates_customer_subscription_paid_order_and_grants(api_
 def test_client_confirm_decline_answers_402_with_code_and_can_be_retried(api_client, anonymous_client, product):
     body = _create(api_client, products=[str(product.id)])
     url = f"/v1/checkouts/client/{body['client_secret']}/confirm"
-    response = anonymous_client.post(url, {"customer_email": "b@example.com", "confirmation_token_id": "pm_card_chargeCustomerFail"}, format="json")
+    response = anonymous_client.post(
+        url, {"customer_email": "b@example.com", "confirmation_token_id": "pm_card_chargeCustomerFail"}, format="json"
+    )
     assert response.status_code == 402
     assert response.json()["decline_code"] == "card_declined"
     assert Checkout.objects.get().status == "failed"
     assert not Subscription.objects.filter(status="active").exists() and not Order.objects.filter(status="paid").exists()
 
-    response = anonymous_client.post(url, {"customer_email": "b@example.com", "confirmation_token_id": "pm_card_visa"}, format="json")
+    response = anonymous_client.post(
+        url, {"customer_email": "b@example.com", "confirmation_token_id": "pm_card_visa"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert Subscription.objects.get().status == "active"  # the same subscription, now paid
     assert Order.objects.get().status == "paid"
@@ -246,6 +255,8 @@ def test_create_with_a_discount_code_applies_it_and_an_unknown_code_is_422(api_c
         api_client.post("/v1/checkouts/", {"products": [str(product.id)], "discount_code": "NOPE"}, format="json")
     )
     assert Checkout.objects.count() == 1
+
+
 def test_client_confirm_honours_idempotency_key(api_client, organization):
     """The public confirm is a POST like any other: a retried Idempotency-Key replays the first answer."""
     from rest_framework.test import APIClient

@@ -1,4 +1,5 @@
 """/v1/discounts/: CRUD, code uniqueness ignoring case, bad input, tenant isolation."""
+
 import pytest
 
 from billing.models import Discount, DiscountAmount

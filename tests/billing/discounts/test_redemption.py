@@ -1,4 +1,5 @@
 """Discount applicability and redemption, including concurrent redemptions on real PostgreSQL."""
+
 import datetime as dt
 import threading
 

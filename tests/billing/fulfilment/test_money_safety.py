@@ -6,6 +6,7 @@ production code); the breaker is then disarmed and the ``fulfilment_sweep`` beat
 the state must be consistent: one succeeded charge, the order paid, the subscription active, the
 benefits granted and the checkout succeeded.
 """
+
 import datetime as dt
 
 import pytest
@@ -87,9 +88,15 @@ def _arm(step, monkeypatch):
     if step == "payment_recorded":  # the charge succeeded; recording the order paid fails
         return [Breaker(monkeypatch, orders, "order_mark_paid")]
     if step == "benefit_grant":
-        return [Breaker(monkeypatch, benefits, "benefit_grants_create_for"), Breaker(monkeypatch, benefits, "benefit_grants_sync_for")]
+        return [
+            Breaker(monkeypatch, benefits, "benefit_grants_create_for"),
+            Breaker(monkeypatch, benefits, "benefit_grants_sync_for"),
+        ]
     if step == "subscription_activation":
-        return [Breaker(monkeypatch, subscriptions, "subscription_activate_locked"), Breaker(monkeypatch, subscriptions, "subscription_switch_plan")]
+        return [
+            Breaker(monkeypatch, subscriptions, "subscription_activate_locked"),
+            Breaker(monkeypatch, subscriptions, "subscription_switch_plan"),
+        ]
     if step == "checkout_success":
         return [Breaker(monkeypatch, fulfilment, "checkout_succeed")]
     if step == "webhook_emit":
@@ -97,7 +104,10 @@ def _arm(step, monkeypatch):
         def watched(*args, **kwargs):
             return kwargs.get("type") in _WATCHED_EVENTS
 
-        return [Breaker(monkeypatch, module, "webhook_event_emit", when=watched) for module in (orders, subscriptions, checkouts, fulfilment, benefits)]
+        return [
+            Breaker(monkeypatch, module, "webhook_event_emit", when=watched)
+            for module in (orders, subscriptions, checkouts, fulfilment, benefits)
+        ]
     raise AssertionError(step)
 
 
@@ -105,7 +115,9 @@ STEPS = ["payment_recorded", "benefit_grant", "subscription_activation", "checko
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_recurring_checkout_confirm_survives_a_failure_after_the_charge(step, monkeypatch, api_client, anonymous_client, organization):
+def test_recurring_checkout_confirm_survives_a_failure_after_the_charge(
+    step, monkeypatch, api_client, anonymous_client, organization
+):
     product = monthly_product(organization, name="Pro", amount=1000, benefits=[custom_benefit(organization)])
     checkout = _checkout(api_client, product)
     breakers = _arm(step, monkeypatch)
@@ -129,7 +141,9 @@ def test_recurring_checkout_confirm_survives_a_failure_after_the_charge(step, mo
 
 
 @pytest.mark.parametrize("step", [s for s in STEPS if s != "subscription_activation"])
-def test_one_time_checkout_confirm_survives_a_failure_after_the_charge(step, monkeypatch, api_client, anonymous_client, organization):
+def test_one_time_checkout_confirm_survives_a_failure_after_the_charge(
+    step, monkeypatch, api_client, anonymous_client, organization
+):
     ebook = one_time_product(organization, benefits=[custom_benefit(organization)])
     checkout = _checkout(api_client, ebook)
     breakers = _arm(step, monkeypatch)
@@ -156,7 +170,10 @@ def test_subscription_create_survives_a_failure_after_the_charge(step, monkeypat
     breakers = _arm(step, monkeypatch)
 
     response = api_client.post(
-        "/v1/subscriptions/", {"product_id": str(product.id), "customer_id": str(customer.id)}, format="json", HTTP_IDEMPOTENCY_KEY="create-1"
+        "/v1/subscriptions/",
+        {"product_id": str(product.id), "customer_id": str(customer.id)},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="create-1",
     )
 
     assert response.status_code == 201, response.content
@@ -170,7 +187,10 @@ def test_subscription_create_survives_a_failure_after_the_charge(step, monkeypat
     assert (subscription.status, order.status, order.awaiting_fulfilment) == ("active", "paid", False)
     assert _active_grants(subscription_id=subscription.id) == 1
     replay = api_client.post(
-        "/v1/subscriptions/", {"product_id": str(product.id), "customer_id": str(customer.id)}, format="json", HTTP_IDEMPOTENCY_KEY="create-1"
+        "/v1/subscriptions/",
+        {"product_id": str(product.id), "customer_id": str(customer.id)},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="create-1",
     )
     assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
     assert _succeeded_charges() == 1 and Subscription.objects.count() == 1
@@ -244,7 +264,9 @@ def _unissuable_benefits(organization):
             description="Forever key",
             properties={"expires": {"ttl": 10_000, "timeframe": "year"}},
         ),
-        benefit_create(organization=organization, type="license_keys", description="Huge usage", properties={"limit_usage": 10**12}),
+        benefit_create(
+            organization=organization, type="license_keys", description="Huge usage", properties={"limit_usage": 10**12}
+        ),
         custom_benefit(organization),
     ]
 
@@ -285,7 +307,9 @@ def test_one_time_checkout_with_unissuable_license_keys_is_paid_and_succeeded(ap
 def test_subscription_create_with_unissuable_license_keys_answers_201_active(api_client, organization, customer, card):
     product = monthly_product(organization, name="Pro", amount=1000, benefits=_unissuable_benefits(organization))
 
-    response = api_client.post("/v1/subscriptions/", {"product_id": str(product.id), "customer_id": str(customer.id)}, format="json")
+    response = api_client.post(
+        "/v1/subscriptions/", {"product_id": str(product.id), "customer_id": str(customer.id)}, format="json"
+    )
 
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "active"
@@ -310,7 +334,9 @@ def test_a_failed_grant_is_granted_by_the_sweep_once_the_benefit_can_be_issued(a
 # --- finding 2: the Idempotency-Key of a request that charged is kept ---------------------------------------
 
 
-def test_a_5xx_after_the_charge_keeps_the_key_and_the_retry_charges_nothing(monkeypatch, api_client, organization, customer, card):
+def test_a_5xx_after_the_charge_keeps_the_key_and_the_retry_charges_nothing(
+    monkeypatch, api_client, organization, customer, card
+):
     from billing.subscriptions import api as subscriptions_api
 
     product = monthly_product(organization, name="Pro", amount=1000)
@@ -335,7 +361,10 @@ def test_a_5xx_without_a_charge_still_releases_the_key(monkeypatch, api_client, 
     product = monthly_product(organization, name="Free", amount=0)
     Breaker(monkeypatch, subscriptions_api.selectors, "subscription_get")
     response = api_client.post(
-        "/v1/subscriptions/", {"product_id": str(product.id), "customer_id": str(customer.id)}, format="json", HTTP_IDEMPOTENCY_KEY="free"
+        "/v1/subscriptions/",
+        {"product_id": str(product.id), "customer_id": str(customer.id)},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="free",
     )
     assert response.status_code == 500
     assert not IdempotencyKey.objects.filter(key="free").exists()
@@ -375,7 +404,9 @@ def test_a_buyer_cannot_burn_the_merchants_idempotency_key(api_client, anonymous
     checkout = _checkout(api_client, product)
 
     buyer = _confirm(anonymous_client, checkout, HTTP_IDEMPOTENCY_KEY="order-42")
-    merchant = api_client.post("/v1/customers/", {"email": "merchant-call@example.com"}, format="json", HTTP_IDEMPOTENCY_KEY="order-42")
+    merchant = api_client.post(
+        "/v1/customers/", {"email": "merchant-call@example.com"}, format="json", HTTP_IDEMPOTENCY_KEY="order-42"
+    )
 
     assert buyer.status_code == 200, buyer.content
     assert merchant.status_code == 201, merchant.content

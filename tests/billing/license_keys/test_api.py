@@ -1,4 +1,5 @@
 """License keys: listing, and the customer-portal validate/activate/deactivate endpoints."""
+
 import datetime as dt
 import uuid
 
@@ -102,7 +103,11 @@ def test_activate_up_to_the_limit(api_client, organization):
     key, _ = grant_key(organization, limit=2)
     first = post(api_client, "activate", organization, key=key.key, label="laptop", meta={"os": "linux"})
     assert first.status_code == 200
-    assert (first.json()["label"], first.json()["meta"], first.json()["license_key"]["id"]) == ("laptop", {"os": "linux"}, str(key.id))
+    assert (first.json()["label"], first.json()["meta"], first.json()["license_key"]["id"]) == (
+        "laptop",
+        {"os": "linux"},
+        str(key.id),
+    )
     assert post(api_client, "activate", organization, key=key.key, label="desktop").status_code == 200
     third = post(api_client, "activate", organization, key=key.key, label="phone")
     assert third.status_code == 403
@@ -124,7 +129,9 @@ def test_deactivate_frees_a_slot(api_client, organization):
 
 def test_validate_with_activation_checks_conditions(api_client, organization):
     key, _ = grant_key(organization)
-    activation_id = post(api_client, "activate", organization, key=key.key, label="laptop", conditions={"machine": "m1"}).json()["id"]
+    activation_id = post(api_client, "activate", organization, key=key.key, label="laptop", conditions={"machine": "m1"}).json()[
+        "id"
+    ]
     ok = post(api_client, "validate", organization, key=key.key, activation_id=activation_id, conditions={"machine": "m1"})
     assert ok.status_code == 200
     assert ok.json()["activation"]["id"] == activation_id
@@ -149,14 +156,18 @@ def test_bad_portal_input_is_422(api_client, organization, action, body, loc):
 
 def test_organization_level_validate_path_works_too(api_client, organization):
     key, _ = grant_key(organization)
-    response = api_client.post("/v1/license-keys/validate", {"key": key.key, "organization_id": str(organization.id)}, format="json")
+    response = api_client.post(
+        "/v1/license-keys/validate", {"key": key.key, "organization_id": str(organization.id)}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["validations"] == 1
 
 
 def test_update_license_key(api_client, organization):
     key, _ = grant_key(organization, limit_usage=10)
-    response = api_client.patch(f"/v1/license-keys/{key.id}", {"status": "disabled", "limit_activations": 5, "usage": 3}, format="json")
+    response = api_client.patch(
+        f"/v1/license-keys/{key.id}", {"status": "disabled", "limit_activations": 5, "usage": 3}, format="json"
+    )
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["limit_activations"], response.json()["usage"]) == ("disabled", 5, 3)
     assert post(api_client, "validate", organization, key=key.key).status_code == 404

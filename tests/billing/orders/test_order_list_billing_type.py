@@ -1,5 +1,6 @@
 """``GET /v1/orders/?product_billing_type=``: Polar's filter on the ordered product's billing type (both
 SDKs send it); before it was known here it was ignored and every order was listed."""
+
 import pytest
 
 from billing.models import Order

@@ -1,5 +1,6 @@
 """Orders: API (list, get, invoice), tenant isolation, gapless invoice numbers under concurrency,
 and the one-order-per-period constraint the renewals rely on."""
+
 import threading
 
 import pytest
@@ -27,7 +28,11 @@ def _order(organization, customer, *, subscription=None, period_start=T0, reason
     line = order_services.line_for(price, product_name="Thing", tax_rate_bps=0)
     pricing_input = PricingInput(period=Period(period_start, period_start.replace(year=2027)), currency="usd", lines=[line])
     return order_services.order_create(
-        organization=organization, customer=customer, billing_reason=reason, pricing_input=pricing_input, subscription=subscription
+        organization=organization,
+        customer=customer,
+        billing_reason=reason,
+        pricing_input=pricing_input,
+        subscription=subscription,
     )
 
 
@@ -36,7 +41,12 @@ def test_list_and_get_orders_in_the_contract_shape(api_client, subscription, cus
     body = api_client.get("/v1/orders/").json()
     assert body["pagination"]["total_count"] == 1
     item = body["items"][0]
-    assert (item["billing_reason"], item["status"], item["paid"], item["total_amount"]) == ("subscription_create", "paid", True, 1000)
+    assert (item["billing_reason"], item["status"], item["paid"], item["total_amount"]) == (
+        "subscription_create",
+        "paid",
+        True,
+        1000,
+    )
     assert item["invoice_number"] == "ACME-000001"
     assert item["subscription"]["id"] == str(subscription.id)
     assert [(i["label"], i["amount"], i["proration"]) for i in item["items"]] == [("Pro", 1000, False)]
@@ -86,7 +96,13 @@ def test_invoice_answers_a_signed_url_to_the_html_invoice(api_client, anonymous_
 def test_second_order_for_the_same_subscription_period_and_reason_is_refused(organization, customer, subscription):
     with pytest.raises(IntegrityError):
         with transaction.atomic():
-            _order(organization, customer, subscription=subscription, period_start=subscription.current_period_start, reason="subscription_create")
+            _order(
+                organization,
+                customer,
+                subscription=subscription,
+                period_start=subscription.current_period_start,
+                reason="subscription_create",
+            )
 
 
 @pytest.mark.django_db
@@ -134,8 +150,15 @@ def test_invoice_numbers_stay_gapless_under_concurrent_orders(organization, cust
 @pytest.mark.django_db
 def test_openapi_document_lists_subscription_order_and_checkout_operations(anonymous_client):
     text = anonymous_client.get("/openapi.json").content.decode()
-    for operation in ("subscriptions:list", "subscriptions:update", "subscriptions:revoke", "orders:get", "orders:invoice",
-                      "checkouts:create", "checkouts:client_confirm"):
+    for operation in (
+        "subscriptions:list",
+        "subscriptions:update",
+        "subscriptions:revoke",
+        "orders:get",
+        "orders:invoice",
+        "checkouts:create",
+        "checkouts:client_confirm",
+    ):
         assert f'"{operation}"' in text or f"operationId: {operation}" in text, operation
 
 

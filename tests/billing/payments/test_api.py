@@ -30,7 +30,12 @@ def test_attach_visa_answers_201_in_the_contract_shape(api_client, customer):
     assert response.status_code == 201
     body = response.json()
     assert body["method_metadata"] == {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034, "wallet": None}
-    assert (body["type"], body["processor"], body["is_default"], body["customer_id"]) == ("card", "stripe", True, str(customer.id))
+    assert (body["type"], body["processor"], body["is_default"], body["customer_id"]) == (
+        "card",
+        "stripe",
+        True,
+        str(customer.id),
+    )
     sdk.CustomerPaymentMethodCard.model_validate(body)
     sdk.PaymentMethodCard.model_validate(body)
     customer.refresh_from_db()
@@ -136,7 +141,9 @@ def test_get_payment_in_the_card_payment_shape(api_client, customer):
     assert response.status_code == 200
     body = response.json()
     sdk.CardPayment.model_validate(body)
-    assert {k: body[k] for k in ("status", "amount", "currency", "method", "trigger", "order_id", "decline_reason", "processor")} == {
+    assert {
+        k: body[k] for k in ("status", "amount", "currency", "method", "trigger", "order_id", "decline_reason", "processor")
+    } == {
         "status": "succeeded",
         "amount": 2000,
         "currency": "usd",
@@ -154,7 +161,11 @@ def test_declined_payment_shows_the_decline(api_client, customer):
     method = attach_card(customer, token="pm_card_visa_chargeDeclinedInsufficientFunds")
     payment = make_payment(customer, method, "order:b:attempt:1")
     body = api_client.get(f"/v1/payments/{payment.id}").json()
-    assert (body["status"], body["decline_reason"], body["decline_message"]) == ("failed", "insufficient_funds", "Your card has insufficient funds.")
+    assert (body["status"], body["decline_reason"], body["decline_message"]) == (
+        "failed",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    )
 
 
 def test_list_filters_by_customer_order_and_status(api_client, organization, customer):

@@ -1,5 +1,6 @@
 """Real transactions and threads: the crash marker is committed before the processor is called, the
 processor is called with no transaction open, and two racing charges with one key charge once."""
+
 import threading
 
 import pytest

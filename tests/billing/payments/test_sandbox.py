@@ -1,4 +1,5 @@
 """The sandbox processor on its own: its promises (idempotency, fees, refunds, disputes, faults)."""
+
 import datetime as dt
 
 import pytest

@@ -1,4 +1,5 @@
 """Payment methods and charges through the services, against the persistent sandbox."""
+
 import pytest
 
 from billing.models import Payment, PaymentMethod, SandboxCharge
@@ -22,7 +23,9 @@ pytestmark = pytest.mark.django_db
 
 
 def charge(customer, method, key="order:1:attempt:1", amount=2000, currency="usd", **kwargs):
-    return payment_charge(customer=customer, payment_method=method, amount=amount, currency=currency, idempotency_key=key, **kwargs)
+    return payment_charge(
+        customer=customer, payment_method=method, amount=amount, currency=currency, idempotency_key=key, **kwargs
+    )
 
 
 # --- attaching ----------------------------------------------------------------------------------
@@ -30,7 +33,13 @@ def charge(customer, method, key="order:1:attempt:1", amount=2000, currency="usd
 
 def test_visa_token_attaches_with_display_details_and_becomes_default(customer):
     method = payment_method_attach(customer=customer, token="pm_card_visa", set_default=True)
-    assert (method.brand, method.last4, method.exp_month, method.exp_year, method.processor) == ("visa", "4242", 12, 2034, "sandbox")
+    assert (method.brand, method.last4, method.exp_month, method.exp_year, method.processor) == (
+        "visa",
+        "4242",
+        12,
+        2034,
+        "sandbox",
+    )
     customer.refresh_from_db()
     assert customer.default_payment_method_id == method.id
 
@@ -95,7 +104,13 @@ def test_attach_timeout_raises_503_and_writes_nothing(customer, sandbox_fault):
 def test_visa_charge_succeeds_with_fee_and_charge_ref(customer):
     method = attach_card(customer)
     payment = charge(customer, method, amount=2000, trigger="purchase")
-    assert (payment.status, payment.amount, payment.currency, payment.fee, payment.trigger) == ("succeeded", 2000, "usd", 88, "purchase")
+    assert (payment.status, payment.amount, payment.currency, payment.fee, payment.trigger) == (
+        "succeeded",
+        2000,
+        "usd",
+        88,
+        "purchase",
+    )
     assert SandboxCharge.objects.get(ref=payment.processor_charge_ref).idempotency_key == "order:1:attempt:1"
 
 
@@ -158,7 +173,9 @@ def test_crash_after_the_processor_charged_is_reconciled_without_a_second_charge
         processor="sandbox",
         idempotency_key="order:1:attempt:1",
     )
-    made = get_processor().charge(payment_method_ref=method.processor_ref, amount=2000, currency="usd", idempotency_key="order:1:attempt:1")
+    made = get_processor().charge(
+        payment_method_ref=method.processor_ref, amount=2000, currency="usd", idempotency_key="order:1:attempt:1"
+    )
     payment = charge(customer, method)
     assert payment.id == marker.id
     assert (payment.status, payment.processor_charge_ref, payment.fee) == ("succeeded", made.charge_ref, 88)
@@ -239,7 +256,10 @@ def test_deleted_method_is_refused(customer):
         charge(customer, method)
 
 
-@pytest.mark.parametrize(("amount", "currency", "loc"), [(0, "usd", "amount"), (-5, "usd", "amount"), (100, "USD", "currency"), (100, "xyz", "currency")])
+@pytest.mark.parametrize(
+    ("amount", "currency", "loc"),
+    [(0, "usd", "amount"), (-5, "usd", "amount"), (100, "USD", "currency"), (100, "xyz", "currency")],
+)
 def test_bad_amount_or_currency_is_refused(customer, amount, currency, loc):
     method = attach_card(customer)
     with pytest.raises(PolarRequestValidationError) as excinfo:
@@ -296,7 +316,13 @@ def test_charge_many_records_each_outcome_and_reconciles_a_key_used_before(custo
     declining = attach_card(other, "pm_card_chargeCustomerFail")
     # A crash left this one pending after the processor charged it.
     marker = Payment.objects.create(
-        organization=organization, customer=customer, payment_method=visa, amount=500, currency="usd", processor="sandbox", idempotency_key="k-old"
+        organization=organization,
+        customer=customer,
+        payment_method=visa,
+        amount=500,
+        currency="usd",
+        processor="sandbox",
+        idempotency_key="k-old",
     )
     get_processor().charge(payment_method_ref=visa.processor_ref, amount=500, currency="usd", idempotency_key="k-old")
     requests = [

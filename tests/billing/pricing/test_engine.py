@@ -27,7 +27,9 @@ def fixed(amount, price_id="p_fixed", currency="usd"):
 
 
 def metered(unit_amount, cap=None):
-    return PriceVersion(price_id="p_meter", amount_type="metered_unit", currency="usd", unit_amount=Decimal(unit_amount), cap_amount=cap)
+    return PriceVersion(
+        price_id="p_meter", amount_type="metered_unit", currency="usd", unit_amount=Decimal(unit_amount), cap_amount=cap
+    )
 
 
 def seats(mode):
@@ -102,7 +104,9 @@ def test_graduated_tiers_price_each_seat_in_its_own_tier():
 
 
 def test_seats_outside_bounded_tiers_are_refused():
-    bounded = PriceVersion(price_id="p", amount_type="seat_based", currency="usd", tiers=(SeatTier(1, 5, 1000),), tier_mode="graduated")
+    bounded = PriceVersion(
+        price_id="p", amount_type="seat_based", currency="usd", tiers=(SeatTier(1, 5, 1000),), tier_mode="graduated"
+    )
     with pytest.raises(PricingError):
         seat_amount(bounded, 6)
     with pytest.raises(PricingError):
@@ -126,7 +130,9 @@ def test_percentage_discount_and_tax_per_line():
 
 def test_fixed_discount_spreads_over_lines_and_never_exceeds_one():
     discount = DiscountInput(discount_id="d", type="fixed", amounts={"usd": 1500}, duration="once")
-    result = price(order(LineInput(price=fixed(1000, "a"), label="A"), LineInput(price=fixed(1000, "b"), label="B"), discount=discount))
+    result = price(
+        order(LineInput(price=fixed(1000, "a"), label="A"), LineInput(price=fixed(1000, "b"), label="B"), discount=discount)
+    )
     assert [line.discount_amount for line in result.lines] == [1000, 500]
     assert result.total_amount == 500
 
@@ -183,7 +189,9 @@ def test_input_round_trips_through_json():
 
 amounts = st.integers(min_value=0, max_value=10_000_000)
 bps = st.integers(min_value=0, max_value=10_000)
-instants_in_jan = st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2025, 1, 31, 23, 59, 59), timezones=st.just(UTC))
+instants_in_jan = st.datetimes(
+    min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2025, 1, 31, 23, 59, 59), timezones=st.just(UTC)
+)
 periods = st.builds(
     lambda start, seconds: Period(start, start + dt.timedelta(seconds=seconds)),
     st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2080, 1, 1), timezones=st.just(UTC)),
@@ -202,7 +210,11 @@ def test_a_full_period_prorates_to_the_full_price(period, amount):
 @settings(deadline=None)
 @given(old=amounts, new=amounts, t=instants_in_jan, tax=bps, discount_bps=st.one_of(st.none(), bps))
 def test_upgrade_then_immediate_downgrade_nets_to_no_change(old, new, t, tax, discount_bps):
-    discount = None if discount_bps is None else DiscountInput(discount_id="d", type="percentage", basis_points=discount_bps, duration="forever")
+    discount = (
+        None
+        if discount_bps is None
+        else DiscountInput(discount_id="d", type="percentage", basis_points=discount_bps, duration="forever")
+    )
     up = order(
         LineInput(price=fixed(old, "old"), label="Old", kind="credit", prorate_from=t, tax_rate_bps=tax),
         LineInput(price=fixed(new, "new"), label="New", prorate_from=t, tax_rate_bps=tax),
@@ -231,7 +243,11 @@ line_inputs = st.one_of(
         st.integers(0, 10**7),
         st.integers(0, 10**6),
     ).map(lambda x: x),
-    st.builds(lambda n, mode: LineInput(price=seats(mode), label="S", seats=n), st.integers(0, 200), st.sampled_from(["volume", "graduated"])),
+    st.builds(
+        lambda n, mode: LineInput(price=seats(mode), label="S", seats=n),
+        st.integers(0, 200),
+        st.sampled_from(["volume", "graduated"]),
+    ),
     st.builds(lambda a, t: LineInput(price=fixed(a), label="P", prorate_from=t), amounts, instants_in_jan),
 )
 discounts = st.one_of(
@@ -255,7 +271,16 @@ def test_totals_are_never_negative_without_credits_and_discounts_never_exceed_th
 
 @settings(deadline=None)
 @given(
-    lines=st.lists(st.builds(lambda a, t, k: LineInput(price=fixed(a), label="X", kind=k, prorate_from=t), amounts, instants_in_jan, st.sampled_from(["charge", "credit"])), min_size=1, max_size=6),
+    lines=st.lists(
+        st.builds(
+            lambda a, t, k: LineInput(price=fixed(a), label="X", kind=k, prorate_from=t),
+            amounts,
+            instants_in_jan,
+            st.sampled_from(["charge", "credit"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
     discount=discounts,
 )
 def test_amount_due_is_never_negative_and_discount_magnitude_never_exceeds_the_line(lines, discount):
@@ -296,7 +321,9 @@ def test_a_change_at_the_period_end_costs_nothing():
 def test_credit_line_is_discounted_and_taxed_with_its_sign():
     # Unused half of a 10.00 plan at 10 % off and 20 % tax: −500, discount −50, tax round(−450 × 20 %) = −90
     period = Period(dt.datetime(2025, 1, 1, tzinfo=UTC), dt.datetime(2025, 1, 3, tzinfo=UTC))
-    line = LineInput(price=fixed(1000), label="Old", kind="credit", prorate_from=dt.datetime(2025, 1, 2, tzinfo=UTC), tax_rate_bps=2000)
+    line = LineInput(
+        price=fixed(1000), label="Old", kind="credit", prorate_from=dt.datetime(2025, 1, 2, tzinfo=UTC), tax_rate_bps=2000
+    )
     discount = DiscountInput(discount_id="d", type="percentage", basis_points=1000, duration="forever")
     result = price(order(line, discount=discount, period=period))
     item = result.lines[0]

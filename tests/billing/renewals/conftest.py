@@ -1,4 +1,5 @@
 """Renewal fixtures: a product with a fixed and a metered price, a customer with pm_card_visa, events."""
+
 import datetime as dt
 import itertools
 from decimal import Decimal
@@ -33,7 +34,9 @@ def make_meter(organization, name="API calls", event_name="api_call") -> Meter:
     )
 
 
-def metered_product(organization, meter, *, name="API plan", amount=1000, unit_amount="0.5", cap_amount=None, interval="month", count=1):
+def metered_product(
+    organization, meter, *, name="API plan", amount=1000, unit_amount="0.5", cap_amount=None, interval="month", count=1
+):
     metered = {"amount_type": "metered_unit", "price_currency": "usd", "meter_id": str(meter.id), "unit_amount": unit_amount}
     if cap_amount is not None:
         metered["cap_amount"] = cap_amount

@@ -5,6 +5,7 @@ one subscription at a time, the other by ``renewals_batch.subscription_cycles_ru
 with all the other scenarios. Both must end in the same state: orders, items, stored inputs,
 payments, subscription fields, webhook events and audit entries.
 """
+
 import collections
 import datetime as dt
 import threading
@@ -43,7 +44,17 @@ def at(month, day, hour=12):
 
 
 SCENARIOS = [
-    "plain", "trial", "discount", "credits_and_cap", "rollover", "tax", "cancel", "plan_change", "declined", "no_method", "late_usage",
+    "plain",
+    "trial",
+    "discount",
+    "credits_and_cap",
+    "rollover",
+    "tax",
+    "cancel",
+    "plan_change",
+    "declined",
+    "no_method",
+    "late_usage",
     "external_id",
 ]
 
@@ -84,7 +95,9 @@ def _build(organization, scenario: str, tag: str, shared: dict) -> Subscription:
         ingest(organization, customer, at(2, 6), 5)
         from billing.models.events import Event
 
-        Event.objects.filter(customer=customer, timestamp=at(2, 6)).update(customer=None, external_customer_id=customer.external_id)
+        Event.objects.filter(customer=customer, timestamp=at(2, 6)).update(
+            customer=None, external_customer_id=customer.external_id
+        )
     return Subscription.objects.get(pk=subscription.pk)
 
 
@@ -92,7 +105,10 @@ def _build(organization, scenario: str, tag: str, shared: dict) -> Subscription:
 def twins(organization):
     meter = make_meter(organization)
     credit = benefit_create(
-        organization=organization, type="meter_credit", description="10 free calls", properties={"units": 10, "meter_id": str(meter.id)}
+        organization=organization,
+        type="meter_credit",
+        description="10 free calls",
+        properties={"units": 10, "meter_id": str(meter.id)},
     )
     credited_product = metered_product(organization, meter, name="Credited plan", cap_amount=8)
     product_benefits_set(product=credited_product, benefits=[credit.id])
@@ -125,7 +141,9 @@ def _renew(twins, now):
                     break
                 renewals.subscription_cycle(subscription_id=subscription.id)
         ids = [s.id for s in twins["batch"].values()]
-        while Subscription.objects.filter(pk__in=ids, status__in=Subscription.RENEWABLE_STATUSES, current_period_end__lte=now).exists():
+        while Subscription.objects.filter(
+            pk__in=ids, status__in=Subscription.RENEWABLE_STATUSES, current_period_end__lte=now
+        ).exists():
             result = renewals_batch.subscription_cycles_run(subscription_ids=ids)
             assert result.errors == {}
 
@@ -169,12 +187,25 @@ def _view(subscription: Subscription) -> dict:
                 o.discount_id,
                 o.product_id,
                 o.pricing_inputs,
-                [(i.label, i.amount, i.discount_amount, i.tax_amount, i.proration, i.product_price_id, i.period_start, i.period_end) for i in o.items.all()],
+                [
+                    (
+                        i.label,
+                        i.amount,
+                        i.discount_amount,
+                        i.tax_amount,
+                        i.proration,
+                        i.product_price_id,
+                        i.period_start,
+                        i.period_end,
+                    )
+                    for i in o.items.all()
+                ],
             )
             for o in orders
         ],
         "payments": sorted(
-            (p.status, p.amount, p.decline_reason, p.idempotency_key.split(":", 2)[2]) for p in Payment.objects.filter(order__in=orders)
+            (p.status, p.amount, p.decline_reason, p.idempotency_key.split(":", 2)[2])
+            for p in Payment.objects.filter(order__in=orders)
         ),
         "webhooks": dict(events),
         "audit": audited,
@@ -217,7 +248,9 @@ def test_batch_webhook_payloads_equal_the_api_resources(twins):
     order = Order.objects.get(subscription=subscription, billing_reason="subscription_cycle")
     paid = WebhookEvent.objects.get(type="order.paid", payload__data__id=str(order.id))
     assert paid.payload["data"] == _jsonable(OrderOutput(order).data)
-    updated = WebhookEvent.objects.filter(type="subscription.updated", payload__data__id=str(subscription.id)).latest("created_at")
+    updated = WebhookEvent.objects.filter(type="subscription.updated", payload__data__id=str(subscription.id)).latest(
+        "created_at"
+    )
     assert updated.payload["data"] == _jsonable(SubscriptionOutput(subscription).data)
 
 
@@ -313,7 +346,11 @@ def test_a_processor_timeout_leaves_the_charge_pending_then_it_is_reconciled_onc
 
     settings.SANDBOX_PROCESSOR_FAULT = ""
     SandboxSettings.objects.update_or_create(pk=1, defaults={"fault": "none"})
-    assert payments_reconcile_pending(created_before=clock.now() + dt.timedelta(days=1)) == {"succeeded": 1, "failed": 0, "pending": 0}
+    assert payments_reconcile_pending(created_before=clock.now() + dt.timedelta(days=1)) == {
+        "succeeded": 1,
+        "failed": 0,
+        "pending": 0,
+    }
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING  # the payment is settled; the order is the renewal's business
     assert scheduler.renewal_orders_settle() == 1
@@ -344,7 +381,12 @@ def test_meter_quantity_by_customer_equals_meter_quantity_for_each_customer(orga
         events_ingest(
             organization=organization,
             events=[
-                {"name": "api_call", "customer_id": str(c.id), "timestamp": at(2, 1 + k).isoformat(), "metadata": {"tokens": k * (i + 1)}}
+                {
+                    "name": "api_call",
+                    "customer_id": str(c.id),
+                    "timestamp": at(2, 1 + k).isoformat(),
+                    "metadata": {"tokens": k * (i + 1)},
+                }
                 for i, c in enumerate(customers)
                 for k in range(i + 1)
             ],
@@ -377,7 +419,11 @@ def test_the_reconcile_beat_pays_a_renewal_whose_charge_timed_out(organization, 
 def test_metrics_show_the_renewal_backlog_and_what_waits_for_an_answer(client, organization, subscription, settings):
     def gauges():
         lines = client.get("/metrics").content.decode().splitlines()
-        return {line.split()[0]: float(line.split()[1]) for line in lines if line.startswith(("polar_renewal", "polar_payments", "polar_webhook"))}
+        return {
+            line.split()[0]: float(line.split()[1])
+            for line in lines
+            if line.startswith(("polar_renewal", "polar_payments", "polar_webhook"))
+        }
 
     with clock.freeze(at(2, 1)):
         assert gauges()["polar_renewals_due"] == 0

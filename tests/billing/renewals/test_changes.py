@@ -1,4 +1,5 @@
 """Scheduled changes applied at the right cycle; usage in arrears with credits and caps; discounts."""
+
 import datetime as dt
 
 from django.core.management import call_command
@@ -89,7 +90,10 @@ def test_trial_end_activates_and_bills_the_first_paid_period_without_trial_usage
 def test_meter_credits_are_taken_off_and_the_cap_limits_the_usage_line(organization, customer, card, meter):
     product = metered_product(organization, meter, cap_amount=20)
     credit = benefit_create(
-        organization=organization, type="meter_credit", description="10 free calls", properties={"units": 10, "meter_id": str(meter.id)}
+        organization=organization,
+        type="meter_credit",
+        description="10 free calls",
+        properties={"units": 10, "meter_id": str(meter.id)},
     )
     product_benefits_set(product=product, benefits=[credit.id])
     subscription = subscribe(organization, customer, product)
@@ -127,7 +131,10 @@ def test_unused_rollover_credit_carries_into_the_next_period(organization, custo
         properties={"units": 10, "meter_id": str(meter.id), "rollover": True},
     )
     expiring = benefit_create(
-        organization=organization, type="meter_credit", description="5 calls a month", properties={"units": 5, "meter_id": str(meter.id)}
+        organization=organization,
+        type="meter_credit",
+        description="5 calls a month",
+        properties={"units": 5, "meter_id": str(meter.id)},
     )
     product_benefits_set(product=product, benefits=[rolling.id, expiring.id])
     subscription = subscribe(organization, customer, product)
@@ -154,7 +161,10 @@ def test_unused_rollover_credit_carries_into_the_next_period(organization, custo
 def test_customer_meter_shows_the_credit_carried_in(organization, customer, card, meter):
     product = metered_product(organization, meter)
     rolling = benefit_create(
-        organization=organization, type="meter_credit", description="10 kept", properties={"units": 10, "meter_id": str(meter.id), "rollover": True}
+        organization=organization,
+        type="meter_credit",
+        description="10 kept",
+        properties={"units": 10, "meter_id": str(meter.id), "rollover": True},
     )
     product_benefits_set(product=product, benefits=[rolling.id])
     subscribe(organization, customer, product)

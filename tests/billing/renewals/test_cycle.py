@@ -1,4 +1,5 @@
 """The renewal cycle through run_billing: orders matching hand computations, month after month."""
+
 import datetime as dt
 
 import pytest

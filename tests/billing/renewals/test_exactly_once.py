@@ -1,6 +1,7 @@
 """Exactly once under faults, on real PostgreSQL (and a real Celery worker process for the crash):
 two concurrent sweeps, a task delivered twice, a worker killed between the order and the charge.
 Each ends with one cycle order and at most one successful charge."""
+
 import datetime as dt
 import os
 import signal
@@ -145,10 +146,30 @@ def _start_worker(tmp_path: Path, name: str, extra_env: dict) -> subprocess.Pope
     }
     log = open(tmp_path / f"{name}.log", "w")
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "polar", "worker", "-P", "prefork", "-c", "1", "-n", f"{name}@%h",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "polar",
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            "1",
+            "-n",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+        ],
         cwd=django_settings.BASE_DIR if hasattr(django_settings, "BASE_DIR") else os.getcwd(),
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

@@ -1,4 +1,5 @@
 """Period arithmetic at the subscription level: each renewal's order covers the next period exactly."""
+
 import datetime as dt
 
 import pytest

@@ -1,4 +1,5 @@
 """billing_verify, the upcoming-renewal preview, and usage that arrives after its period was billed."""
+
 import datetime as dt
 import uuid
 
@@ -71,7 +72,9 @@ def test_billing_verify_for_another_organization_ignores_these_orders(organizati
 # --- upcoming ----------------------------------------------------------------------------------------
 
 
-def test_upcoming_previews_the_next_renewal_with_usage_so_far_and_writes_nothing(api_client, organization, customer, subscription):
+def test_upcoming_previews_the_next_renewal_with_usage_so_far_and_writes_nothing(
+    api_client, organization, customer, subscription
+):
     ingest(organization, customer, at(2, 3), 12)
     with clock.freeze(at(2, 10)), CaptureQueriesContext(connection) as queries:
         response = api_client.get(f"/v1/subscriptions/{subscription.id}/upcoming")
@@ -84,7 +87,12 @@ def test_upcoming_previews_the_next_renewal_with_usage_so_far_and_writes_nothing
         ("API plan", 1000),
         ("API plan – API calls usage (2026-01-31 – 2026-02-28)", 6),
     ]
-    assert (body["subtotal_amount"], body["total_amount"], body["due_amount"], body["billing_reason"]) == (1006, 1006, 1006, "subscription_cycle")
+    assert (body["subtotal_amount"], body["total_amount"], body["due_amount"], body["billing_reason"]) == (
+        1006,
+        1006,
+        1006,
+        "subscription_cycle",
+    )
     assert (body["id"], body["subscription_id"], body["currency"]) == (None, str(subscription.id), "usd")
     assert body["items"][0]["start_timestamp"].startswith("2026-02-28T12:00:00")
     assert not Order.objects.filter(billing_reason="subscription_cycle").exists()
@@ -149,7 +157,9 @@ def test_late_usage_respects_credits_and_what_is_left_of_the_cap(organization, c
     run_billing(at(2, 28))
     ingest(organization, customer, at(2, 4), 7, received=at(3, 1))  # now 13: 3 over the credit → 1.5 → 2
     run_billing(at(3, 31))
-    ingest(organization, customer, at(2, 5), 100, received=at(4, 1))  # 113 − 10 = 103 × 0.5 = 51.5, but only 20 − 2 = 18 of the cap is left
+    ingest(
+        organization, customer, at(2, 5), 100, received=at(4, 1)
+    )  # 113 − 10 = 103 × 0.5 = 51.5, but only 20 − 2 = 18 of the cap is left
     run_billing(at(4, 30))
     ingest(organization, customer, at(2, 6), 100, received=at(5, 1))  # the cap is used up: nothing more
     run_billing(at(5, 31))

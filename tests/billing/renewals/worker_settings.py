@@ -5,6 +5,7 @@ With ``RENEWALS_CRASH_POINT=<checkpoint name>:<marker file>`` in its environment
 the first worker only), the worker's pool process installs a hook at that renewal checkpoint
 (``billing.renewals.cycle.CHECKPOINT_HOOKS``): it writes the marker file and blocks, so the test can
 SIGKILL the worker at a known point. Production code has no such hook."""
+
 import os
 import pathlib
 import time

@@ -1,4 +1,5 @@
 """The subscription and order admin: read-only, changes only through the service actions."""
+
 import pytest
 
 from billing.models import Subscription
@@ -10,9 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_revoke_action_goes_through_the_service(admin_client, organization, customer, product, card):
     subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=product)
-    response = admin_client.post(
-        "/admin/billing/subscription/", {"action": "revoke", "_selected_action": [str(subscription.pk)]}
-    )
+    response = admin_client.post("/admin/billing/subscription/", {"action": "revoke", "_selected_action": [str(subscription.pk)]})
     assert response.status_code == 302
     assert Subscription.objects.get().status == "canceled"
     assert WebhookEvent.objects.filter(type="subscription.revoked").count() == 1

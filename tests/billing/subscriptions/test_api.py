@@ -1,5 +1,6 @@
 """``/v1/subscriptions/``: list filters, get, create, update (cancel, uncancel, revoke, change), delete,
 tenant isolation and bad input."""
+
 import uuid
 
 import pytest
@@ -62,7 +63,9 @@ def test_get_answers_the_contract_shape(api_client, subscription, product):
 
 def test_other_organizations_subscription_is_not_found(api_client, foreign_subscription):
     for method in ("get", "patch", "delete"):
-        response = getattr(api_client, method)(f"/v1/subscriptions/{foreign_subscription.id}", {"cancel_at_period_end": True}, format="json")
+        response = getattr(api_client, method)(
+            f"/v1/subscriptions/{foreign_subscription.id}", {"cancel_at_period_end": True}, format="json"
+        )
         assert response.status_code == 404, (method, response.content)
     assert Subscription.objects.get(pk=foreign_subscription.pk).cancel_at_period_end is False
 
@@ -79,7 +82,9 @@ def test_create_with_customer_and_card_answers_201_active(api_client, organizati
 def test_create_by_external_customer_id(api_client, organization, customer, product, card):
     customer.external_id = "ext-1"
     customer.save()
-    response = api_client.post("/v1/subscriptions/", {"external_customer_id": "ext-1", "product_id": str(product.id)}, format="json")
+    response = api_client.post(
+        "/v1/subscriptions/", {"external_customer_id": "ext-1", "product_id": str(product.id)}, format="json"
+    )
     assert response.status_code == 201, response.content
 
 
@@ -102,7 +107,10 @@ def test_create_with_foreign_ids_is_422_and_writes_nothing(api_client, organizat
     cases = [
         ({"customer_id": str(foreign_customer.id), "product_id": str(product.id)}, ["body", "customer_id"]),
         ({"customer_id": str(customer.id), "product_id": str(foreign_product.id)}, ["body", "product_id"]),
-        ({"customer_id": str(customer.id), "product_id": str(product.id), "payment_method_id": str(foreign_card.id)}, ["body", "payment_method_id"]),
+        (
+            {"customer_id": str(customer.id), "product_id": str(product.id), "payment_method_id": str(foreign_card.id)},
+            ["body", "payment_method_id"],
+        ),
         ({"customer_id": str(customer.id), "product_id": str(uuid.uuid4())}, ["body", "product_id"]),
         ({"product_id": str(product.id)}, ["body", "customer_id"]),
         ({"customer_id": str(customer.id), "product_id": str(product.id), "seats": 0}, ["body", "seats"]),
@@ -121,7 +129,9 @@ def test_patch_cancel_and_uncancel(api_client, subscription):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["cancel_at_period_end"] is True and body["customer_cancellation_reason"] == "too_expensive"
-    assert api_client.patch(f"/v1/subscriptions/{subscription.id}", {"cancel_at_period_end": True}, format="json").status_code == 403
+    assert (
+        api_client.patch(f"/v1/subscriptions/{subscription.id}", {"cancel_at_period_end": True}, format="json").status_code == 403
+    )
     response = api_client.patch(f"/v1/subscriptions/{subscription.id}", {"cancel_at_period_end": False}, format="json")
     assert response.status_code == 200 and response.json()["cancel_at_period_end"] is False
 
@@ -141,7 +151,9 @@ def test_delete_revokes_and_answers_the_subscription(api_client, subscription):
 
 def test_patch_product_with_next_period_then_another_change_is_409(api_client, subscription, premium):
     response = api_client.patch(
-        f"/v1/subscriptions/{subscription.id}", {"product_id": str(premium.id), "proration_behavior": "next_period"}, format="json"
+        f"/v1/subscriptions/{subscription.id}",
+        {"product_id": str(premium.id), "proration_behavior": "next_period"},
+        format="json",
     )
     assert response.status_code == 200, response.content
     assert response.json()["pending_update"]["product_id"] == str(premium.id)
@@ -163,7 +175,9 @@ def test_patch_discount_that_does_not_apply_is_422(api_client, organization, sub
     from tests.factories.subscriptions import percentage_discount
 
     discount = percentage_discount(organization, products=[premium.id])
-    assert ["body", "discount_id"] in _loc(api_client.patch(f"/v1/subscriptions/{subscription.id}", {"discount_id": str(discount.id)}, format="json"))
+    assert ["body", "discount_id"] in _loc(
+        api_client.patch(f"/v1/subscriptions/{subscription.id}", {"discount_id": str(discount.id)}, format="json")
+    )
     assert Subscription.objects.get(pk=subscription.pk).discount_id is None
 
 

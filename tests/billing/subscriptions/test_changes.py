@@ -3,6 +3,7 @@
 The period is 2026-01-31 12:00 → 2026-02-28 12:00 UTC (28 days); every change happens 7 days in, so
 the remaining fraction is exactly 21/28 = 0.75 of the period.
 """
+
 import datetime as dt
 
 import pytest
@@ -178,7 +179,9 @@ def test_invoice_change_applies_a_forever_discount_to_proration_lines(organizati
 
     discount = percentage_discount(organization, basis_points=1000, duration="forever")
     with clock.freeze(T0):
-        subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=product, discount=discount)
+        subscription = lifecycle.subscription_create(
+            organization=organization, customer=customer, product=product, discount=discount
+        )
     first = Order.objects.get(billing_reason="subscription_create")
     assert (first.discount_amount, first.total_amount) == (100, 900)
     change(subscription, premium, "invoice")

@@ -1,4 +1,5 @@
 """Transitions racing on one subscription: the row lock serialises them, so exactly one wins."""
+
 import threading
 
 import pytest

@@ -1,4 +1,5 @@
 """Every subscription transition, legal and illegal, through the services."""
+
 import datetime as dt
 
 import pytest
@@ -27,11 +28,19 @@ def test_create_charges_first_period_and_activates(organization, customer, produ
 
     assert subscription.status == SubscriptionStatus.ACTIVE
     assert subscription.started_at == T0
-    assert (subscription.current_period_start, subscription.current_period_end) == (T0, dt.datetime(2026, 2, 28, 12, 0, tzinfo=dt.UTC))
+    assert (subscription.current_period_start, subscription.current_period_end) == (
+        T0,
+        dt.datetime(2026, 2, 28, 12, 0, tzinfo=dt.UTC),
+    )
     assert subscription.billing_anchor_day == 31
     assert subscription.amount == 1000
     order = Order.objects.get(subscription=subscription)
-    assert (order.billing_reason, order.status, order.total_amount, order.due_amount) == ("subscription_create", "paid", 1000, 1000)
+    assert (order.billing_reason, order.status, order.total_amount, order.due_amount) == (
+        "subscription_create",
+        "paid",
+        1000,
+        1000,
+    )
     assert Payment.objects.get(order_id=order.id).status == "succeeded"
     assert BenefitGrant.objects.filter(subscription_id=subscription.id, revoked_at__isnull=True).count() == 1
     assert events("subscription.created") == 1 and events("subscription.active") == 1 and events("order.paid") == 1
@@ -92,7 +101,9 @@ def test_free_product_needs_no_card_and_is_paid_at_once(organization, customer):
     ],
     ids=["archived", "one_time", "foreign_card", "discount_not_applicable", "seats_on_non_seat", "trial_in_past"],
 )
-def test_create_rejects_bad_input_and_writes_nothing(organization, other_organization, customer, product, card, frozen, kwargs_factory, field):
+def test_create_rejects_bad_input_and_writes_nothing(
+    organization, other_organization, customer, product, card, frozen, kwargs_factory, field
+):
     from billing.catalog.services import product_update
     from tests.factories import CustomerFactory
     from tests.factories.payments import attach_card
@@ -129,7 +140,9 @@ def test_seats_outside_tiers_are_refused(organization, customer, card):
 
 def test_cancel_sets_cancel_at_period_end_keeps_benefits(organization, customer, product, card):
     subscription = create(organization, customer, product)
-    canceled = lifecycle.subscription_cancel(subscription=subscription, customer_cancellation_reason="too_expensive", customer_cancellation_comment="pricey")
+    canceled = lifecycle.subscription_cancel(
+        subscription=subscription, customer_cancellation_reason="too_expensive", customer_cancellation_comment="pricey"
+    )
 
     assert canceled.status == SubscriptionStatus.ACTIVE and canceled.cancel_at_period_end
     assert canceled.ends_at == canceled.current_period_end
@@ -186,8 +199,14 @@ def test_revoke_while_a_charge_is_pending_is_locked(organization, customer, prod
     subscription = create(organization, customer, product)
     order = Order.objects.get(subscription=subscription)
     Payment.objects.create(
-        organization=organization, customer=customer, payment_method=card, amount=1, currency="usd",
-        processor="sandbox", idempotency_key="test-pending", order=order,
+        organization=organization,
+        customer=customer,
+        payment_method=card,
+        amount=1,
+        currency="usd",
+        processor="sandbox",
+        idempotency_key="test-pending",
+        order=order,
     )
     with pytest.raises(services.SubscriptionLocked):
         lifecycle.subscription_revoke(subscription=subscription)

@@ -1,5 +1,6 @@
 """Webhook events of the subscription lifecycle: written in the transaction, in order, with payloads
 that parse as the SDK's resources."""
+
 import pytest
 from polar_sdk import models as m032
 

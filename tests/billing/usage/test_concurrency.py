@@ -1,4 +1,5 @@
 """Two ingests racing on PostgreSQL with overlapping external ids: each id stored once, counts add up."""
+
 import threading
 
 import pytest

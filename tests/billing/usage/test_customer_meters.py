@@ -16,13 +16,16 @@ API_CALLS = {"conjunction": "and", "clauses": [{"property": "name", "operator": 
 def _setup(api_client, organization, customer):
     meter = MeterFactory(organization=organization, name="tokens", filter=API_CALLS, aggregation=TOKENS)
     second = CustomerFactory(organization=organization, external_id="cust-2")
-    ingest(api_client, [
-        {"name": "api_call", "customer_id": str(customer.id), "metadata": {"tokens": 7}, "timestamp": "2026-11-02T00:00:00Z"},
-        {"name": "api_call", "customer_id": str(customer.id), "metadata": {"tokens": 5}, "timestamp": "2026-11-03T00:00:00Z"},
-        # previous month: not in the current period
-        {"name": "api_call", "customer_id": str(second.id), "metadata": {"tokens": 100}, "timestamp": "2026-10-31T23:59:59Z"},
-        {"name": "api_call", "customer_id": str(second.id), "metadata": {"tokens": 1}, "timestamp": "2026-11-01T00:00:00Z"},
-    ])
+    ingest(
+        api_client,
+        [
+            {"name": "api_call", "customer_id": str(customer.id), "metadata": {"tokens": 7}, "timestamp": "2026-11-02T00:00:00Z"},
+            {"name": "api_call", "customer_id": str(customer.id), "metadata": {"tokens": 5}, "timestamp": "2026-11-03T00:00:00Z"},
+            # previous month: not in the current period
+            {"name": "api_call", "customer_id": str(second.id), "metadata": {"tokens": 100}, "timestamp": "2026-10-31T23:59:59Z"},
+            {"name": "api_call", "customer_id": str(second.id), "metadata": {"tokens": 1}, "timestamp": "2026-11-01T00:00:00Z"},
+        ],
+    )
     return meter, second
 
 
@@ -50,7 +53,9 @@ def test_customer_meter_ids_are_stable_and_gettable(api_client, organization, cu
     assert CustomerMeter.objects.count() == 1  # only the pair that was listed
 
 
-def test_other_organizations_customer_meter_is_404_and_not_listed(api_client, other_api_client, organization, customer, frozen_now):
+def test_other_organizations_customer_meter_is_404_and_not_listed(
+    api_client, other_api_client, organization, customer, frozen_now
+):
     _setup(api_client, organization, customer)
     item_id = api_client.get("/v1/customer-meters/").json()["items"][0]["id"]
     assert other_api_client.get(f"/v1/customer-meters/{item_id}").status_code == 404

@@ -5,11 +5,26 @@ from .conftest import ingest
 
 def _events(api_client, customer):
     c = str(customer.id)
-    ingest(api_client, [
-        {"name": "api_call", "customer_id": c, "timestamp": "2026-11-02T00:00:00Z", "metadata": {"model": "a"}, "external_id": "e1"},
-        {"name": "upload", "customer_id": c, "timestamp": "2026-11-03T00:00:00Z", "metadata": {"model": "b"}, "parent_id": "e1"},
-        {"name": "api_call", "external_customer_id": "nobody-yet", "timestamp": "2026-11-04T00:00:00Z"},
-    ])
+    ingest(
+        api_client,
+        [
+            {
+                "name": "api_call",
+                "customer_id": c,
+                "timestamp": "2026-11-02T00:00:00Z",
+                "metadata": {"model": "a"},
+                "external_id": "e1",
+            },
+            {
+                "name": "upload",
+                "customer_id": c,
+                "timestamp": "2026-11-03T00:00:00Z",
+                "metadata": {"model": "b"},
+                "parent_id": "e1",
+            },
+            {"name": "api_call", "external_customer_id": "nobody-yet", "timestamp": "2026-11-04T00:00:00Z"},
+        ],
+    )
 
 
 def test_list_events_in_polars_user_event_shape(api_client, organization, customer, frozen_now):
@@ -33,9 +48,11 @@ def test_list_events_in_polars_user_event_shape(api_client, organization, custom
 
 def test_list_events_filters(api_client, customer, frozen_now):
     _events(api_client, customer)
+
     def names(params):
         items = api_client.get("/v1/events/", params).json()["items"]
         return [item["name"] + item["timestamp"][8:10] for item in items]
+
     assert names({"customer_id": str(customer.id)}) == ["upload03", "api_call02"]
     assert names({"external_customer_id": "nobody-yet"}) == ["api_call04"]
     assert names({"external_customer_id": "cust-1"}) == ["upload03", "api_call02"]

@@ -72,7 +72,11 @@ def test_one_invalid_event_rejects_the_batch_with_its_location(api_client, custo
     response = ingest(api_client, events)
     assert response.status_code == 422
     assert response.json()["detail"] == [
-        {"loc": ["body", "events", 7, "timestamp"], "msg": "Input should be a valid datetime in ISO 8601 format", "type": "datetime_parsing"}
+        {
+            "loc": ["body", "events", 7, "timestamp"],
+            "msg": "Input should be a valid datetime in ISO 8601 format",
+            "type": "datetime_parsing",
+        }
     ]
     assert Event.objects.count() == 0
 
@@ -192,12 +196,15 @@ def test_ingest_needs_the_events_write_scope(organization, customer):
 
 def test_nul_characters_are_a_422_not_a_database_error(api_client, customer, frozen_now):
     c = str(customer.id)
-    response = ingest(api_client, [
-        {"name": "a\u0000b", "customer_id": c},
-        {"name": "x", "customer_id": c, "external_id": "e\u0000"},
-        {"name": "x", "customer_id": c, "metadata": {"k\u0000": 1}},
-        {"name": "x", "customer_id": c, "metadata": {"k": "v\u0000"}},
-    ])
+    response = ingest(
+        api_client,
+        [
+            {"name": "a\u0000b", "customer_id": c},
+            {"name": "x", "customer_id": c, "external_id": "e\u0000"},
+            {"name": "x", "customer_id": c, "metadata": {"k\u0000": 1}},
+            {"name": "x", "customer_id": c, "metadata": {"k": "v\u0000"}},
+        ],
+    )
     assert response.status_code == 422
     assert [error["loc"][2] for error in response.json()["detail"]] == [0, 1, 2, 3]
     assert Event.objects.count() == 0

@@ -30,12 +30,15 @@ def test_a_stale_partition_cache_is_repaired_on_insert(api_client, customer, fro
 
 
 def test_partition_boundaries_are_utc_months(api_client, customer, frozen_now):
-    ingest(api_client, [
-        {"name": "x", "customer_id": str(customer.id), "timestamp": "2026-04-30T23:59:59.999999Z"},
-        {"name": "x", "customer_id": str(customer.id), "timestamp": "2026-05-01T00:00:00Z"},
-    ])
+    ingest(
+        api_client,
+        [
+            {"name": "x", "customer_id": str(customer.id), "timestamp": "2026-04-30T23:59:59.999999Z"},
+            {"name": "x", "customer_id": str(customer.id), "timestamp": "2026-05-01T00:00:00Z"},
+        ],
+    )
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tableoid::regclass::text FROM billing_event ORDER BY \"timestamp\"")
+        cursor.execute('SELECT tableoid::regclass::text FROM billing_event ORDER BY "timestamp"')
         assert [row[0] for row in cursor.fetchall()] == ["billing_event_p202604", "billing_event_p202605"]

@@ -1,4 +1,5 @@
 """Each operator and aggregation against hand-computed expectations, buckets across DST, isolation."""
+
 import datetime as dt
 from decimal import Decimal
 
@@ -19,13 +20,31 @@ def dataset(api_client, customer, frozen_now):
     """Five events of one customer in November 2026 (numbers in the tests below are computed from these)."""
     c = str(customer.id)
     events = [
-        {"name": "api_call", "customer_id": c, "timestamp": "2026-11-02T10:00:00Z",
-         "metadata": {"tokens": 10, "model": "gpt-4", "cached": True, "_cost": {"amount": 1.5, "currency": "usd"}}},
-        {"name": "api_call", "customer_id": c, "timestamp": "2026-11-03T10:00:00Z",
-         "metadata": {"tokens": 20, "model": "gpt-4o-mini", "cached": False, "_cost": {"amount": "2.25", "currency": "usd"}}},
-        {"name": "api_call", "customer_id": c, "timestamp": "2026-11-04T10:00:00Z", "metadata": {"tokens": 30, "model": "claude"}},
+        {
+            "name": "api_call",
+            "customer_id": c,
+            "timestamp": "2026-11-02T10:00:00Z",
+            "metadata": {"tokens": 10, "model": "gpt-4", "cached": True, "_cost": {"amount": 1.5, "currency": "usd"}},
+        },
+        {
+            "name": "api_call",
+            "customer_id": c,
+            "timestamp": "2026-11-03T10:00:00Z",
+            "metadata": {"tokens": 20, "model": "gpt-4o-mini", "cached": False, "_cost": {"amount": "2.25", "currency": "usd"}},
+        },
+        {
+            "name": "api_call",
+            "customer_id": c,
+            "timestamp": "2026-11-04T10:00:00Z",
+            "metadata": {"tokens": 30, "model": "claude"},
+        },
         {"name": "upload", "customer_id": c, "timestamp": "2026-11-05T10:00:00Z", "metadata": {"tokens": 5, "model": "gpt-4"}},
-        {"name": "api_call", "customer_id": c, "timestamp": "2026-11-06T10:00:00Z", "metadata": {"tokens": "40", "model": "x_y%"}},
+        {
+            "name": "api_call",
+            "customer_id": c,
+            "timestamp": "2026-11-06T10:00:00Z",
+            "metadata": {"tokens": "40", "model": "x_y%"},
+        },
     ]
     assert ingest(api_client, events).json() == {"inserted": 5, "duplicates": 0}
     return customer
@@ -82,10 +101,13 @@ def test_nested_filters_combine_and_with_or(organization, dataset):
         "conjunction": "and",
         "clauses": [
             {"property": "name", "operator": "eq", "value": "api_call"},
-            {"conjunction": "or", "clauses": [
-                {"property": "model", "operator": "eq", "value": "claude"},
-                {"property": "tokens", "operator": "gte", "value": 20},
-            ]},
+            {
+                "conjunction": "or",
+                "clauses": [
+                    {"property": "model", "operator": "eq", "value": "claude"},
+                    {"property": "tokens", "operator": "gte", "value": 20},
+                ],
+            },
         ],
     }
     assert _quantity(organization, dataset, filter_) == 3  # events 2, 3 and 5
@@ -145,12 +167,15 @@ def test_total_of_avg_is_over_the_range_not_a_sum_of_buckets(api_client, organiz
 def test_day_buckets_follow_local_midnight_across_the_dst_change(api_client, organization, customer, frozen_now):
     # Europe/Paris moves from +01:00 to +02:00 on 2026-03-29 at 02:00 local.
     c = str(customer.id)
-    ingest(api_client, [
-        {"name": "api_call", "customer_id": c, "timestamp": "2026-03-28T22:30:00Z"},  # 23:30 on the 28th, local
-        {"name": "api_call", "customer_id": c, "timestamp": "2026-03-28T23:30:00Z"},  # 00:30 on the 29th, local
-        {"name": "api_call", "customer_id": c, "timestamp": "2026-03-29T22:30:00Z"},  # 00:30 on the 30th (+02:00)
-        {"name": "api_call", "customer_id": c, "timestamp": "2026-03-29T21:30:00Z"},  # 23:30 on the 29th (+02:00)
-    ])
+    ingest(
+        api_client,
+        [
+            {"name": "api_call", "customer_id": c, "timestamp": "2026-03-28T22:30:00Z"},  # 23:30 on the 28th, local
+            {"name": "api_call", "customer_id": c, "timestamp": "2026-03-28T23:30:00Z"},  # 00:30 on the 29th, local
+            {"name": "api_call", "customer_id": c, "timestamp": "2026-03-29T22:30:00Z"},  # 00:30 on the 30th (+02:00)
+            {"name": "api_call", "customer_id": c, "timestamp": "2026-03-29T21:30:00Z"},  # 23:30 on the 29th (+02:00)
+        ],
+    )
     meter = MeterFactory(organization=organization, filter=API_CALLS)
     body = api_client.get(
         f"/v1/meters/{meter.id}/quantities",
@@ -173,7 +198,12 @@ def test_month_buckets_in_a_time_zone_start_at_local_month_starts(api_client, or
     meter = MeterFactory(organization=organization, filter=API_CALLS)
     body = api_client.get(
         f"/v1/meters/{meter.id}/quantities",
-        {"start_timestamp": "2026-10-15T00:00:00Z", "end_timestamp": "2026-11-30T00:00:00Z", "interval": "month", "timezone": "Europe/Paris"},
+        {
+            "start_timestamp": "2026-10-15T00:00:00Z",
+            "end_timestamp": "2026-11-30T00:00:00Z",
+            "interval": "month",
+            "timezone": "Europe/Paris",
+        },
     ).json()
     assert body["quantities"] == [
         {"timestamp": "2026-09-30T22:00:00Z", "quantity": 0},  # October starts at +02:00
@@ -206,8 +236,12 @@ def test_quantities_never_count_another_organizations_events(api_client, other_a
     # And a customer id of another organization in the filter matches nothing.
     filtered = api_client.get(
         f"/v1/meters/{meter.id}/quantities",
-        {"start_timestamp": "2026-11-01T00:00:00Z", "end_timestamp": "2026-12-01T00:00:00Z", "interval": "month",
-         "customer_id": str(other_customer.id)},
+        {
+            "start_timestamp": "2026-11-01T00:00:00Z",
+            "end_timestamp": "2026-12-01T00:00:00Z",
+            "interval": "month",
+            "customer_id": str(other_customer.id),
+        },
     ).json()
     assert filtered["total"] == 0
 
@@ -216,10 +250,27 @@ def test_quantities_never_count_another_organizations_events(api_client, other_a
     "params, loc",
     [
         ({"end_timestamp": "2026-12-01T00:00:00Z", "interval": "day"}, ["query", "start_timestamp"]),
-        ({"start_timestamp": "2026-11-01T00:00:00Z", "end_timestamp": "2026-12-01T00:00:00Z", "interval": "decade"}, ["query", "interval"]),
-        ({"start_timestamp": "2026-11-01T00:00:00Z", "end_timestamp": "2026-12-01T00:00:00Z", "interval": "day", "timezone": "Mars/Olympus"}, ["query", "timezone"]),
-        ({"start_timestamp": "2026-11-01T00:00:00Z", "end_timestamp": "2026-10-01T00:00:00Z", "interval": "day"}, ["query", "end_timestamp"]),
-        ({"start_timestamp": "2000-01-01T00:00:00Z", "end_timestamp": "2026-10-01T00:00:00Z", "interval": "hour"}, ["query", "interval"]),
+        (
+            {"start_timestamp": "2026-11-01T00:00:00Z", "end_timestamp": "2026-12-01T00:00:00Z", "interval": "decade"},
+            ["query", "interval"],
+        ),
+        (
+            {
+                "start_timestamp": "2026-11-01T00:00:00Z",
+                "end_timestamp": "2026-12-01T00:00:00Z",
+                "interval": "day",
+                "timezone": "Mars/Olympus",
+            },
+            ["query", "timezone"],
+        ),
+        (
+            {"start_timestamp": "2026-11-01T00:00:00Z", "end_timestamp": "2026-10-01T00:00:00Z", "interval": "day"},
+            ["query", "end_timestamp"],
+        ),
+        (
+            {"start_timestamp": "2000-01-01T00:00:00Z", "end_timestamp": "2026-10-01T00:00:00Z", "interval": "hour"},
+            ["query", "interval"],
+        ),
     ],
 )
 def test_bad_quantities_query_is_a_422(api_client, organization, params, loc):

@@ -1,4 +1,5 @@
 """Polar's wire conventions: pagination, sorting, error shapes, trailing slashes, versions, tenancy."""
+
 import uuid
 
 import pytest

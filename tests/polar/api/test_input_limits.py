@@ -3,6 +3,7 @@ ones included, and nothing that passes the edge breaks the database, the pricing
 
 Each test is a finding of issue 11 as a user would hit it over HTTP (docs/input-limits.md lists the limits).
 """
+
 import datetime as dt
 import json
 import uuid
@@ -119,8 +120,12 @@ def _hosted_post(client_secret, **fields):
     browser = Client(enforce_csrf_checks=True)
     page = browser.get(f"/checkout/{client_secret}")
     assert page.status_code == 200
-    data = {"csrfmiddlewaretoken": page.cookies["csrftoken"].value, "customer_email": "page@example.com",
-            "card_number": "4242 4242 4242 4242", **fields}
+    data = {
+        "csrfmiddlewaretoken": page.cookies["csrftoken"].value,
+        "customer_email": "page@example.com",
+        "card_number": "4242 4242 4242 4242",
+        **fields,
+    }
     return browser.post(f"/checkout/{client_secret}", data)
 
 
@@ -144,9 +149,13 @@ def test_hosted_checkout_form_refuses_a_bad_country_and_stores_a_good_address(ap
 
 # --- finding 11: the public confirm shows the public shape only ------------------------------------------
 
+
 def test_public_confirm_does_not_publish_the_merchants_metadata(api_client, anonymous_client, product):
     checkout = _checkout(
-        api_client, product, metadata={"internal": "margin-42"}, customer_metadata={"crm": "vip"},
+        api_client,
+        product,
+        metadata={"internal": "margin-42"},
+        customer_metadata={"crm": "vip"},
         external_customer_id="crm-123",
     )
     response = anonymous_client.post(
@@ -177,6 +186,7 @@ def test_public_confirm_answer_parses_with_polar_sdk_0_32():
 
 # --- finding 6: NUL, non-finite numbers, huge integers, pages, sizes, nesting ------------------------------
 
+
 def test_nul_in_metadata_keys_and_values_is_422(api_client):
     for metadata in ({"k\u0000": "v"}, {"k": "v\u0000"}):
         response = api_client.post("/v1/customers/", {"email": "a@example.com", "metadata": metadata}, format="json")
@@ -194,9 +204,7 @@ def test_nul_in_a_meter_name_is_422(api_client):
 
 
 def test_nul_in_an_ingested_event_is_422(api_client):
-    response = api_client.post(
-        "/v1/events/ingest", {"events": [{"name": "a\u0000", "external_customer_id": "x"}]}, format="json"
-    )
+    response = api_client.post("/v1/events/ingest", {"events": [{"name": "a\u0000", "external_customer_id": "x"}]}, format="json")
     assert _locs(response) == [["body", "events", 0, "name"]]
 
 
@@ -237,11 +245,16 @@ def test_seat_tiers_beyond_the_seat_limit_are_422(api_client):
         "name": "Team",
         "recurring_interval": "month",
         "prices": [
-            {"amount_type": "seat_based", "price_currency": "usd",
-             "seat_tiers": {"tiers": [{"min_seats": 1, "max_seats": 2**31, "price_per_seat": 500}]}}
+            {
+                "amount_type": "seat_based",
+                "price_currency": "usd",
+                "seat_tiers": {"tiers": [{"min_seats": 1, "max_seats": 2**31, "price_per_seat": 500}]},
+            }
         ],
     }
-    assert ["body", "prices", 0, "seat_tiers", "tiers", 0, "max_seats"] in _locs(api_client.post("/v1/products/", body, format="json"))
+    assert ["body", "prices", 0, "seat_tiers", "tiers", 0, "max_seats"] in _locs(
+        api_client.post("/v1/products/", body, format="json")
+    )
 
 
 def test_absurd_seat_counts_are_422_on_checkouts_and_subscriptions(api_client, organization):
@@ -343,6 +356,7 @@ def test_a_body_without_content_length_over_the_limit_is_413(api_client):
 
 # --- every POST / PATCH route of the URL resolver --------------------------------------------------------
 
+
 def _routes(patterns=None, prefix=""):
     patterns = get_resolver().url_patterns if patterns is None else patterns
     for pattern in patterns:
@@ -361,13 +375,32 @@ def _view_methods(pattern) -> set[str]:
 
 
 HOSTILE_BODIES = {
-    "nul": json.dumps({"name": "a\u0000", "email": "a\u0000@example.com", "metadata": {"k\u0000": "v\u0000"},
-                       "events": [{"name": "a\u0000", "external_customer_id": "x\u0000"}], "key": "k\u0000",
-                       "customer_email": "b\u0000@example.com", "label": "l\u0000", "description": "d\u0000"}),
+    "nul": json.dumps(
+        {
+            "name": "a\u0000",
+            "email": "a\u0000@example.com",
+            "metadata": {"k\u0000": "v\u0000"},
+            "events": [{"name": "a\u0000", "external_customer_id": "x\u0000"}],
+            "key": "k\u0000",
+            "customer_email": "b\u0000@example.com",
+            "label": "l\u0000",
+            "description": "d\u0000",
+        }
+    ),
     "nan": '{"metadata": {"a": NaN}, "amount": Infinity, "seats": NaN, "events": [{"name": "a", "metadata": {"a": NaN}}]}',
-    "huge_ints": json.dumps({"amount": 10**40, "seats": 10**20, "max_redemptions": 10**19, "limit_usage": 10**12,
-                             "usage": 2**31, "basis_points": 10**30, "increment_usage": 10**18, "page": 10**20,
-                             "metadata": {"n": 10**30}}),
+    "huge_ints": json.dumps(
+        {
+            "amount": 10**40,
+            "seats": 10**20,
+            "max_redemptions": 10**19,
+            "limit_usage": 10**12,
+            "usage": 2**31,
+            "basis_points": 10**30,
+            "increment_usage": 10**18,
+            "page": 10**20,
+            "metadata": {"n": 10**30},
+        }
+    ),
     "deep": '{"metadata": ' + '{"a": ' * 3000 + "1" + "}" * 3000 + "}",
     "deep_list": '{"events": ' + "[" * 100 + "]" * 100 + "}",
 }
@@ -382,10 +415,16 @@ def concrete_ids(api_client, organization):
     subscription = subscription_create(organization=organization, customer=card.customer, product=product, payment_method=card)
     checkout = _checkout(api_client, product)
     return {
-        "products": product.id, "customers": card.customer.id, "subscriptions": subscription.id,
-        "meters": MeterFactory(organization=organization).id, "benefits": custom_benefit(organization).id,
-        "discounts": percentage_discount(organization).id, "checkouts": checkout["id"],
-        "orders": subscription.orders.first().id, "payments": card.id, "client_secret": checkout["client_secret"],
+        "products": product.id,
+        "customers": card.customer.id,
+        "subscriptions": subscription.id,
+        "meters": MeterFactory(organization=organization).id,
+        "benefits": custom_benefit(organization).id,
+        "discounts": percentage_discount(organization).id,
+        "checkouts": checkout["id"],
+        "orders": subscription.orders.first().id,
+        "payments": card.id,
+        "client_secret": checkout["client_secret"],
         "external_id": "ext-1",
     }
 

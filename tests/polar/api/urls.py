@@ -1,5 +1,6 @@
 """A test-only URLconf: minimal views that exercise the API kernel (auth, idempotency, errors, pagination)
 without depending on any product endpoint."""
+
 import threading
 
 from django.urls import include, path

@@ -1,5 +1,6 @@
 """/metrics stays bounded whatever a client sends (issue 11, finding 5): every label of the request metrics
 comes from a closed set, never from the raw method or path."""
+
 import re
 import uuid
 

@@ -1,5 +1,6 @@
 """A real HTTP receiver in a thread that verifies Standard Webhooks signatures, and helpers to drive the
 outbox through its tasks with the business clock moved (never slept)."""
+
 import datetime as dt
 import http.server
 import json

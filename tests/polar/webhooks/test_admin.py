@@ -1,4 +1,5 @@
 """Staff admin: pages render, attempts are read-only, the redeliver action calls the service."""
+
 import pytest
 
 from polar.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt

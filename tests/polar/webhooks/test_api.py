@@ -1,5 +1,6 @@
 """The webhooks API: endpoints CRUD, secret rotation, deliveries list, redelivery. Tenant isolation and bad
 input for every endpoint."""
+
 import datetime as dt
 
 import pytest
@@ -13,8 +14,18 @@ from .conftest import T0
 pytestmark = pytest.mark.django_db
 
 ENDPOINT_KEYS = {
-    "id", "created_at", "modified_at", "url", "name", "api_version", "format", "secret", "organization_id",
-    "events", "enabled", "uses_standard_webhook_signature",
+    "id",
+    "created_at",
+    "modified_at",
+    "url",
+    "name",
+    "api_version",
+    "format",
+    "secret",
+    "organization_id",
+    "events",
+    "enabled",
+    "uses_standard_webhook_signature",
 }
 
 
@@ -119,7 +130,10 @@ def test_patch_updates_fields_and_disabling_is_reported(api_client):
     assert response.status_code == 200
     body = response.json()
     assert (body["url"], body["events"], body["enabled"], body["name"]) == (
-        "https://other.merchant.test/x", ["product.created"], False, "N"
+        "https://other.merchant.test/x",
+        ["product.created"],
+        False,
+        "N",
     )
     assert body["modified_at"] is not None
     endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
@@ -128,9 +142,7 @@ def test_patch_updates_fields_and_disabling_is_reported(api_client):
 
 def test_patch_with_bad_input_is_422_and_changes_nothing(api_client):
     endpoint_id = _create(api_client).json()["id"]
-    response = api_client.patch(
-        f"/v1/webhooks/endpoints/{endpoint_id}", {"url": "gopher://x", "enabled": False}, format="json"
-    )
+    response = api_client.patch(f"/v1/webhooks/endpoints/{endpoint_id}", {"url": "gopher://x", "enabled": False}, format="json")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "url"]
     endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
@@ -218,13 +230,19 @@ def test_deliveries_list_every_attempt_in_polar_shape(api_client, delivered):
     first = body["items"][0]
     assert set(first) >= {"id", "created_at", "modified_at", "succeeded", "http_code", "response", "webhook_event"}
     assert set(first["webhook_event"]) == {
-        "id", "created_at", "modified_at", "type", "api_version", "payload", "last_http_code", "succeeded", "skipped",
+        "id",
+        "created_at",
+        "modified_at",
+        "type",
+        "api_version",
+        "payload",
+        "last_http_code",
+        "succeeded",
+        "skipped",
         "is_archived",
     }
     flaky = [item for item in body["items"] if item["webhook_endpoint_id"] == str(delivered["flaky"].id)]
-    assert [(item["attempt_number"], item["http_code"], item["succeeded"]) for item in flaky] == [
-        (1, 500, False), (2, 200, True)
-    ]
+    assert [(item["attempt_number"], item["http_code"], item["succeeded"]) for item in flaky] == [(1, 500, False), (2, 200, True)]
     assert flaky[0]["response"] == '{"received": 500}'
     assert flaky[0]["webhook_event"]["id"] == str(delivered["event"].id)
     assert flaky[0]["webhook_event"]["succeeded"] is True
@@ -252,7 +270,10 @@ def test_deliveries_filter_by_endpoint_and_time_range(api_client, delivered):
     assert {item["webhook_endpoint_id"] for item in items} == {flaky_id} and len(items) == 2
     items = api_client.get(
         "/v1/webhooks/deliveries",
-        {"start_timestamp": (T0 + dt.timedelta(seconds=1)).isoformat(), "end_timestamp": (T0 + dt.timedelta(minutes=1)).isoformat()},
+        {
+            "start_timestamp": (T0 + dt.timedelta(seconds=1)).isoformat(),
+            "end_timestamp": (T0 + dt.timedelta(minutes=1)).isoformat(),
+        },
     ).json()["items"]
     assert [(item["attempt_number"], item["http_code"]) for item in items] == [(2, 200)]
 

@@ -3,6 +3,7 @@ wall-clock deadline, the lease that outlives it, and one attempt per task run fo
 
 Receivers are real HTTP servers on 127.0.0.1 that drip their answer; each stops after a few seconds or when
 the client goes away, so every test is bounded in time whatever the code does."""
+
 import datetime as dt
 import http.server
 import threading
@@ -174,7 +175,9 @@ def test_a_slow_receiver_gets_one_attempt_per_task_run_then_yields_the_worker(se
     assert len(slow_receiver.requests) == 2  # the first 500, then one 200
     assert elapsed < policy.DELIVERY_DRAIN_SECONDS + django_settings.WEBHOOK_DELIVERY_DEADLINE_SECONDS
     assert sorted(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("status", flat=True)) == [
-        Status.PENDING, Status.PENDING, Status.SUCCEEDED
+        Status.PENDING,
+        Status.PENDING,
+        Status.SUCCEEDED,
     ]
 
 

@@ -1,5 +1,6 @@
 """Delivery to a real receiver that verifies signatures: signing, retries on the schedule, ordering,
 disabling on 410 and on persistent failure, redelivery."""
+
 import datetime as dt
 import json
 
@@ -35,9 +36,7 @@ def test_event_is_delivered_with_a_signature_the_receiver_verifies(organization,
     delivery = WebhookDelivery.objects.get(event=event, endpoint=endpoint)
     assert (delivery.status, delivery.attempt_count, delivery.last_http_code) == (Status.SUCCEEDED, 1, 200)
     attempt = WebhookDeliveryAttempt.objects.get(delivery=delivery)
-    assert (attempt.number, attempt.succeeded, attempt.http_code, attempt.response) == (
-        1, True, 200, '{"received": 200}'
-    )
+    assert (attempt.number, attempt.succeeded, attempt.http_code, attempt.response) == (1, True, 200, '{"received": 200}')
     assert attempt.attempted_at == T0 and attempt.next_attempt_at is None
 
 
@@ -80,9 +79,7 @@ def test_retries_follow_the_schedule_then_give_up(organization, receiver, make_e
 
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempt_count, delivery.next_attempt_at) == (Status.FAILED, 10, None)
-    assert list(delivery.attempts.order_by("number").values_list("number", "http_code", "succeeded"))[-1] == (
-        10, 500, False
-    )
+    assert list(delivery.attempts.order_by("number").values_list("number", "http_code", "succeeded"))[-1] == (10, 500, False)
     # All attempts carried the same webhook-id.
     assert {request["headers"]["webhook-id"] for request in receiver.requests} == {str(event.id)}
     sweep(now + dt.timedelta(days=5))
@@ -100,9 +97,7 @@ def test_a_retry_that_succeeds_completes_the_delivery(organization, receiver, ma
     assert (delivery.status, delivery.attempt_count, delivery.next_attempt_at) == (Status.SUCCEEDED, 2, None)
     assert [request["payload"]["type"] for request in receiver.requests] == ["subscription.created"] * 2
     endpoint.refresh_from_db()
-    assert (endpoint.consecutive_failures, endpoint.failing_since, endpoint.last_success_at) == (
-        0, None, retry_at
-    )
+    assert (endpoint.consecutive_failures, endpoint.failing_since, endpoint.last_success_at) == (0, None, retry_at)
 
 
 def test_a_later_event_waits_while_an_earlier_one_is_pending_retry(organization, receiver, make_endpoint, emit, sweep):
@@ -120,7 +115,9 @@ def test_a_later_event_waits_while_an_earlier_one_is_pending_retry(organization,
     sweep(retry_at)
     assert [json.loads(request["body"])["data"]["n"] for request in receiver.requests] == [1, 1, 2, 3]
     assert [request["headers"]["webhook-id"] for request in receiver.requests[1:]] == [
-        str(first.id), str(second.id), str(third.id)
+        str(first.id),
+        str(second.id),
+        str(third.id),
     ]
 
 
@@ -257,13 +254,23 @@ def test_a_subscription_lifecycle_arrives_signed_and_in_order_despite_an_outage(
 ):
     """The issue's "done when", with a synthetic emitter: created → active → updated (renewal) → canceled →
     revoked, while the receiver is down for the first two attempts."""
-    make_endpoint(events=[
-        "subscription.created", "subscription.active", "subscription.updated", "subscription.canceled",
-        "subscription.revoked",
-    ])
+    make_endpoint(
+        events=[
+            "subscription.created",
+            "subscription.active",
+            "subscription.updated",
+            "subscription.canceled",
+            "subscription.revoked",
+        ]
+    )
     receiver.statuses["/hook"].extend([502, 502])
-    story = ["subscription.created", "subscription.active", "subscription.updated", "subscription.canceled",
-             "subscription.revoked"]
+    story = [
+        "subscription.created",
+        "subscription.active",
+        "subscription.updated",
+        "subscription.canceled",
+        "subscription.revoked",
+    ]
     for minute, event_type in enumerate(story):
         emit(organization, event_type, {"id": "sub_1", "step": minute}, at=T0 + dt.timedelta(minutes=minute))
     for _ in range(5):

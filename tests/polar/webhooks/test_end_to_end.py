@@ -1,6 +1,7 @@
 """Issue 7's "done when", with the real services: a subscription bought through the checkout API, renewed by
 ``billing_run``, cancelled and revoked through the API delivers its events, signed and in order, to a
 receiver that verifies every signature with the standardwebhooks library."""
+
 import datetime as dt
 
 import pytest
@@ -15,8 +16,13 @@ pytestmark = pytest.mark.django_db
 
 START = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 TYPES = [
-    "subscription.created", "subscription.active", "subscription.updated", "subscription.canceled",
-    "subscription.revoked", "order.created", "order.paid",
+    "subscription.created",
+    "subscription.active",
+    "subscription.updated",
+    "subscription.canceled",
+    "subscription.revoked",
+    "order.created",
+    "order.paid",
 ]
 
 
@@ -41,10 +47,17 @@ def test_checkout_renewal_cancel_revoke_arrive_signed_and_in_order(
     renewal_at = subscription.current_period_end + dt.timedelta(minutes=1)
     at(renewal_at, lambda: billing_run(now=renewal_at))
     cancel_at = renewal_at + dt.timedelta(days=2)
-    assert at(cancel_at, lambda: api_client.patch(
-        f"/v1/subscriptions/{subscription.id}", {"cancel_at_period_end": True}, format="json"
-    )).status_code == 200
-    assert at(cancel_at + dt.timedelta(hours=1), lambda: api_client.delete(f"/v1/subscriptions/{subscription.id}")).status_code == 200
+    assert (
+        at(
+            cancel_at,
+            lambda: api_client.patch(f"/v1/subscriptions/{subscription.id}", {"cancel_at_period_end": True}, format="json"),
+        ).status_code
+        == 200
+    )
+    assert (
+        at(cancel_at + dt.timedelta(hours=1), lambda: api_client.delete(f"/v1/subscriptions/{subscription.id}")).status_code
+        == 200
+    )
     for _ in range(3):
         sweep(cancel_at + dt.timedelta(hours=2))
 
@@ -54,9 +67,9 @@ def test_checkout_renewal_cancel_revoke_arrive_signed_and_in_order(
     assert len({request["headers"]["webhook-id"] for request in delivered}) == len(delivered)
     types = [request["payload"]["type"] for request in delivered]
     subscription_events = [
-        request["payload"]["type"] for request in delivered
-        if request["payload"]["type"].startswith("subscription.")
-        and request["payload"]["data"]["id"] == str(subscription.id)
+        request["payload"]["type"]
+        for request in delivered
+        if request["payload"]["type"].startswith("subscription.") and request["payload"]["data"]["id"] == str(subscription.id)
     ]
     # the story, in order (subscription.updated accompanies several steps)
     story = [t for t in subscription_events if t != "subscription.updated"]
@@ -64,7 +77,8 @@ def test_checkout_renewal_cancel_revoke_arrive_signed_and_in_order(
     # two paid orders: the first period at checkout and the renewal, each created before it is paid
     paid = [request["payload"]["data"] for request in delivered if request["payload"]["type"] == "order.paid"]
     assert [(order["billing_reason"], order["total_amount"]) for order in paid] == [
-        ("subscription_create", 1900), ("subscription_cycle", 1900)
+        ("subscription_create", 1900),
+        ("subscription_cycle", 1900),
     ]
     assert types.index("order.created") < types.index("order.paid")
     # and in the order the events were written

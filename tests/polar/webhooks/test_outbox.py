@@ -1,4 +1,5 @@
 """The outbox: a rolled-back change sends nothing, a committed one is never lost, fan-out is idempotent."""
+
 import datetime as dt
 import decimal
 import uuid

@@ -1,6 +1,7 @@
 """The SSRF guard: checked at send time after DNS, on every address, and the checked address is the one
 connected to. DNS is outside our system, so socket.getaddrinfo is replaced to make names resolve where the
 test needs them."""
+
 import ipaddress
 import socket
 
@@ -158,9 +159,24 @@ def test_https_to_the_checked_address_uses_the_original_name_for_sni_and_the_cer
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hooks.merchant.test",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=hooks.merchant.test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     server_names = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -277,6 +293,4 @@ def test_an_endpoint_url_with_a_6to4_loopback_literal_is_refused_at_creation(set
 
     settings.WEBHOOKS_ALLOW_LOOPBACK = False
     with pytest.raises(PolarRequestValidationError):
-        services.webhook_endpoint_create(
-            organization=organization, url="http://[2002:7f00:1::]:8080/hook", events=["order.paid"]
-        )
+        services.webhook_endpoint_create(organization=organization, url="http://[2002:7f00:1::]:8080/hook", events=["order.paid"])

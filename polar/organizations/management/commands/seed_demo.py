@@ -32,4 +32,3 @@ class Command(BaseCommand):
         self.stdout.write(f"admin         {result['admin_username']} / {result['admin_password']}")
         created = ", ".join(f"{name}: {count}" for name, count in result["created"].items())
         self.stdout.write(f"rows created  {created}")
-

@@ -1,0 +1,3 @@
+"""Ledger and payouts models; import them here so Django finds them."""
+
+from payouts.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction  # noqa: F401

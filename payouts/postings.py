@@ -1,0 +1,201 @@
+"""The postings of each money event (see docs/ledger.md for who bears which fee).
+
+These functions take plain values (ids, amounts, the processor's name), never billing rows: the ledger
+sits below billing, which calls it in the transaction that records the event. Each is idempotent by
+its key (``payment:<payment id>``, ``release:<payment transaction id>``, ``refund:<refund id>``).
+
+A payment of ``gross`` with processor fee ``P`` and platform fee ``F``:
+
+====================================  ==========  ======================================
+account                               amount      why
+====================================  ==========  ======================================
+processor clearing                    +gross      the processor holds the customer's money
+merchant pending                      −(gross−F)  owed to the merchant, inside the holding period
+platform fees                         −F          the platform's revenue
+processor fees                        +P          the processor's fee, borne by the platform
+processor clearing                    −P          ... and kept by the processor
+====================================  ==========  ======================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Sum
+
+from payouts.ledger import (
+    Line,
+    Posting,
+    ledger_post,
+    ledger_post_many,
+    merchant_account_key,
+    platform_fees_key,
+    processor_account_key,
+)
+from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from polar.money import round_minor_units
+
+# Polar's platform fee: 4 % + 40 minor units of each payment (capped at the payment). It covers the
+# processor's fee, which the platform bears.
+PLATFORM_FEE_BPS = 400
+PLATFORM_FEE_FIXED = 40
+# How long a payment's funds stay pending before they can be paid out (refund and dispute window).
+HOLDING_PERIOD = dt.timedelta(days=7)
+
+PENDING = LedgerAccount.Kind.MERCHANT_PENDING
+AVAILABLE = LedgerAccount.Kind.MERCHANT_AVAILABLE
+
+
+def platform_fee(gross: int) -> int:
+    bps = getattr(settings, "PLATFORM_FEE_BPS", PLATFORM_FEE_BPS)
+    fixed = getattr(settings, "PLATFORM_FEE_FIXED", PLATFORM_FEE_FIXED)
+    return min(gross, round_minor_units(Decimal(gross) * bps / Decimal(10_000)) + fixed)
+
+
+def holding_period() -> dt.timedelta:
+    return getattr(settings, "LEDGER_HOLDING_PERIOD", HOLDING_PERIOD)
+
+
+def payment_key(payment_id) -> str:
+    return f"payment:{payment_id}"
+
+
+def payment_posting(
+    *, payment_id: uuid.UUID, organization_id: uuid.UUID, gross: int, processor_fee: int, currency: str, processor: str
+) -> Posting:
+    fee = platform_fee(gross)
+    clearing = processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING)
+    return Posting(
+        idempotency_key=payment_key(payment_id),
+        kind=LedgerTransaction.Kind.PAYMENT,
+        organization_id=organization_id,
+        source_id=payment_id,
+        lines=[
+            Line(clearing, gross, currency),
+            Line(merchant_account_key(organization_id, PENDING), -(gross - fee), currency),
+            Line(platform_fees_key(), -fee, currency),
+            Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_FEES), processor_fee, currency),
+            Line(clearing, -processor_fee, currency),
+        ],
+    )
+
+
+def payment_post(**kwargs) -> LedgerTransaction:
+    """Post a succeeded payment (``payment_posting``'s arguments). Idempotent by ``payment:<id>``."""
+    posting = payment_posting(**kwargs)
+    row, _ = ledger_post(**vars(posting))
+    return row
+
+
+def payments_post_many(payments: list[dict]) -> list[LedgerTransaction]:
+    """``payment_post`` for a batch (renewals): three INSERTs whatever the size of the batch."""
+    return ledger_post_many([payment_posting(**payment) for payment in payments])
+
+
+# --- release of pending funds ----------------------------------------------------------------------
+
+
+def _merchant_net(payment_transaction: LedgerTransaction, kind: str) -> int:
+    """The merchant's credit (positive = owed to it) on ``kind`` from a payment and its children."""
+    key = merchant_account_key(payment_transaction.organization_id, kind)
+    total = (
+        LedgerEntry.objects.filter(account__key=key)
+        .filter(transaction_id__in=[payment_transaction.id, *payment_transaction.children.values_list("id", flat=True)])
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    return -total
+
+
+def release_key(payment_transaction_id) -> str:
+    return f"release:{payment_transaction_id}"
+
+
+def payments_release_due(*, now: dt.datetime, limit: int = 1000) -> int:
+    """Move the pending funds of payments posted more than the holding period before ``now`` to the
+    merchant's available balance (what is left of them after refunds). One ``release`` transaction per
+    payment, idempotent by ``release:<payment transaction id>``; the payment's transaction is locked
+    so a refund of the same payment waits and then takes from available. Returns how many released."""
+    released = Exists(LedgerTransaction.objects.filter(parent=OuterRef("pk"), kind=LedgerTransaction.Kind.RELEASE))
+    due = list(
+        LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.PAYMENT, created_at__lte=now - holding_period())
+        .exclude(released)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    count = 0
+    for transaction_id in due:
+        with transaction.atomic():
+            payment_transaction = LedgerTransaction.objects.select_for_update().get(pk=transaction_id)
+            if payment_transaction.children.filter(kind=LedgerTransaction.Kind.RELEASE).exists():
+                continue
+            currency = payment_transaction.entries.values_list("currency", flat=True).first()
+            amount = _merchant_net(payment_transaction, PENDING)
+            organization_id = payment_transaction.organization_id
+            ledger_post(
+                idempotency_key=release_key(payment_transaction.id),
+                kind=LedgerTransaction.Kind.RELEASE,
+                organization_id=organization_id,
+                source_id=payment_transaction.source_id,
+                parent_id=payment_transaction.id,
+                lines=[
+                    Line(merchant_account_key(organization_id, PENDING), amount, currency),
+                    Line(merchant_account_key(organization_id, AVAILABLE), -amount, currency),
+                ],
+            )
+            count += 1
+    return count
+
+
+# --- refunds --------------------------------------------------------------------------------------
+
+
+def refund_key(refund_id) -> str:
+    return f"refund:{refund_id}"
+
+
+def refund_post(
+    *,
+    refund_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    amount: int,
+    refunded_before: int,
+    processor: str,
+) -> LedgerTransaction:
+    """Post a refund of ``amount`` of a payment of which ``refunded_before`` was already refunded.
+
+    The customer's money leaves processor clearing; the merchant gives back ``amount`` less the share
+    of the platform fee returned with it (the platform fee is returned in proportion to the refunded
+    share of the payment, computed cumulatively so a full refund returns it exactly); the processor
+    keeps its fee (the platform bears it). Taken from the merchant's pending funds while the payment
+    is in its holding period, from its available balance after. Locks the payment's transaction (so a
+    release of the same payment cannot interleave). Idempotent by ``refund:<refund id>``.
+    """
+    payment_transaction = LedgerTransaction.objects.select_for_update().get(idempotency_key=payment_key(payment_id))
+    organization_id = payment_transaction.organization_id
+    entries = list(payment_transaction.entries.select_related("account"))
+    currency = entries[0].currency
+    gross = sum(e.amount for e in entries if e.account.kind == LedgerAccount.Kind.PROCESSOR_CLEARING and e.amount > 0)
+    fee = -sum(e.amount for e in entries if e.account.kind == LedgerAccount.Kind.PLATFORM_FEES)
+    fee_returned = round_minor_units(Decimal(fee) * (refunded_before + amount) / gross) - round_minor_units(
+        Decimal(fee) * refunded_before / gross
+    )
+    released = payment_transaction.children.filter(kind=LedgerTransaction.Kind.RELEASE).exists()
+    merchant = merchant_account_key(organization_id, AVAILABLE if released else PENDING)
+    row, _ = ledger_post(
+        idempotency_key=refund_key(refund_id),
+        kind=LedgerTransaction.Kind.REFUND,
+        organization_id=organization_id,
+        source_id=refund_id,
+        parent_id=payment_transaction.id,
+        lines=[
+            Line(merchant, amount - fee_returned, currency),
+            Line(platform_fees_key(), fee_returned, currency),
+            Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -amount, currency),
+        ],
+    )
+    return row

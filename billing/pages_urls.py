@@ -6,6 +6,7 @@ from billing.checkouts import pages as checkout_pages
 from billing.orders import pages as order_pages
 
 urlpatterns = [
+    path("demo/checkout", checkout_pages.demo_checkout_page, name="demo-checkout-page"),
     path("checkout/<str:client_secret>", checkout_pages.checkout_page, name="checkout-page"),
     path("invoices/<uuid:order_id>/<str:signature>", order_pages.invoice_page, name="invoice-page"),
 ]

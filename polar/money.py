@@ -31,10 +31,21 @@ def is_valid_currency(code: str) -> bool:
     return isinstance(code, str) and code in SUPPORTED_CURRENCIES
 
 
+# Symbols for display only; any other currency is shown with its upper-case code ("CHF 12.50").
+CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹", "krw": "₩", "brl": "R$"}
+
+
 def format_amount(amount: int, currency: str) -> str:
-    """Human display for invoices and support pages: 1234 usd -> '12.34 USD'."""
-    if currency in ZERO_DECIMAL_CURRENCIES:
-        return f"{amount:,} {currency.upper()}"
+    """Human display of minor units, for pages, the admin and emails: 5000 usd -> '$50.00', -1234 eur ->
+    '-€12.34', 5000 jpy -> '¥5,000' (zero-decimal currencies have no minor unit), 1250 chf -> 'CHF 12.50'."""
+    currency = (currency or "").lower()
     sign = "-" if amount < 0 else ""
-    major, minor = divmod(abs(amount), 100)
-    return f"{sign}{major:,}.{minor:02d} {currency.upper()}"
+    if currency in ZERO_DECIMAL_CURRENCIES:
+        number = f"{abs(amount):,}"
+    else:
+        major, minor = divmod(abs(amount), 100)
+        number = f"{major:,}.{minor:02d}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    if symbol:
+        return f"{sign}{symbol}{number}"
+    return f"{sign}{currency.upper()} {number}"

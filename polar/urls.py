@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from polar import pages
 from polar.api import exceptions as api_exceptions
 from polar.observability import health
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The hosted checkout and the invoice pages (server-rendered, outside /v1/).
     path("", include("billing.pages_urls")),
+    path("", pages.landing_page, name="landing-page"),
 ]
 
 handler400 = api_exceptions.json_bad_request

@@ -6,6 +6,7 @@ It calls the same services as the API: the page submits to ``checkout_confirm`` 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -18,8 +19,55 @@ from polar import clock, money
 from polar.api.exceptions import flatten_validation_errors
 from polar.errors import PolarError, PolarRequestValidationError
 
+# Shown on the page in sandbox mode only (the sandbox processor's cards, docs/sandbox.md).
+SANDBOX_TEST_CARDS = [
+    ("4242 4242 4242 4242", "succeeds"),
+    ("4000 0000 0000 0002", "declined (card_declined)"),
+    ("4000 0000 0000 9995", "declined (insufficient_funds)"),
+    ("4000 0000 0000 0341", "saved, then every charge declined"),
+]
 
-def _page_context(checkout, *, form=None, error=None, selected_product_id=None):
+# A number that is not a card, in the buyer's words; any other code reads "Your card was declined (code)."
+_DECLINE_MESSAGES = {
+    "incorrect_number": "Invalid card number: check the number and try again.",
+    "invalid_token": "Invalid card number: check the number and try again.",
+}
+
+# Which form field a 422's ``loc`` points at, so the message shows next to it.
+_FIELD_FOR_LOC = {
+    "confirmation_token_id": "card_number",
+    "customer_email": "customer_email",
+    "customer_name": "customer_name",
+    "discount_code": "discount_code",
+    "discount_id": "discount_code",
+    "product_id": "product_id",
+    "line1": "billing_line1",
+    "line2": "billing_line2",
+    "postal_code": "billing_postal_code",
+    "city": "billing_city",
+    "state": "billing_state",
+    "country": "billing_country",
+}
+
+
+def _metered_prices(product, currency):
+    """The product's metered prices, explained as billed by usage (unit price per unit of its meter)."""
+    rows = []
+    for price in product.all_prices.filter(is_archived=False, price_currency=currency).select_related("meter"):
+        if price.is_static:
+            continue
+        unit = price.unit_amount
+        rows.append(
+            {
+                "meter": price.meter.name if price.meter_id else "usage",
+                "unit_amount": f"{unit.normalize():f}" if unit is not None else "",
+                "currency": currency.upper(),
+            }
+        )
+    return rows
+
+
+def _page_context(checkout, *, form=None, error=None, field_errors=None, selected_product_id=None):
     products = [link.product for link in checkout.checkout_products.select_related("product").order_by("order")]
     selected = next((p for p in products if str(p.id) == str(selected_product_id)), None) or checkout.product
     preview = checkout_services.checkout_preview(checkout, product=selected, discount=checkout.discount, seats=checkout.seats)
@@ -35,6 +83,7 @@ def _page_context(checkout, *, form=None, error=None, selected_product_id=None):
             {
                 "id": str(product.id),
                 "name": product.name,
+                "description": product.description or "",
                 "price": fmt(product_preview["amount"]),
                 "interval": product.recurring_interval,
                 "selected": product.id == selected.id,
@@ -50,10 +99,29 @@ def _page_context(checkout, *, form=None, error=None, selected_product_id=None):
         "tax_amount": fmt(preview["tax_amount"]),
         "tax_rate": f"{preview['tax_rate_bps'] / 100:g} %",
         "total_amount": fmt(preview["total_amount"]),
+        "metered_prices": _metered_prices(selected, checkout.currency),
         "trial_end": trial_end,
         "form": form or {"customer_email": checkout.customer_email or "", "customer_name": checkout.customer_name or ""},
         "error": error,
+        "field_errors": field_errors or {},
+        "sandbox_cards": SANDBOX_TEST_CARDS if getattr(settings, "PAYMENT_PROCESSOR", "sandbox") == "sandbox" else None,
     }
+
+
+def _split_validation_errors(errors):
+    """(message for the top of the form, {form field: message}) from a 422's errors."""
+    field_errors, general = {}, []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        field = next((_FIELD_FOR_LOC[part] for part in reversed(loc) if part in _FIELD_FOR_LOC), None)
+        if field and field not in field_errors:
+            message = error["msg"]
+            if field == "card_number" and error.get("type") != "missing":
+                message = _DECLINE_MESSAGES["incorrect_number"]
+            field_errors[field] = message
+        else:
+            general.append(error["msg"])
+    return "; ".join(general) or None, field_errors
 
 
 _ADDRESS_FORM_FIELDS = {f"billing_{name}": name for name in ("line1", "line2", "postal_code", "city", "state", "country")}
@@ -97,21 +165,49 @@ def checkout_page(request, client_secret):
         checkout = checkout_services.checkout_confirm(checkout=checkout, **_confirm_input(form))
     except PolarRequestValidationError as exc:
         checkout.refresh_from_db()
-        message = "; ".join(error["msg"] for error in exc.errors)
-        return render(
-            request,
-            "checkout/page.html",
-            _page_context(checkout, form=form, error=message, selected_product_id=form["product_id"]),
-            status=422,
+        message, field_errors = _split_validation_errors(exc.errors)
+        if not message and not field_errors:
+            message = exc.detail if isinstance(exc.detail, str) else "Please check the form."
+        context = _page_context(
+            checkout, form=form, error=message, field_errors=field_errors, selected_product_id=form["product_id"]
         )
+        return render(request, "checkout/page.html", context, status=422)
     except PolarError as exc:
         checkout.refresh_from_db()
         decline = getattr(exc, "decline_code", None) or (getattr(getattr(exc, "payment", None), "decline_reason", None))
-        message = exc.detail if not decline else f"Your card was declined ({decline})."
-        return render(
-            request,
-            "checkout/page.html",
-            _page_context(checkout, form=form, error=message, selected_product_id=form["product_id"]),
-            status=exc.status_code,
+        field_errors = {}
+        message = exc.detail
+        if decline:
+            # A decline belongs to the card field: the form keeps everything else the buyer typed.
+            field_errors["card_number"] = _DECLINE_MESSAGES.get(decline, f"Your card was declined ({decline}). Try another card.")
+            message = None
+        context = _page_context(
+            checkout, form=form, error=message, field_errors=field_errors, selected_product_id=form["product_id"]
         )
+        return render(request, "checkout/page.html", context, status=exc.status_code)
     return HttpResponseRedirect(checkout.success_url or f"/checkout/{checkout.client_secret}")
+
+
+@require_http_methods(["GET"])
+def demo_checkout_page(request):
+    """``/demo/checkout`` (development and demo only): opens a fresh checkout of the demo merchant's first
+    product and redirects to its hosted page, so the landing page can link to a sample checkout."""
+    if not (getattr(settings, "DEVELOPMENT", False) or settings.DEBUG):
+        raise Http404("No demo here")
+    product = demo_product()
+    if product is None:
+        raise Http404("The demo merchant is not seeded (make seed)")
+    checkout = checkout_services.checkout_create(organization=product.organization, products=[product.id])
+    return HttpResponseRedirect(f"/checkout/{checkout.client_secret}")
+
+
+def demo_product(slug: str = "demo"):
+    """The demo organization's first live product, by name (None when the demo is not seeded)."""
+    from billing.models import Product
+
+    return (
+        Product.objects.select_related("organization")
+        .filter(organization__slug=slug, is_archived=False)
+        .order_by("name", "id")
+        .first()
+    )

@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from billing.models import Order
 from polar import money
+from polar.pages import status_badge
 
 _INVOICE_SALT = "billing.invoice"
 
@@ -50,5 +51,15 @@ def invoice_page(request, order_id, signature):
         name: fmt(getattr(order, f"{name}_amount"))
         for name in ("subtotal", "discount", "net", "tax", "total", "applied_balance", "due", "refunded")
     }
-    context = {"order": order, "organization": order.organization, "customer": order.customer, "items": items, "totals": totals}
+    tax_id = order.customer.tax_id if order.customer else None
+    context = {
+        "order": order,
+        "organization": order.organization,
+        "customer": order.customer,
+        "items": items,
+        "totals": totals,
+        "status_badge": status_badge(order.status),
+        # Polar's tax id is [value, type]; shown as "value (type)".
+        "tax_id": f"{tax_id[0]} ({tax_id[1]})" if isinstance(tax_id, list) and len(tax_id) == 2 else tax_id,
+    }
     return render(request, "invoices/invoice.html", context)

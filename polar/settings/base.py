@@ -133,6 +133,8 @@ STORAGES = {
 }
 # Without collectstatic (tests, a fresh checkout) whitenoise finds files through the finders.
 WHITENOISE_USE_FINDERS = True
+# The pages' own stylesheet and script (assets/polar/, served at /static/polar/; /static/ is collectstatic's).
+STATICFILES_DIRS = [BASE_DIR / "assets"]
 
 # --- Redis and Celery -----------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -12,11 +12,12 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format migrate seed services services-stop services-status clean-data
+.PHONY: help install demo test test-fast lint format migrate seed services services-stop services-status clean-data screenshots
 
 help:
 	@echo "make demo             migrate, seed the demo merchant, serve API + admin + docs, Celery worker and beat (PORT=$(PORT))"
 	@echo "make test             lint, then the whole test suite on real PostgreSQL and Redis (PYTEST_ARGS='-k name' to narrow)"
+	@echo "make screenshots      the browser tests (Chromium via Playwright) writing PNGs of the pages to docs/screenshots/"
 	@echo "make lint             ruff (lint and format check), import-linter contracts, module size (pyproject.toml)"
 	@echo "make format           ruff format and ruff's safe fixes"
 	@echo "make install          create $(VENV) and install requirements.txt (only when it changed)"
@@ -52,6 +53,11 @@ test: $(STAMP) lint
 # Keeps the test database between runs: faster when the migrations did not change.
 test-fast: $(STAMP)
 	$(WITH_SERVICES) $(PY) -m pytest --reuse-db $(PYTEST_ARGS)
+
+# The browser tests (pytest -m browser) with their screenshots kept in docs/screenshots/ (README shows two).
+screenshots: $(STAMP)
+	mkdir -p docs/screenshots
+	POLAR_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(WITH_SERVICES) $(PY) -m pytest --create-db -m browser -p no:cacheprovider $(PYTEST_ARGS) tests/browser
 
 demo: $(STAMP)
 	$(WITH_SERVICES) $(PY) scripts/demo.py --port $(PORT)

@@ -23,6 +23,7 @@ from billing.payments.services import payments_reconcile_pending
 from billing.renewals.late_usage import late_usage_after_end
 from billing.renewals.sweep import renewals_run_due
 from billing.subscriptions.services import subscription_recover_if_settled
+from payouts.postings import payments_release_due
 from polar import clock
 
 
@@ -80,6 +81,14 @@ TIME_DRIVEN_STEPS: list[tuple[str, Callable]] = [
     # After reconcile: a charge it found succeeded is then fulfilled (docs/fulfilment.md).
     ("fulfilment", _step_fulfilment),
 ]
+
+
+def _step_ledger_release(*, now):
+    return payments_release_due(now=now)
+
+
+# The ledger: pending funds past their holding period become available (docs/ledger.md).
+TIME_DRIVEN_STEPS.append(("ledger_release", _step_ledger_release))
 
 
 def billing_run(*, now: dt.datetime) -> dict:

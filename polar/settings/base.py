@@ -175,6 +175,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.fulfilment_sweep",
         "schedule": timedelta(minutes=1),
     },
+    # Ledger (docs/ledger.md): pending funds past the holding period become available.
+    "ledger-release-due": {
+        "task": "payouts.tasks.ledger_release_due",
+        "schedule": timedelta(hours=1),
+    },
     # Webhook outbox: fan out events a crash left behind, send due retries, disable failing endpoints.
     "webhooks-sweep": {
         "task": "polar.webhooks.tasks.webhooks_sweep",

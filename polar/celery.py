@@ -36,3 +36,30 @@ def _exit_task_context(task_id=None, **kwargs):
     if audit is not None:
         audit.__exit__(None, None, None)
     context.clear()
+
+
+@signals.before_task_publish.connect
+def _stamp_published_at(headers=None, **kwargs):
+    """The publish time in the message's headers: /metrics reports the age of the oldest waiting task from it
+    (polar/observability/queues.py)."""
+    import time
+
+    from polar.observability.queues import PUBLISHED_AT_HEADER
+
+    if headers is not None:
+        headers.setdefault(PUBLISHED_AT_HEADER, time.time())
+
+
+@signals.worker_init.connect
+def _serve_worker_metrics(**kwargs):
+    from polar.observability import worker_metrics
+
+    worker_metrics.clear_files()
+    worker_metrics.serve()
+
+
+@signals.worker_process_shutdown.connect
+def _forget_pool_process(pid=None, **kwargs):
+    from polar.observability import worker_metrics
+
+    worker_metrics.mark_dead(pid or os.getpid())

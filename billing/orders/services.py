@@ -23,6 +23,7 @@ import uuid
 import structlog
 from django.db import transaction
 
+from billing import metrics as billing_metrics
 from billing.models import (
     Discount,
     InvoiceCounter,
@@ -326,6 +327,7 @@ def order_create(
         OrderItem.objects.bulk_create(order_items_from_lines(order=order, lines=lines))
         paid = (WebhookEventType.ORDER_PAID,) if order.status == OrderStatus.PAID else ()
         _emit(order, WebhookEventType.ORDER_CREATED, *paid)
+    billing_metrics.order_created(billing_reason)
     return order
 
 

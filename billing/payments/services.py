@@ -23,6 +23,7 @@ import uuid
 import structlog
 from django.db import IntegrityError, transaction
 
+from billing import metrics as billing_metrics
 from billing.models import Payment, PaymentMethod
 from billing.payments.processors import (
     ChargeResult,
@@ -514,6 +515,7 @@ def _apply_outcome(payment: Payment, result: ChargeResult, now) -> None:
     payment.decline_message = None if result.succeeded else result.decline_message
     payment.last_error = None
     payment.modified_at = now
+    billing_metrics.charge_observed(payment.decline_reason)
 
 
 def _record(payment: Payment, result: ChargeResult) -> Payment:

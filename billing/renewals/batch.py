@@ -39,6 +39,7 @@ import structlog
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 
+from billing import metrics as billing_metrics
 from billing.models import (
     Order,
     OrderBillingReason,
@@ -294,6 +295,7 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
     audit, events, orders = [], [], []
     for s in subscriptions:
         plan = cycle_plan(subscription=s, reads=reads)
+        billing_metrics.renewal_observed(now - plan.closed.end)
         before = copy.copy(s)
         happened = [WebhookEventType.SUBSCRIPTION_UPDATED]
         result, applied = cycle_price_and_take_credit(s, plan)
@@ -343,6 +345,7 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
             order.invoice_sequence, order.invoice_number = sequence, number
     with values_insert():  # large JSON (pricing inputs): see polar.db
         Order.objects.bulk_create([order for order, _, _ in orders])
+    billing_metrics.order_created(OrderBillingReason.SUBSCRIPTION_CYCLE, len(orders))
     items_by_order = {order.id: order_services.order_items_from_lines(order=order, lines=lines) for order, lines, _ in orders}
     OrderItem.objects.bulk_create([item for items in items_by_order.values() for item in items])
     for order, _lines, prorations in orders:

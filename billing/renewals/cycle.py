@@ -38,6 +38,7 @@ from collections.abc import Callable
 import structlog
 from django.db import IntegrityError, transaction
 
+from billing import metrics as billing_metrics
 from billing.models import (
     Order,
     OrderBillingReason,
@@ -93,6 +94,7 @@ def cycle_execute_locked(locked: Subscription, *, now: dt.datetime, reads: Cycle
     """
     plan = cycle_plan(subscription=locked, reads=reads)
     boundary = plan.closed.end
+    billing_metrics.renewal_observed(now - boundary)
     was_trialing = locked.status == SubscriptionStatus.TRIALING
     before = (locked.credit_balance, locked.discount_applied_cycles)
     next_product = plan.pending.product if plan.pending is not None and plan.pending.product_id else locked.product

@@ -30,6 +30,7 @@ import datetime as dt
 import structlog
 from django.db import transaction
 
+from billing import metrics as billing_metrics
 from billing.benefits import services as benefit_services
 from billing.discounts.services import discount_unusable_reason
 from billing.models import (
@@ -420,4 +421,5 @@ def subscription_recover_if_settled(*, subscription: Subscription) -> bool:
         locked.modified_at = clock.now()
         locked.save(update_fields=["status", "past_due_at", "modified_at"])
         subscription_emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED, WebhookEventType.SUBSCRIPTION_ACTIVE)
+    billing_metrics.DUNNING_RECOVERIES.inc()
     return True

@@ -28,6 +28,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
+from billing import metrics as billing_metrics
 from billing.usage.partitions import ensure_partitions_for, forget_partitions
 from customers import services as customers_services
 from customers.models import Customer
@@ -334,6 +335,7 @@ def events_ingest(*, organization, events) -> dict:
         )
 
     if errors:
+        billing_metrics.EVENTS_REJECTED.inc(len(events))
         raise PolarRequestValidationError(errors.items)
 
     _resolve_customers(organization_id=organization_id, customer_refs=customer_refs, external_refs=external_refs, rows=rows)
@@ -347,6 +349,7 @@ def events_ingest(*, organization, events) -> dict:
         "ingested_at": now,
     }
     inserted = _write(params, timestamps)
+    billing_metrics.EVENTS_INGESTED.inc(inserted)
     return {"inserted": inserted, "duplicates": duplicates + len(rows) - inserted}
 
 

@@ -42,6 +42,7 @@ from standardwebhooks import Webhook
 
 from polar import clock
 from polar.errors import ResourceNotFound
+from polar.webhooks import metrics as webhook_metrics
 
 from .. import network, policy
 from ..enqueue import endpoint_delivery_on_commit
@@ -201,6 +202,12 @@ def _record(claim: _Claim, result: network.SendResult) -> WebhookDeliveryAttempt
                 webhook_endpoint_disable(endpoint=endpoint, reason=DisabledReason.GONE)
             elif not result.succeeded and _is_persistently_failing(endpoint, now):
                 webhook_endpoint_disable(endpoint=endpoint, reason=DisabledReason.FAILING)
+    webhook_metrics.delivery_observed(
+        succeeded=result.succeeded,
+        status=delivery.status,
+        retrying=next_attempt_at is not None,
+        latency=now - delivery.event_created_at,
+    )
     logger.info(
         "webhook attempt",
         endpoint_id=str(claim.endpoint_id),
@@ -268,6 +275,7 @@ def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> Webho
     endpoint.enabled = False
     endpoint.disabled_at = now
     endpoint.disabled_reason = reason
+    webhook_metrics.endpoint_disabled(reason)
     endpoint.modified_at = now
     endpoint.save(update_fields=["enabled", "disabled_at", "disabled_reason", "modified_at"])
     WebhookDelivery.objects.filter(endpoint=endpoint, status=Status.PENDING).update(

@@ -5,7 +5,29 @@ from django.contrib import admin
 
 from billing.catalog import services as catalog_services
 from billing.models import Product, ProductBenefit, ProductPrice
-from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline
+from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, money
+from polar.money import format_amount
+
+_INTERVAL_WORDS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
+
+
+def price_label(price) -> str:
+    """A price as staff read it: "Pro plan — monthly, $50.00" or "API — per unit of API calls, 0.1 USD ¢"."""
+    if price is None:
+        return "—"
+    interval = price.recurring_interval or price.product.recurring_interval
+    cadence = _INTERVAL_WORDS.get(interval, "one-time") if interval else "one-time"
+    currency = price.price_currency
+    if price.amount_type == ProductPrice.AmountType.METERED_UNIT:
+        meter = price.meter.name if price.meter_id else "usage"
+        what = f"per unit of {meter}, {price.unit_amount.normalize():f} {currency.upper()} minor units"
+    elif price.price_amount is not None:
+        what = format_amount(price.price_amount, currency)
+    elif price.minimum_amount is not None:
+        what = f"pay what you want, from {format_amount(price.minimum_amount, currency)}"
+    else:
+        what = price.amount_type
+    return f"{price.product.name} — {cadence}, {what} (v{price.version})"
 
 
 class ProductPriceInline(ReadOnlyInline):
@@ -13,9 +35,8 @@ class ProductPriceInline(ReadOnlyInline):
     fk_name = "product"
     fields = [
         "amount_type",
-        "price_currency",
-        "price_amount",
-        "minimum_amount",
+        "price_money",
+        "minimum_money",
         "unit_amount",
         "meter",
         "version",
@@ -24,6 +45,8 @@ class ProductPriceInline(ReadOnlyInline):
     ]
     readonly_fields = fields
     ordering = ["-created_at"]
+    price_money = money("price_amount", currency="price_currency", description="price")
+    minimum_money = money("minimum_amount", currency="price_currency", description="minimum")
 
 
 class ProductBenefitInline(ReadOnlyInline):
@@ -88,6 +111,16 @@ class ProductAdmin(admin.ModelAdmin):
 class ProductPriceAdmin(ReadOnlyAdmin):
     """Price versions are immutable: view only."""
 
-    list_display = ["product", "amount_type", "price_currency", "price_amount", "version", "is_archived", "created_at"]
+    list_display = ["label", "amount_type", "price_money", "version", "is_archived", "created_at"]
     list_filter = ["amount_type", "is_archived", "price_currency"]
     search_fields = ["id", "product__name"]
+    list_select_related = ["product", "meter"]
+    price_money = money("price_amount", currency="price_currency", description="price")
+    minimum_money = money("minimum_amount", currency="price_currency", description="minimum")
+    maximum_money = money("maximum_amount", currency="price_currency", description="maximum")
+    preset_money = money("preset_amount", currency="price_currency", description="preset")
+    cap_money = money("cap_amount", currency="price_currency", description="cap")
+
+    @admin.display(description="price", ordering="product__name")
+    def label(self, obj):
+        return price_label(obj)

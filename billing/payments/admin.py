@@ -15,7 +15,7 @@ from billing.models import (
     SandboxSettings,
 )
 from billing.payments import services
-from polar.admin_base import ReadOnlyAdmin
+from polar.admin_base import ReadOnlyAdmin, money, status
 
 
 @admin.register(PaymentMethod)
@@ -34,9 +34,28 @@ class PaymentMethodAdmin(ReadOnlyAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["id", "organization", "customer", "amount", "currency", "status", "decline_reason", "trigger", "created_at"]
-    list_filter = ["status", "processor", "trigger"]
-    search_fields = ["id", "idempotency_key", "processor_charge_ref", "customer__email"]
+    list_display = [
+        "id",
+        "customer_email",
+        "amount_money",
+        "status_badge",
+        "decline_reason",
+        "trigger",
+        "created_at",
+        "organization",
+    ]
+    list_filter = ["status", "processor", "trigger", "decline_reason", "currency", "organization"]
+    search_fields = ["id", "idempotency_key", "processor_charge_ref", "customer__email", "customer__external_id"]
+    list_select_related = ["customer", "organization"]
+    date_hierarchy = "created_at"
+    amount_money = money("amount")
+    fee_money = money("fee")
+    status_badge = status()
+
+    @admin.display(description="customer", ordering="customer__email")
+    def customer_email(self, obj):
+        return obj.customer.email if obj.customer_id else "—"
+
     actions = ["reconcile"]
 
     @admin.action(description="Reconcile pending payments with the processor")

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from polar.admin_base import ReadOnlyAdmin
+from polar.admin_base import ReadOnlyAdmin, status
 from polar.errors import PolarRequestValidationError
 
 from . import services
@@ -108,9 +108,11 @@ class WebhookDeliveryAttemptInline(admin.TabularInline):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["event_type", "endpoint", "status", "attempt_count", "next_attempt_at", "event_created_at"]
-    list_filter = ["status", "event_type"]
+    list_display = ["event_type", "endpoint", "status_badge", "attempt_count", "next_attempt_at", "event_created_at"]
+    list_filter = ["status", "event_type", "organization"]
     search_fields = ["event__id", "endpoint__url", "organization__slug"]
+    list_select_related = ["endpoint"]
+    status_badge = status()
     inlines = [WebhookDeliveryAttemptInline]
     actions = ["redeliver"]
 

@@ -1,5 +1,7 @@
 """Output shapes of catalog: what the API returns and webhooks carry, computed from loaded rows."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from billing.catalog.selectors import product_is_deletable
@@ -89,12 +91,16 @@ class ProductPriceOutput(serializers.BaseSerializer):
             data["meter_id"] = str(price.meter_id)
             data["meter"] = meter_summary(price.meter)
         elif amount_type == ProductPrice.AmountType.SEAT_BASED:
-            data["seat_tiers"] = {
-                "seat_tier_type": price.seat_tier_type,
-                "tiers": price.seat_tiers,
-                "minimum_seats": price.minimum_seats,
-                "maximum_seats": price.maximum_seats,
+            # The 2027-01 shape (polar.api.versions turns it into 2026's ``seat_tiers`` for older clients).
+            data["tiers"] = {
+                "type": price.seat_tier_type or "volume",
+                "tiers": [
+                    {"bound": tier.get("max_seats"), "unit_amount": decimal_string(Decimal(tier["price_per_seat"]))}
+                    for tier in price.seat_tiers or ()
+                ],
             }
+            data["minimum_units"] = price.minimum_seats
+            data["maximum_units"] = price.maximum_seats
         return data
 
 

@@ -55,21 +55,43 @@ class MeteredUnitPriceInput(_PriceBaseInput):
     cap_amount = AmountField(required=False, allow_null=True)
 
 
-class SeatTierInput(serializers.Serializer):
-    min_seats = SeatsField()
-    max_seats = SeatsField(required=False, allow_null=True)
-    price_per_seat = AmountField()
+class TierInput(serializers.Serializer):
+    bound = SeatsField(required=False, allow_null=True)
+    unit_amount = serializers.DecimalField(max_digits=24, decimal_places=12, min_value=0)
 
 
-class SeatTiersInput(serializers.Serializer):
-    tiers = SeatTierInput(many=True, allow_empty=False)
-    seat_tier_type = serializers.ChoiceField(
-        choices=ProductPrice.SeatTierType.choices, required=False, allow_null=True, default="volume"
-    )
+class TiersInput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ProductPrice.SeatTierType.choices)
+    tiers = TierInput(many=True, allow_empty=False)
 
 
 class SeatBasedPriceInput(_PriceBaseInput):
-    seat_tiers = SeatTiersInput()
+    """The 2027-01 shape (``tiers``, ``minimum_units``); older versions' ``seat_tiers`` are upgraded to it
+    by polar.api.versions before validation. Validated into the seat tiers the catalog stores
+    (``seat_tiers``: contiguous ``min_seats``/``max_seats``/``price_per_seat``)."""
+
+    tiers = TiersInput()
+    minimum_units = SeatsField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        tiers_in = attrs.pop("tiers")
+        start = attrs.pop("minimum_units", None) or 1
+        tiers, errors = [], {}
+        for index, tier in enumerate(tiers_in["tiers"]):
+            bound, amount = tier.get("bound"), tier["unit_amount"]
+            if amount != amount.to_integral_value():
+                errors[index] = {"unit_amount": ["Seat prices are whole amounts in cents on this platform."]}
+            elif bound is None and index < len(tiers_in["tiers"]) - 1:
+                errors[index] = {"bound": ["Only the last tier may be unbounded."]}
+            elif bound is not None and bound < start:
+                errors[index] = {"bound": ["A tier's bound must not be below the units where it starts."]}
+            tiers.append({"min_seats": start, "max_seats": bound, "price_per_seat": int(amount)})
+            start = (bound or start) + 1
+        if errors:
+            raise serializers.ValidationError({"tiers": {"tiers": errors}})
+        attrs["seat_tiers"] = {"tiers": tiers, "seat_tier_type": tiers_in["type"]}
+        return attrs
 
 
 PRICE_INPUTS = {

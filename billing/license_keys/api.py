@@ -7,9 +7,9 @@ from rest_framework.response import Response
 
 from billing.license_keys import selectors, services
 from billing.license_keys.payloads import (
-    LicenseKeyActivationOutput,
     LicenseKeyOutput,
     LicenseKeyWithActivationsOutput,
+    granted_license_key_activation_output,
     validated_license_key_output,
 )
 from billing.license_keys.serializers import (
@@ -67,7 +67,7 @@ class LicenseKeyActivationDetailApi(PolarAPIView):
         activation = key.activations.filter(pk=self.parse_id(activation_id, "activation_id")).first()
         if activation is None:
             raise ResourceNotFound()
-        return self.respond(LicenseKeyActivationOutput(activation).data)
+        return self.respond(granted_license_key_activation_output(activation))
 
 
 class _PortalApi(PolarAPIView):
@@ -98,7 +98,7 @@ class LicenseKeyActivateApi(_PortalApi):
     def post(self, request):
         data = self.parse_key_body(LicenseKeyActivateInput)
         activation = services.license_key_activate(organization=self.organization, **data)
-        return self.respond(LicenseKeyActivationOutput(activation).data)
+        return self.respond(granted_license_key_activation_output(activation))
 
 
 class LicenseKeyDeactivateApi(_PortalApi):

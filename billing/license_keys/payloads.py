@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from billing.license_keys.selectors import license_key_grant_source
 from billing.models import LicenseKey, LicenseKeyActivation
 from customers.payloads import customer_output
 from polar.api.formatting import dt
@@ -26,6 +27,9 @@ class LicenseKeyOutput(serializers.BaseSerializer):
             "validations": key.validations,
             "last_validated_at": dt(key.last_validated_at),
             "expires_at": dt(key.expires_at),
+            # 2026-10: the seat member holding the key. Seats are not built yet: always direct grants.
+            "member_id": None,
+            "member": None,
         }
 
 
@@ -55,7 +59,38 @@ class LicenseKeyActivationOutput(LicenseKeyActivationBaseOutput):
         return data
 
 
-def validated_license_key_output(key: LicenseKey, activation: LicenseKeyActivation | None) -> dict:
+def granted_license_key_output(key: LicenseKey) -> dict:
+    """Polar's ``GrantedLicenseKey`` (2027-01 shape: with the subscription or order that granted it)."""
     data = LicenseKeyOutput(key).data
+    subscription, order = license_key_grant_source(key)
+    data["subscription_id"] = str(subscription.id) if subscription else None
+    data["subscription"] = (
+        {
+            "id": str(subscription.id),
+            "status": subscription.status,
+            "current_period_start": dt(subscription.current_period_start),
+            "current_period_end": dt(subscription.current_period_end),
+            "cancel_at_period_end": subscription.cancel_at_period_end,
+            "ends_at": dt(subscription.ends_at),
+        }
+        if subscription
+        else None
+    )
+    data["order_id"] = str(order.id) if order else None
+    data["order"] = (
+        {"id": str(order.id), "created_at": dt(order.created_at), "status": order.status, "paid": order.paid} if order else None
+    )
+    return data
+
+
+def granted_license_key_activation_output(activation: LicenseKeyActivation) -> dict:
+    """Polar's ``LicenseKeyActivationRead`` as ``activate`` answers it (its key is a ``GrantedLicenseKey``)."""
+    data = LicenseKeyActivationBaseOutput(activation).data
+    data["license_key"] = granted_license_key_output(activation.license_key)
+    return data
+
+
+def validated_license_key_output(key: LicenseKey, activation: LicenseKeyActivation | None) -> dict:
+    data = granted_license_key_output(key)
     data["activation"] = LicenseKeyActivationBaseOutput(activation).data if activation else None
     return data

@@ -16,3 +16,16 @@ def license_key_list(*, organization, benefit_id=None, organization_id=None, sta
 
 def license_key_get(*, organization, id) -> LicenseKey | None:
     return license_key_list(organization=organization).prefetch_related("activations").filter(pk=id).first()
+
+
+def license_key_grant_source(key: LicenseKey):
+    """The subscription or the order whose benefit grant issued ``key``: ``(subscription, order)``,
+    either or both None (a key granted by hand, or a grant without a source)."""
+    from billing.models import Order, Subscription
+
+    grant = key.grant
+    if grant is None:
+        return None, None
+    subscription = Subscription.objects.filter(pk=grant.subscription_id).first() if grant.subscription_id else None
+    order = Order.objects.filter(pk=grant.order_id).first() if grant.order_id else None
+    return subscription, order

@@ -6,23 +6,19 @@ A view subclasses ``PolarAPIView``, names its ``scope``, parses input with ``par
 
 import uuid
 
-from django.conf import settings
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from polar.audit import api_actor
-from polar.errors import PolarError, PolarRequestValidationError
+from polar.errors import PolarRequestValidationError
 
-from . import idempotency
+from . import idempotency, versions
 from .exceptions import flatten_validation_errors
 from .models import IdempotencyKey
 from .pagination import PolarPagination
 
-
-class UnsupportedAPIVersion(PolarError):
-    status_code = 400
-    error = "UnsupportedAPIVersion"
+UnsupportedAPIVersion = versions.UnsupportedAPIVersion
 
 
 class _Replay(Exception):
@@ -57,11 +53,8 @@ class PolarAPIView(APIView):
 
     # --- lifecycle ---------------------------------------------------------
     def initial(self, request, *args, **kwargs):
-        version = request.META.get("HTTP_POLAR_VERSION")
-        if version is not None and version not in settings.POLAR_API_VERSIONS:
-            raise UnsupportedAPIVersion(
-                f"Polar-Version {version!r} is not supported; use one of {', '.join(settings.POLAR_API_VERSIONS)}."
-            )
+        # Before anything else (authentication, the idempotency claim): an unknown version has no effect.
+        request.polar_version = request._request.polar_version = versions.resolve(request.META.get("HTTP_POLAR_VERSION"))
         super().initial(request, *args, **kwargs)
         if request.auth is not None:
             self._audit_context = api_actor(token=request.auth, remote_addr=request.META.get("REMOTE_ADDR"))
@@ -93,8 +86,10 @@ class PolarAPIView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         if self._idempotency_row is not None:
-            idempotency.complete(self._idempotency_row, response)
+            idempotency.complete(self._idempotency_row, response)  # stored in the internal shape
             self._idempotency_row = None
+        if getattr(response, "data", None) is not None:
+            response.data = versions.render(response.data, versions.request_version(request))
         return super().finalize_response(request, response, *args, **kwargs)
 
     # --- input -------------------------------------------------------------
@@ -102,6 +97,7 @@ class PolarAPIView(APIView):
         data = self.request.data
         if not isinstance(data, dict):
             raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
+        data = versions.upgrade_request(data, versions.request_version(self.request))
         serializer = serializer_class(
             instance=instance, data=data, partial=partial, context={"request": self.request, "view": self, **(context or {})}
         )

@@ -230,7 +230,6 @@ API_MAX_JSON_DEPTH = 32
 
 # Idempotency keys are remembered this long, then pruned by beat.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
-POLAR_API_VERSIONS = ["2026-04"]
 
 # --- Webhooks -------------------------------------------------------------
 # Loopback receivers are refused outside development (SSRF guard); development and tests allow them.

@@ -14,7 +14,7 @@ import pytest
 from polar.organizations.services import access_token_create
 from tests.factories import OrganizationFactory
 
-from .harness import Sdk10, sdk10_python
+from .harness import SDK10_API_VERSIONS, Sdk10, sdk10_python
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,7 +73,8 @@ def sdk032_other(live_server, contract_other_token):
     return Polar(access_token=contract_other_token, server_url=live_server.url)
 
 
-@pytest.fixture
-def sdk10(live_server, contract_token, sdk10_interpreter):
-    """polar-sdk 1.0.x in its own venv, authenticated as ``contract_organization``."""
-    return Sdk10(sdk10_interpreter, live_server.url, contract_token)
+@pytest.fixture(params=SDK10_API_VERSIONS)
+def sdk10(request, live_server, contract_token, sdk10_interpreter):
+    """polar-sdk 1.0.x in its own venv, authenticated as ``contract_organization``, through each of its
+    three version clients (``polar.v2026_04``, ``v2026_10``, ``v2027_01``; ``sdk10.version`` says which)."""
+    return Sdk10(sdk10_interpreter, live_server.url, contract_token, request.param)

@@ -11,6 +11,9 @@ import tempfile
 from pathlib import Path
 
 SDK10_VERSION = "1.0.2"
+# The API versions polar-sdk 1.0.2 ships a client for (``polar.v2026_04`` ...): every 1.0 contract test runs
+# through each of them (the ``sdk10`` fixture is parametrised).
+SDK10_API_VERSIONS = ("2026-04", "2026-10", "2027-01")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).resolve().parent / "sdk10_driver.py"
 SDK10_HOME = REPO_ROOT / ".data" / f"sdk-{SDK10_VERSION}"
@@ -62,14 +65,15 @@ def sdk10_python() -> str:
 class Sdk10:
     """Runs scenarios through polar-sdk 1.0.x in a subprocess (see sdk10_driver.py for the format)."""
 
-    def __init__(self, python: str, base_url: str, access_token: str):
+    def __init__(self, python: str, base_url: str, access_token: str, version: str = "2026-10"):
         self.python = python
         self.base_url = base_url
         self.access_token = access_token
+        self.version = version  # the API version package driven: polar.v2026_04 | v2026_10 | v2027_01
 
     def run(self, *operations: dict) -> list[dict]:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "DJANGO", "VIRTUAL_ENV"))}
-        env.update(POLAR_SDK_BASE_URL=self.base_url, POLAR_SDK_ACCESS_TOKEN=self.access_token)
+        env.update(POLAR_SDK_BASE_URL=self.base_url, POLAR_SDK_ACCESS_TOKEN=self.access_token, POLAR_SDK_API_VERSION=self.version)
         with tempfile.TemporaryDirectory() as cwd:  # never the repo: `polar` must be the SDK there
             completed = subprocess.run(
                 [self.python, "-I", str(DRIVER)],

@@ -11,7 +11,7 @@ stdin: a JSON list of operations, run in order against one client::
      {"call": "customers.iter_list", "kwargs": {"limit": 2}},
      {"call": "customers.get", "args": ["${0.id}"], "access_token": "polar_oat_other"}]
 
-- ``call`` is an attribute path on ``polar.v2026_04.Polar`` (``customers.members.list`` works too);
+- ``call`` is an attribute path on ``polar.v<version>.Polar`` (env ``POLAR_SDK_API_VERSION``, e.g. ``2026-10``) (``customers.members.list`` works too);
 - a string that is exactly ``${N.path}`` is replaced by that field of operation N's result (``${0.id}``,
   ``${2.items.0.id}``), anywhere in ``args``/``kwargs``;
 - ``access_token`` (optional) runs that operation with another client (e.g. another organization's).
@@ -92,12 +92,15 @@ def describe_error(exc: BaseException) -> dict:
 
 
 def main() -> int:
-    from polar.v2026_04 import Polar
+    import importlib
+
+    version = os.environ.get("POLAR_SDK_API_VERSION", "2026-10")
+    Polar = importlib.import_module("polar.v" + version.replace("-", "_")).Polar  # noqa: N806
 
     base_url = os.environ["POLAR_SDK_BASE_URL"]
     default_token = os.environ["POLAR_SDK_ACCESS_TOKEN"]
     operations = json.load(sys.stdin)
-    clients: dict[str, Polar] = {}
+    clients: dict = {}
     results: list[dict] = []
     for operation in operations:
         token = operation.get("access_token") or default_token

@@ -17,6 +17,18 @@ from .harness import failed, ok, op
 pytestmark = pytest.mark.contract
 
 
+def seat_price(version: str) -> dict:
+    """The same graduated seat price in the request shape of ``version`` (2027-01 changed it)."""
+    if version == "2027-01":
+        return {
+            "amount_type": "seat_based",
+            "price_currency": "cad",
+            "tiers": {"type": "graduated", "tiers": [{"bound": 9, "unit_amount": 800}, {"unit_amount": "600"}]},
+            "minimum_units": 1,
+        }
+    return every_price("")[-1]
+
+
 def every_price(meter_id: str) -> list[dict]:
     return [
         {"amount_type": "fixed", "price_amount": 1000, "price_currency": "usd"},
@@ -188,7 +200,12 @@ def test_032_license_keys(sdk032, contract_organization):
 def test_10_products(sdk10, contract_organization, contract_other_token):
     meter = MeterFactory(organization=contract_organization, name="Requests")
     results = sdk10.run(
-        op("products.create", name="Pro", recurring_interval="month", prices=every_price(str(meter.id))),
+        op(
+            "products.create",
+            name="Pro",
+            recurring_interval="month",
+            prices=[*every_price(str(meter.id))[:-1], seat_price(sdk10.version)],
+        ),
         op("products.get", "${0.id}"),
         op("products.update", "${0.id}", name="Pro 2", prices=[{"id": "${0.prices.0.id}"}]),
         op("products.list", is_recurring=True),
@@ -207,6 +224,13 @@ def test_10_products(sdk10, contract_organization, contract_other_token):
         "ProductPriceSeatBased",
     ]
     assert created["prices"][3]["unit_amount"] == "0.05"
+    seats = created["prices"][4]
+    if sdk10.version == "2027-01":
+        assert seats["tiers"]["type"] == "graduated" and seats["minimum_units"] == 1 and seats["maximum_units"] is None
+        assert [(t["bound"], t["unit_amount"]) for t in seats["tiers"]["tiers"]] == [(9, "800"), (None, "600")]
+    else:
+        tiers = seats["seat_tiers"]["tiers"]
+        assert [(t["min_seats"], t["max_seats"], t["price_per_seat"]) for t in tiers] == [(1, 9, 800), (10, None, 600)]
     assert ok(results[1])["id"] == created["id"]
     updated = ok(results[2])
     assert updated["name"] == "Pro 2" and [p["id"] for p in updated["prices"]] == [created["prices"][0]["id"]]
@@ -282,6 +306,10 @@ def test_10_license_keys(sdk10, contract_organization):
     assert ok(results[0])["__class__"] == "LicenseKeyActivationCreated"
     validated = ok(results[1])
     assert validated["__class__"] == "ValidatedLicenseKey" and validated["usage"] == 2
+    if sdk10.version != "2026-04":  # 2026-10 added the seat member (none here: granted to the customer)
+        assert validated["member_id"] is None and ok(results[4])["member"] is None
+    if sdk10.version == "2027-01":  # 2027-01 names the subscription or order that granted the key
+        assert validated["order_id"] is None and validated["subscription_id"] is None
     assert ok(results[2]) is None
     assert ok(results[3])["items"][0]["id"] == str(key.id)
     assert ok(results[4])["__class__"] == "LicenseKeyWithActivations"

@@ -1,5 +1,6 @@
-from django.conf import settings
 from rest_framework import serializers
+
+from polar.api import versions
 
 from ..events import SUBSCRIBABLE_EVENT_TYPES
 from ..models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookFormat
@@ -21,7 +22,10 @@ class WebhookEndpointCreateInput(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["api_version"].choices = [(v, v) for v in settings.POLAR_API_VERSIONS]
+        # At version V a client may name the versions up to V (Polar's ApiVersion enum grows with each one).
+        request = self.context.get("request")
+        allowed = versions.versions_up_to(versions.request_version(request) if request else versions.LATEST)
+        self.fields["api_version"].choices = [(v, v) for v in allowed]
 
 
 class WebhookEndpointUpdateInput(serializers.Serializer):
@@ -31,6 +35,13 @@ class WebhookEndpointUpdateInput(serializers.Serializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=_EVENT_TYPE_CHOICES), required=False, allow_null=True)
     enabled = serializers.BooleanField(required=False, allow_null=True)
     secret = serializers.CharField(required=False, allow_null=True, write_only=True)
+    api_version = serializers.ChoiceField(choices=[], required=False, allow_null=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        allowed = versions.versions_up_to(versions.request_version(request) if request else versions.LATEST)
+        self.fields["api_version"].choices = [(v, v) for v in allowed]
 
 
 class WebhookEndpointListQuery(serializers.Serializer):
@@ -109,7 +120,7 @@ class WebhookEventOutput(serializers.Serializer):
             "type": event.type,
             # Required by polar-sdk 1.0.x (not listed in the contract's section 4): the payload's API version.
             "api_version": delivery.endpoint.api_version,
-            "payload": payload_body(event),
+            "payload": payload_body(event, delivery.endpoint.api_version),
             "last_http_code": delivery.last_http_code,
             "succeeded": succeeded,
             "skipped": delivery.status == WebhookDelivery.Status.SKIPPED,

@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema
 
+from polar.api import versions
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 
@@ -43,7 +44,8 @@ class WebhookEndpointListApi(PolarAPIView):
             format=data["format"],
             events=data["events"],
             name=data.get("name") or None,
-            api_version=data.get("api_version"),
+            # Payloads are rendered in this version; by default the version the endpoint was created with.
+            api_version=data.get("api_version") or versions.request_version(request),
         )
         return self.respond(WebhookEndpointOutput(endpoint, context={"request": request}).data, status=201)
 
@@ -69,7 +71,7 @@ class WebhookEndpointDetailApi(PolarAPIView):
     def patch(self, request, id):
         endpoint = self.get_endpoint(id)
         data = self.parse_body(WebhookEndpointUpdateInput)
-        changes = {key: data.get(key) for key in ("url", "format", "events", "enabled")}
+        changes = {key: data.get(key) for key in ("url", "format", "events", "enabled", "api_version")}
         if "name" in data:
             changes["name"] = data["name"] or None
         endpoint = services.webhook_endpoint_update(endpoint=endpoint, **changes)

@@ -27,6 +27,7 @@ Fairness: one task run stops starting attempts after ``policy.DELIVERY_DRAIN_SEC
 itself, so a slow receiver holds a worker for at most that plus one deadline before other endpoints go.
 """
 
+import copy
 import dataclasses
 import datetime as dt
 import json
@@ -41,6 +42,7 @@ from django.db.models import DateTimeField, Func, Q
 from standardwebhooks import Webhook
 
 from polar import clock
+from polar.api import versions
 from polar.errors import ResourceNotFound
 from polar.webhooks import metrics as webhook_metrics
 
@@ -55,10 +57,12 @@ Status = WebhookDelivery.Status
 DisabledReason = WebhookEndpoint.DisabledReason
 
 
-def payload_body(event: WebhookEvent) -> str:
-    """The request body: the payload JSON, with Polar's top-level key order."""
+def payload_body(event: WebhookEvent, api_version: str) -> str:
+    """The request body: the payload JSON in the endpoint's API version (the outbox stores the internal,
+    newest shape; polar.api.versions renders it down), with Polar's top-level key order."""
     payload = event.payload
-    ordered = {"type": payload["type"], "timestamp": payload["timestamp"], "data": payload["data"]}
+    data = versions.render(copy.deepcopy(payload["data"]), api_version)
+    ordered = {"type": payload["type"], "timestamp": payload["timestamp"], "api_version": api_version, "data": data}
     return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -137,7 +141,7 @@ def _claim_head(endpoint_id) -> _Claim | None:
             lease_token=lease_token,
             url=endpoint.url,
             secret=endpoint.secret,
-            body=payload_body(head.event),
+            body=payload_body(head.event, endpoint.api_version),
             deadline=deadline,
         )
 

@@ -1,10 +1,10 @@
 """Webhook endpoints: create, update, rotate the secret, delete. The API and the admin come through here."""
 
 import httpx
-from django.conf import settings
 from django.db import transaction
 
 from polar import clock
+from polar.api import versions
 from polar.errors import PolarRequestValidationError
 
 from .. import network
@@ -77,7 +77,7 @@ def webhook_endpoint_create(
         format=_validate_format(format),
         events=_validate_events(list(events)),
         name=name,
-        api_version=api_version or settings.POLAR_API_VERSIONS[0],
+        api_version=api_version or versions.CURRENT,
         secret=generate_webhook_secret(),
     )
 
@@ -94,6 +94,7 @@ def webhook_endpoint_update(
     format: str | None = None,
     events: list[str] | None = None,
     enabled: bool | None = None,
+    api_version: str | None = None,
 ) -> WebhookEndpoint:
     """Change an endpoint; ``None`` leaves a field as it is (Polar's PATCH), ``name`` may be set to None.
 
@@ -114,6 +115,9 @@ def webhook_endpoint_update(
     if events is not None:
         endpoint.events = _validate_events(events)
         changed.append("events")
+    if api_version is not None:
+        endpoint.api_version = versions.resolve(api_version)
+        changed.append("api_version")
     now = clock.now()
     if enabled is True and not endpoint.enabled:
         endpoint.enabled = True

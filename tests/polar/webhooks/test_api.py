@@ -40,7 +40,7 @@ def test_create_returns_the_endpoint_with_a_standard_webhooks_secret(api_client,
     body = response.json()
     assert set(body) == ENDPOINT_KEYS
     assert body["url"] == "https://hooks.merchant.test/polar"
-    assert (body["name"], body["format"], body["enabled"], body["api_version"]) == ("Orders", "raw", True, "2026-04")
+    assert (body["name"], body["format"], body["enabled"], body["api_version"]) == ("Orders", "raw", True, "2026-10")
     assert body["events"] == ["order.paid", "subscription.created"]
     assert body["organization_id"] == str(organization.id)
     assert body["uses_standard_webhook_signature"] is True

@@ -28,6 +28,7 @@ def test_event_is_delivered_with_a_signature_the_receiver_verifies(organization,
     assert request["payload"] == {
         "type": "subscription.created",
         "timestamp": "2026-11-02T09:00:00Z",
+        "api_version": endpoint.api_version,
         "data": {"id": "sub_1", "amount": 1000},
     }
     assert request["headers"]["webhook-id"] == str(event.id)

@@ -139,6 +139,10 @@ def main() -> int:
         # processes (gunicorn, Celery) would otherwise default to production settings and refuse to start.
         os.environ["DJANGO_SETTINGS_MODULE"] = "polar.settings.base"
         os.environ.setdefault("POLAR_DEVELOPMENT", "1")
+    # Human-readable logs for a person watching the demo; JSON stays the default everywhere else.
+    os.environ.setdefault("LOG_FORMAT", "console")
+    # STATIC_ROOT: whitenoise warns at every start when it is missing (files are served through the finders).
+    (ROOT / ".data" / "static").mkdir(parents=True, exist_ok=True)
     for variable in ("DATABASE_URL", "REDIS_URL"):
         if not os.environ.get(variable):
             say(f"{variable} is not set: run this through `make demo` (scripts/devservices.py run)")
@@ -185,6 +189,7 @@ def main() -> int:
             banner = [
                 "",
                 "=" * 78,
+                f"  Start here     {base_url}/   (a sample checkout: {base_url}/demo/checkout, card 4242 4242 4242 4242)",
                 f"  API base URL   {base_url}/v1/",
                 f"  API token      {seed['token']}",
                 f"  API docs       {base_url}/docs",

@@ -51,5 +51,7 @@ class BillingConfig(AppConfig):
         # An order's pricing inputs are written once with it, never changed, and kept on the row (billing_verify
         # recomputes every order from them): the trail records the order's amounts and states, not a second copy.
         auditlog.register(models.Order, exclude_fields=["pricing_inputs"])
+        # Money given back (the ledger itself is append-only and needs no trail of its own: docs/ledger.md).
+        auditlog.register(models.Refund)
         # Meters decide what usage is billed; events themselves are an append-only stream, not audited row by row.
         auditlog.register(models.Meter)

@@ -20,6 +20,7 @@ from billing.models import (
 )
 from billing.orders import services as order_services
 from billing.payments.services import payments_reconcile_pending
+from billing.refunds.services import refunds_reconcile_pending
 from billing.renewals.late_usage import late_usage_after_end
 from billing.renewals.sweep import renewals_run_due
 from billing.subscriptions.services import subscription_recover_if_settled
@@ -87,7 +88,13 @@ def _step_ledger_release(*, now):
     return payments_release_due(now=now)
 
 
-# The ledger: pending funds past their holding period become available (docs/ledger.md).
+def _step_refunds_reconcile(*, now):
+    return refunds_reconcile_pending(created_before=now - dt.timedelta(minutes=5))
+
+
+# Refunds left pending by a processor timeout are asked again with their key; then the ledger's pending
+# funds past their holding period become available (docs/ledger.md).
+TIME_DRIVEN_STEPS.append(("refunds_reconcile", _step_refunds_reconcile))
 TIME_DRIVEN_STEPS.append(("ledger_release", _step_ledger_release))
 
 

@@ -96,3 +96,9 @@ from billing.renewals import api as upcoming_api  # noqa: E402
 urlpatterns += [
     path("subscriptions/<str:id>/upcoming", upcoming_api.SubscriptionUpcomingApi.as_view(), name="subscriptions-upcoming"),
 ]
+
+from billing.refunds import api as refunds_api  # noqa: E402
+
+urlpatterns += [
+    path("refunds/", refunds_api.RefundListApi.as_view(), name="refunds-list"),
+]

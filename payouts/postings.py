@@ -84,6 +84,18 @@ def payment_posting(
     )
 
 
+def payment_fields(payment) -> dict:
+    """``payment_posting``'s arguments read off a succeeded payment row (any object with its fields)."""
+    return {
+        "payment_id": payment.id,
+        "organization_id": payment.organization_id,
+        "gross": payment.amount,
+        "processor_fee": payment.fee or 0,
+        "currency": payment.currency,
+        "processor": payment.processor,
+    }
+
+
 def payment_post(**kwargs) -> LedgerTransaction:
     """Post a succeeded payment (``payment_posting``'s arguments). Idempotent by ``payment:<id>``."""
     posting = payment_posting(**kwargs)

@@ -20,6 +20,8 @@ class WebhookEventType(models.TextChoices):
     ORDER_UPDATED = "order.updated"
     ORDER_PAID = "order.paid"
     ORDER_REFUNDED = "order.refunded"
+    REFUND_CREATED = "refund.created"
+    REFUND_UPDATED = "refund.updated"
     SUBSCRIPTION_CREATED = "subscription.created"
     SUBSCRIPTION_UPDATED = "subscription.updated"
     SUBSCRIPTION_ACTIVE = "subscription.active"
@@ -49,8 +51,6 @@ _POLAR_TYPES_NOT_EMITTED_YET = (
     "subscription.past_due",
     "subscription.paused",
     "subscription.resumed",
-    "refund.created",
-    "refund.updated",
     "benefit_grant.cycled",
     "benefit_grant.updated",
     "organization.updated",

@@ -34,7 +34,7 @@ from billing.payments.processors import (
     get_processor,
 )
 from customers.models import Customer
-from payouts.postings import payment_post, payments_post_many
+from payouts.postings import payment_fields, payment_post, payments_post_many
 from polar import clock
 from polar.api import idempotency
 from polar.audit import audit_log_many
@@ -435,19 +435,8 @@ def _record_many(outcomes: list[tuple[Payment, ChargeResult]]) -> list[Payment]:
         bulk_update_rows(changed, _OUTCOME_FIELDS)
         audit_log_many(audit, created=False)
         # The ledger postings of the batch in the same transaction, in three INSERTs.
-        payments_post_many([_posting_of(payment) for payment in changed if payment.status == Payment.Status.SUCCEEDED])
+        payments_post_many([payment_fields(payment) for payment in changed if payment.status == Payment.Status.SUCCEEDED])
     return locked
-
-
-def _posting_of(payment: Payment) -> dict:
-    return {
-        "payment_id": payment.id,
-        "organization_id": payment.organization_id,
-        "gross": payment.amount,
-        "processor_fee": payment.fee or 0,
-        "currency": payment.currency,
-        "processor": payment.processor,
-    }
 
 
 def payment_reconcile(*, payment: Payment) -> Payment:
@@ -526,7 +515,7 @@ def _record(payment: Payment, result: ChargeResult) -> Payment:
             locked.save()
             if locked.status == Payment.Status.SUCCEEDED:
                 # Posted with the outcome, in its transaction: idempotent by ``payment:<id>``.
-                payment_post(**_posting_of(locked))
+                payment_post(**payment_fields(locked))
     return locked
 
 

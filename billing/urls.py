@@ -5,7 +5,7 @@ from billing.payments import api as payments_api
 
 urlpatterns: list = []
 urlpatterns += [
-    # After customers.api.urls' "customers/external/<path>" (see billing.customers_urls).
+    # customers/<id>/... (external ids are one segment: billing.customers_urls).
     path("customers/<str:id>/state", customers_api.CustomerStateApi.as_view(), name="customers-state"),
     path(
         "customers/<str:id>/payment-methods",
@@ -38,9 +38,9 @@ urlpatterns += [
     path("benefits/<str:id>/grants", benefits.BenefitGrantListApi.as_view(), name="benefits-grants"),
     path("license-keys/", license_keys.LicenseKeyListApi.as_view(), name="license-keys-list"),
     # Polar's organization-level twins of the customer-portal endpoints (polar-sdk 0.32 calls these).
-    path("license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="org-license-keys-validate"),
-    path("license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="org-license-keys-activate"),
-    path("license-keys/deactivate", license_keys.LicenseKeyDeactivateApi.as_view(), name="org-license-keys-deactivate"),
+    path("license-keys/validate", license_keys.OrgLicenseKeyValidateApi.as_view(), name="org-license-keys-validate"),
+    path("license-keys/activate", license_keys.OrgLicenseKeyActivateApi.as_view(), name="org-license-keys-activate"),
+    path("license-keys/deactivate", license_keys.OrgLicenseKeyDeactivateApi.as_view(), name="org-license-keys-deactivate"),
     path("license-keys/<str:id>", license_keys.LicenseKeyDetailApi.as_view(), name="license-keys-detail"),
     path(
         "license-keys/<str:id>/activations/<str:activation_id>",

@@ -5,6 +5,7 @@ Price outputs carry ``amount_type`` (1.0.2's required discriminator) and ``type`
 Only amount types both SDKs know are emitted (never ``unit_based``/``metered_tiers``).
 """
 
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from billing.models import Product, ProductPrice, RecurringInterval
@@ -103,6 +104,20 @@ PRICE_INPUTS = {
 }
 
 
+class ExistingPriceInput(serializers.Serializer):
+    id = serializers.UUIDField()
+
+
+def _price_input_schema(*, allow_existing: bool):
+    inputs = [FixedPriceInput, CustomPriceInput, MeteredUnitPriceInput, SeatBasedPriceInput]
+    return PolymorphicProxySerializer(
+        component_name="ProductPriceInput" + ("OrExisting" if allow_existing else ""),
+        serializers=[*inputs, ExistingPriceInput] if allow_existing else inputs,
+        resource_type_field_name=None,
+    )
+
+
+@extend_schema_field(_price_input_schema(allow_existing=False))
 class PriceInput(serializers.Field):
     """One entry of ``prices``: ``{"id": ...}`` to keep an existing price (update only), or a new price
     discriminated by ``amount_type``. Returns ``{"id": uuid}`` or the validated new-price dict."""
@@ -171,10 +186,17 @@ class ProductCreateInput(_ProductInputBase):
     organization_id = serializers.UUIDField(required=False, allow_null=True)
 
 
+class _UpdatePriceInput(PriceInput):
+    pass
+
+
+extend_schema_field(_price_input_schema(allow_existing=True))(_UpdatePriceInput)
+
+
 class ProductUpdateInput(_ProductInputBase):
     name = serializers.CharField(min_length=1, max_length=256, required=False, allow_null=True)
     prices = serializers.ListField(
-        child=PriceInput(allow_existing=True), allow_empty=False, max_length=50, required=False, allow_null=True
+        child=_UpdatePriceInput(allow_existing=True), allow_empty=False, max_length=50, required=False, allow_null=True
     )
     is_archived = serializers.BooleanField(required=False, allow_null=True)
     visibility = serializers.ChoiceField(choices=Product._meta.get_field("visibility").choices, required=False, allow_null=True)

@@ -109,3 +109,23 @@ class LicenseKeyDeactivateApi(_PortalApi):
         data = self.parse_key_body(LicenseKeyDeactivateInput)
         services.license_key_deactivate(organization=self.organization, **data)
         return Response(status=204)
+
+
+# Polar's organization-level twins (``/v1/license-keys/validate`` ...): the same behaviour under their own
+# operation ids (``license_keys:validate`` ...), so the schema has no operationId collision.
+class OrgLicenseKeyValidateApi(LicenseKeyValidateApi):
+    @extend_schema(operation_id="license_keys:validate", request=LicenseKeyValidateInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        return super().post(request)
+
+
+class OrgLicenseKeyActivateApi(LicenseKeyActivateApi):
+    @extend_schema(operation_id="license_keys:activate", request=LicenseKeyActivateInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        return super().post(request)
+
+
+class OrgLicenseKeyDeactivateApi(LicenseKeyDeactivateApi):
+    @extend_schema(operation_id="license_keys:deactivate", request=LicenseKeyDeactivateInput, responses={204: None})
+    def post(self, request):
+        return super().post(request)

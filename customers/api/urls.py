@@ -2,10 +2,10 @@ from django.urls import path
 
 from . import views
 
-# External ids may contain slashes (``path:``). The list, create and state routes are billing's
-# (``billing.customers_urls``, included before this module, and ``billing.urls``): ``external/<id>/state``
-# is the state of <id>, matched before ``external/<id>`` here.
+# An external id is one path segment, as on Polar (``/v1/customers/external/a/b`` is no customer's route:
+# polar-sdk formats ids into the path unencoded). The list, create and state routes are billing's
+# (``billing.customers_urls`` and ``billing.urls``).
 urlpatterns = [
-    path("customers/external/<path:external_id>", views.CustomerExternalApi.as_view(), name="customers-external"),
+    path("customers/external/<str:external_id>", views.CustomerExternalApi.as_view(), name="customers-external"),
     path("customers/<str:id>", views.CustomerDetailApi.as_view(), name="customers-detail"),
 ]

@@ -157,10 +157,18 @@ def test_get_by_id(api_client, organization):
 
 
 def test_get_by_external_id(api_client, organization):
-    customer = CustomerFactory(organization=organization, external_id="user/42")
-    response = api_client.get("/v1/customers/external/user/42")
+    customer = CustomerFactory(organization=organization, external_id="user-42")
+    response = api_client.get("/v1/customers/external/user-42")
     assert response.status_code == 200
     assert response.json()["id"] == str(customer.id)
+
+
+def test_external_id_is_one_path_segment(api_client, organization):
+    # As on Polar: what follows the id is another route (404 until it exists), never this customer.
+    CustomerFactory(organization=organization, external_id="user")
+    assert api_client.get("/v1/customers/external/user/42").status_code == 404
+    assert api_client.get("/v1/customers/external/user/members/x").status_code == 404
+    assert api_client.get("/v1/customers/external/user/state").status_code == 200
 
 
 def test_get_with_malformed_id_is_422(api_client):

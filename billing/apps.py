@@ -11,6 +11,10 @@ class BillingConfig(AppConfig):
         from billing.metrics import billing_state
         from polar.observability.metrics import SCRAPE_COLLECTORS
 
+        # Register the tasks in every process, not only in workers: the renewal sweep sends its batch task
+        # by name, and an eager run (tests) needs the task registered to run it here.
+        from . import tasks  # noqa: F401
+
         if billing_state not in SCRAPE_COLLECTORS:
             SCRAPE_COLLECTORS.append(billing_state)
 

@@ -11,6 +11,9 @@ class WebhooksConfig(AppConfig):
 
         from polar.observability.metrics import SCRAPE_COLLECTORS
 
+        # Register the tasks in every process, not only in workers: services send them by name
+        # (polar/webhooks/enqueue.py), and an eager run (tests) needs the task registered to run it here.
+        from . import tasks  # noqa: F401
         from .metrics import webhooks_state
 
         if webhooks_state not in SCRAPE_COLLECTORS:

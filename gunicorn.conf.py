@@ -45,3 +45,12 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    """Tracing per worker process, before the worker loads the app (Django's middleware chain then includes
+    the OpenTelemetry one). Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (polar/observability/tracing.py)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "polar.settings.production")
+    from polar.observability import tracing
+
+    tracing.setup("polar-web")

@@ -63,3 +63,24 @@ def _forget_pool_process(pid=None, **kwargs):
     from polar.observability import worker_metrics
 
     worker_metrics.mark_dead(pid or os.getpid())
+
+
+@signals.worker_process_init.connect
+def _start_tracing_in_pool_process(**kwargs):
+    """Tracing per pool process (prefork): the exporter's thread and connections must not be shared across a
+    fork. Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (polar/observability/tracing.py)."""
+    from polar.observability import tracing
+
+    tracing.setup("polar-worker")
+
+
+@signals.worker_init.connect
+def _start_tracing_in_main_process(sender=None, **kwargs):
+    """Solo and thread pools run tasks in the main process, which gets no worker_process_init."""
+    from celery.concurrency import get_implementation
+
+    from polar.observability import tracing
+
+    pool = getattr(sender, "pool_cls", None) or "prefork"
+    if not get_implementation(pool).__module__.endswith(".prefork"):
+        tracing.setup("polar-worker")

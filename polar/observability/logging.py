@@ -1,15 +1,19 @@
 """Structured logs: one JSON object a line, carrying the request id, trace id and organization bound
-in ``polar.observability.context``. Standard-library loggers (Django, Celery) go through the same renderer."""
+in ``polar.observability.context``; with tracing on, ``trace_id`` and ``span_id`` are the active span's
+(``polar.observability.tracing``). Standard-library loggers (Django, Celery) go through the same renderer."""
 
 import logging
 import logging.config
 
 import structlog
 
+from .tracing import add_trace_ids
+
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     shared = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

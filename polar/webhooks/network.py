@@ -24,6 +24,8 @@ import httpcore
 import httpx
 from django.conf import settings
 
+from polar.observability import tracing
+
 from . import policy
 
 # AWS/GCP/Azure/OpenStack instance metadata (IPv4 is link-local anyway), AWS IPv6 metadata, Alibaba.
@@ -302,6 +304,30 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 def send(*, url: str, body: bytes, headers: dict[str, str], deadline: float | None = None) -> SendResult:
+    """``_send`` inside a client span when tracing is on (polar/observability/tracing.py): the sender speaks
+    httpcore directly, which the httpx instrumentation does not see. The span names the receiver's host and
+    port, never its path or query (a merchant may put a token there), and no trace header goes to the
+    receiver: our trace ids stay ours."""
+    if not tracing.enabled():
+        return _send(url=url, body=body, headers=headers, deadline=deadline)
+    try:
+        target = httpx.URL(url)
+        attributes = {"http.request.method": "POST", "server.address": target.host, "server.port": target.port or 0}
+    except (httpx.InvalidURL, TypeError):
+        attributes = {"http.request.method": "POST"}
+    with tracing.span("POST webhook", kind="CLIENT", attributes=attributes) as span:
+        result = _send(url=url, body=body, headers=headers, deadline=deadline)
+        if result.http_code is not None:
+            span.set_attribute("http.response.status_code", result.http_code)
+        if not result.succeeded:
+            from opentelemetry.trace import Status, StatusCode
+
+            span.set_attribute("error.type", str(result.http_code) if result.http_code else "network")
+            span.set_status(Status(StatusCode.ERROR))
+        return result
+
+
+def _send(*, url: str, body: bytes, headers: dict[str, str], deadline: float | None = None) -> SendResult:
     """POST ``body`` to ``url`` through the SSRF guard, finished or abandoned by ``deadline`` (a
     ``time.monotonic()`` instant; default: now + ``WEBHOOK_DELIVERY_DEADLINE_SECONDS``). The deadline covers
     DNS, connect, TLS, writing the request, the headers and the (capped) body together. Never raises for

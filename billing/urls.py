@@ -83,6 +83,7 @@ from billing.usage import api_meters as meters_api  # noqa: E402
 urlpatterns += [
     path("events/ingest", events_api.EventsIngestApi.as_view(), name="events-ingest"),
     path("events/", events_api.EventListApi.as_view(), name="events-list"),
+    path("events/names", events_api.EventNameListApi.as_view(), name="events-names"),
     path("events/<str:id>", events_api.EventDetailApi.as_view(), name="events-detail"),
     path("meters/", meters_api.MeterListApi.as_view(), name="meters-list"),
     path("meters/<str:id>/quantities", meters_api.MeterQuantitiesApi.as_view(), name="meters-quantities"),

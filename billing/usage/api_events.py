@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from billing.usage import selectors, services
-from billing.usage.payloads import event_payload
+from billing.usage.payloads import event_name_payload, event_payload
 from polar.api.fields import BoundedDateTimeField
 from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
 from polar.api.views import PolarAPIView
@@ -90,6 +90,38 @@ class EventListApi(PolarAPIView):
         if query.get("organization_id") and self.organization.id not in query["organization_id"]:
             queryset = queryset.none()
         return self.paginated(queryset.order_by(*self.sorting()), _ListPayloads(event_payload))
+
+
+class EventNameListQuery(serializers.Serializer):
+    organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    customer_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    external_customer_id = serializers.ListField(child=serializers.CharField(max_length=256), required=False)
+    source = serializers.ListField(child=serializers.ChoiceField(choices=["user", "system"]), required=False)
+    query = serializers.CharField(max_length=256, required=False, allow_blank=True)
+
+
+class EventNameListApi(PolarAPIView):
+    """``GET /v1/events/names``: the distinct names of the organization's events (Polar's EventName)."""
+
+    scope = "events"
+    sorting_fields = {"name": "name", "occurrences": "occurrences", "first_seen": "first_seen", "last_seen": "last_seen"}
+    default_sorting = ("-last_seen",)
+
+    @extend_schema(operation_id="events:list_names", responses=None)
+    def get(self, request):
+        query = self.parse_query(EventNameListQuery)
+        queryset = selectors.event_name_list(
+            organization=self.organization,
+            customer_ids=query.get("customer_id"),
+            external_customer_ids=query.get("external_customer_id"),
+            sources=query.get("source"),
+            query=query.get("query"),
+        )
+        if query.get("organization_id") and self.organization.id not in query["organization_id"]:
+            queryset = queryset.none()
+        # Grouped rows have no id: the tie-breaker is the name and source.
+        order_by = [*self.sorting()[:-1], "name", "source"]
+        return self.paginated(queryset.order_by(*order_by), _ListPayloads(event_name_payload))
 
 
 class EventDetailApi(PolarAPIView):

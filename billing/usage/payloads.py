@@ -30,6 +30,18 @@ def event_payload(event) -> dict:
     }
 
 
+def event_name_payload(row) -> dict:
+    """Polar's EventName, from a row of ``selectors.event_name_list``."""
+    return {
+        "name": row["name"],
+        "label": row["name"],
+        "source": row["source"],
+        "occurrences": row["occurrences"],
+        "first_seen": row["first_seen"],
+        "last_seen": row["last_seen"],
+    }
+
+
 def meter_payload(meter) -> dict:
     return {
         "id": str(meter.id),

@@ -11,7 +11,7 @@ import zoneinfo
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Count, Max, Min, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from psycopg import sql
@@ -78,6 +78,21 @@ def event_list(
 
 def event_get(*, organization, id):
     return event_list(organization=organization).filter(id=id).first()
+
+
+def event_name_list(*, organization, customer_ids=None, external_customer_ids=None, sources=None, query=None):
+    """Distinct event names of the organization (one row per name and source) with their counts and the
+    first and last time seen: ``values`` rows of name, source, occurrences, first_seen, last_seen."""
+    queryset = event_list(
+        organization=organization, customer_ids=customer_ids, external_customer_ids=external_customer_ids, sources=sources
+    ).select_related(None)
+    if query:
+        queryset = queryset.filter(name__icontains=query)
+    return (
+        queryset.order_by()
+        .values("name", "source")
+        .annotate(occurrences=Count("id"), first_seen=Min("timestamp"), last_seen=Max("timestamp"))
+    )
 
 
 # --- meters ---------------------------------------------------------------------------------------------------

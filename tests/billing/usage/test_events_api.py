@@ -98,3 +98,17 @@ def test_list_events_matched_by_a_meter(api_client, organization, other_organiza
     assert [item["name"] for item in items] == ["upload"]
     foreign = MeterFactory(organization=other_organization)
     assert api_client.get("/v1/events/", {"meter_id": str(foreign.id)}).status_code == 404
+
+
+def test_event_names_grouped_scoped_and_sorted(api_client, other_api_client, organization, customer, frozen_now):
+    _events(api_client, customer)
+    ingest(other_api_client, [{"name": "elsewhere", "external_customer_id": "x", "timestamp": "2026-11-05T00:00:00Z"}])
+    body = api_client.get("/v1/events/names").json()
+    assert body["pagination"] == {"total_count": 2, "max_page": 1}
+    assert [(n["name"], n["occurrences"]) for n in body["items"]] == [("api_call", 2), ("upload", 1)]
+    assert body["items"][0]["first_seen"].startswith("2026-11-02") and body["items"][0]["last_seen"].startswith("2026-11-04")
+    by_name = api_client.get("/v1/events/names?sorting=-name&customer_id=" + str(customer.id)).json()
+    assert [(n["name"], n["occurrences"]) for n in by_name["items"]] == [("upload", 1), ("api_call", 1)]
+    assert api_client.get("/v1/events/names?sorting=bogus").status_code == 422
+    other = api_client.get(f"/v1/events/names?organization_id={uuid.uuid4()}").json()
+    assert other["items"] == []

@@ -18,7 +18,7 @@ help:
 	@echo "make demo             migrate, seed the demo merchant, serve API + admin + docs, Celery worker and beat (PORT=$(PORT))"
 	@echo "make test             lint, then the whole test suite on real PostgreSQL and Redis (PYTEST_ARGS='-k name' to narrow)"
 	@echo "make screenshots      the browser tests (Chromium via Playwright) writing PNGs of the pages to docs/screenshots/"
-	@echo "make lint             ruff (lint and format check), import-linter contracts, module size (pyproject.toml)"
+	@echo "make lint             ruff (lint and format check), import-linter contracts, module size, migration safety"
 	@echo "make format           ruff format and ruff's safe fixes"
 	@echo "make install          create $(VENV) and install requirements.txt (only when it changed)"
 	@echo "make migrate          apply migrations and write the beat schedule into the database"
@@ -42,6 +42,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 	$(PY) scripts/check_module_size.py
+	$(PY) deploy/check_migrations.py
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

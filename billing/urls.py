@@ -36,6 +36,7 @@ urlpatterns += [
     path("benefits/", benefits.BenefitListApi.as_view(), name="benefits-list"),
     path("benefits/<str:id>", benefits.BenefitDetailApi.as_view(), name="benefits-detail"),
     path("benefits/<str:id>/grants", benefits.BenefitGrantListApi.as_view(), name="benefits-grants"),
+    path("benefit-grants/", benefits.OrganizationBenefitGrantListApi.as_view(), name="benefit-grants-list"),
     path("license-keys/", license_keys.LicenseKeyListApi.as_view(), name="license-keys-list"),
     # Polar's organization-level twins of the customer-portal endpoints (polar-sdk 0.32 calls these).
     path("license-keys/validate", license_keys.OrgLicenseKeyValidateApi.as_view(), name="org-license-keys-validate"),

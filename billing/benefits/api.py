@@ -84,3 +84,29 @@ class BenefitGrantListApi(PolarAPIView):
         if query.get("customer_id"):
             queryset = queryset.filter(customer_id=query["customer_id"])
         return self.paginated(queryset.order_by(*self.sorting()), BenefitGrantOutput)
+
+
+class OrganizationBenefitGrantListQuery(serializers.Serializer):
+    organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    customer_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    external_customer_id = serializers.ListField(child=serializers.CharField(max_length=256), required=False)
+    is_granted = serializers.BooleanField(required=False, allow_null=True)
+
+
+class OrganizationBenefitGrantListApi(PolarAPIView):
+    """``GET /v1/benefit-grants/``: every benefit grant of the organization (``benefit_grants.list``)."""
+
+    scope = "benefits"
+    sorting_fields = {"created_at": "created_at", "granted_at": "granted_at", "revoked_at": "revoked_at"}
+
+    @extend_schema(operation_id="benefit_grants:list", responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        query = self.parse_query(OrganizationBenefitGrantListQuery)
+        queryset = selectors.benefit_grant_list(organization=self.organization, is_granted=query.get("is_granted"))
+        if query.get("customer_id"):
+            queryset = queryset.filter(customer_id__in=query["customer_id"])
+        if query.get("external_customer_id"):
+            queryset = queryset.filter(customer__external_id__in=query["external_customer_id"])
+        if query.get("organization_id") and self.organization.id not in query["organization_id"]:
+            queryset = queryset.none()
+        return self.paginated(queryset.order_by(*self.sorting()), BenefitGrantOutput)

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from billing.benefits.services import benefit_grants_create_for
+from billing.catalog.services import product_benefits_set
 from billing.models import Benefit, BenefitGrant
 from polar.webhooks.models import WebhookEvent
 from tests.factories import CustomerFactory
@@ -174,3 +175,26 @@ def test_another_organizations_benefit_is_404(api_client, other_organization):
     assert api_client.get(f"/v1/benefits/{foreign.id}/grants").status_code == 404
     foreign.refresh_from_db()
     assert foreign.description == "Priority support" and foreign.deleted_at is None
+
+
+def test_benefit_grants_of_the_organization_are_listed_and_filtered(api_client, organization, other_organization):
+    def granted(org, external_id):
+        product = make_product(organization=org)
+        product_benefits_set(product=product, benefits=[make_benefit(organization=org).pk])
+        customer = CustomerFactory(organization=org, external_id=external_id)
+        [grant] = benefit_grants_create_for(customer=customer, product=product, subscription_id=uuid.uuid4())
+        return customer, grant
+
+    alice, _ = granted(organization, "alice")
+    bob, bob_grant = granted(organization, "bob")
+    granted(other_organization, "alice")
+    BenefitGrant.objects.filter(pk=bob_grant.pk).update(revoked_at=bob_grant.granted_at)
+
+    body = api_client.get("/v1/benefit-grants/").json()
+    assert body["pagination"]["total_count"] == 2
+    assert {item["customer_id"] for item in body["items"]} == {str(alice.id), str(bob.id)}
+    assert [i["customer_id"] for i in api_client.get("/v1/benefit-grants?is_granted=true").json()["items"]] == [str(alice.id)]
+    by_external = api_client.get("/v1/benefit-grants/?external_customer_id=bob").json()["items"]
+    assert [(i["customer_id"], i["is_revoked"]) for i in by_external] == [(str(bob.id), True)]
+    assert api_client.get(f"/v1/benefit-grants/?customer_id={alice.id}").json()["pagination"]["total_count"] == 1
+    assert api_client.get(f"/v1/benefit-grants/?organization_id={other_organization.id}").json()["items"] == []

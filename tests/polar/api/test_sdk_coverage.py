@@ -41,7 +41,6 @@ NOT_YET_OPERATIONS = {
     ("DELETE", "/v1/customer-seats/{seat_id}"),
     ("DELETE", "/v1/customers/external/{external_id}/members/{member_external_id}"),
     ("DELETE", "/v1/customers/{id}/members/{member_id}"),
-    ("GET", "/v1/benefit-grants/"),
     ("GET", "/v1/benefits/{id}/files"),
     ("GET", "/v1/checkout-links/"),
     ("GET", "/v1/checkout-links/{id}"),

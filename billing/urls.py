@@ -43,6 +43,7 @@ urlpatterns += [
     path("license-keys/activate", license_keys.OrgLicenseKeyActivateApi.as_view(), name="org-license-keys-activate"),
     path("license-keys/deactivate", license_keys.OrgLicenseKeyDeactivateApi.as_view(), name="org-license-keys-deactivate"),
     path("license-keys/<str:id>", license_keys.LicenseKeyDetailApi.as_view(), name="license-keys-detail"),
+    path("license-keys/<str:id>/rotate", license_keys.LicenseKeyRotateApi.as_view(), name="license-keys-rotate"),
     path(
         "license-keys/<str:id>/activations/<str:activation_id>",
         license_keys.LicenseKeyActivationDetailApi.as_view(),

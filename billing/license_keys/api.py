@@ -56,6 +56,18 @@ class LicenseKeyDetailApi(PolarAPIView):
         return self.respond(LicenseKeyOutput(key).data)
 
 
+class LicenseKeyRotateApi(PolarAPIView):
+    """``POST /v1/license-keys/{id}/rotate``: a new key string (Polar's RotatedLicenseKey)."""
+
+    scope = "license_keys"
+    get_key = LicenseKeyDetailApi.get_key
+
+    @extend_schema(operation_id="license_keys:rotate", request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request, id):
+        key = services.license_key_rotate(license_key=self.get_key(id))
+        return self.respond(LicenseKeyOutput(key).data)
+
+
 class LicenseKeyActivationDetailApi(PolarAPIView):
     scope = "license_keys"
 

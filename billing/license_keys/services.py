@@ -124,6 +124,27 @@ def license_key_update(
     return license_key
 
 
+class RotateNotPermitted(PolarError):
+    status_code = 400
+    error = "RotateNotPermitted"
+
+
+def license_key_rotate(*, license_key: LicenseKey) -> LicenseKey:
+    """A new key string for the same license key (Polar's ``rotate``): the previous string stops validating at
+    once; status, usage, limits, expiry and activations are kept. Only a granted or disabled key rotates."""
+    with transaction.atomic():
+        license_key = LicenseKey.objects.select_for_update().select_related("customer", "benefit").get(pk=license_key.pk)
+        if license_key.status not in (LicenseKey.Status.GRANTED, LicenseKey.Status.DISABLED):
+            raise RotateNotPermitted(
+                f"License key cannot be rotated in its current status ({license_key.status}). "
+                "Allowed statuses: disabled, granted."
+            )
+        license_key.key = _generate_key((license_key.benefit.properties or {}).get("prefix"))
+        license_key.modified_at = clock.now()
+        license_key.save(update_fields=["key", "modified_at"])
+    return license_key
+
+
 def _locked_key(*, organization, key: str) -> LicenseKey:
     license_key = (
         LicenseKey.objects.select_for_update().select_related("customer").filter(organization=organization, key=key).first()

@@ -190,3 +190,24 @@ def test_get_activation(api_client, organization, other_organization):
     foreign, _ = grant_key(other_organization)
     assert api_client.get(f"/v1/license-keys/{foreign.id}/activations/{activation_id}").status_code == 404
     assert api_client.patch(f"/v1/license-keys/{foreign.id}", {"usage": 1}, format="json").status_code == 404
+
+
+def test_rotate_gives_a_new_key_and_keeps_the_rest(api_client, organization, other_organization):
+    key, _ = grant_key(organization, limit_usage=5)
+    post(api_client, "activate", organization, key=key.key, label="laptop")
+    post(api_client, "validate", organization, key=key.key, increment_usage=2)
+    old = key.key
+    response = api_client.post(f"/v1/license-keys/{key.id}/rotate")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(key.id) and body["key"] != old and body["key"].startswith("ACME-")
+    assert (body["status"], body["usage"], body["limit_usage"], body["validations"]) == ("granted", 2, 5, 1)
+    assert post(api_client, "validate", organization, key=old).status_code == 404
+    assert post(api_client, "validate", organization, key=body["key"]).status_code == 200
+    assert LicenseKeyActivation.objects.filter(license_key=key).count() == 1
+
+    LicenseKey.objects.filter(pk=key.pk).update(status="revoked")
+    refused = api_client.post(f"/v1/license-keys/{key.id}/rotate")
+    assert refused.status_code == 400 and refused.json()["error"] == "RotateNotPermitted"
+    foreign, _ = grant_key(other_organization)
+    assert api_client.post(f"/v1/license-keys/{foreign.id}/rotate").status_code == 404

@@ -76,7 +76,6 @@ NOT_YET_OPERATIONS = {
     ("POST", "/v1/customer-seats/{seat_id}/resend"),
     ("POST", "/v1/customers/external/{external_id}/members"),
     ("POST", "/v1/customers/{id}/members"),
-    ("POST", "/v1/license-keys/{id}/rotate"),
     ("POST", "/v1/orders/"),
     ("POST", "/v1/orders/{id}/finalize"),
     ("POST", "/v1/orders/{id}/invoice"),

@@ -180,6 +180,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payouts.tasks.ledger_release_due",
         "schedule": timedelta(hours=1),
     },
+    # Ledger: verify every invariant once a day; the breach count feeds the polar_ledger_breaches gauge.
+    "ledger-check": {
+        "task": "payouts.tasks.ledger_check",
+        "schedule": timedelta(days=1),
+    },
     # Webhook outbox: fan out events a crash left behind, send due retries, disable failing endpoints.
     "webhooks-sweep": {
         "task": "polar.webhooks.tasks.webhooks_sweep",

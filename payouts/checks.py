@@ -1,0 +1,124 @@
+"""``ledger_check``: the ledger's invariants, verified against the ledger and the rows it records.
+
+Each check is one SQL query returning the breaches it finds (nothing when the ledger is sound):
+
+- ``unbalanced``: a transaction whose entries do not sum to zero in some currency (the deferred
+  trigger refuses these at commit; the check proves no row got past it, e.g. a disabled trigger).
+- ``negative_available``: a merchant's available balance below zero in some currency.
+- ``payment_unposted`` / ``payment_mismatch``: a succeeded payment without its ``payment:<id>``
+  transaction, or whose posted gross (the debit to processor clearing) is not the payment's amount.
+- ``payment_extra``: a ``payment`` transaction whose payment is not (or no longer) succeeded, or a
+  second one for the same payment.
+- ``refund_unposted`` / ``refund_mismatch`` / ``refund_extra``: the same for refunds (the credit to
+  processor clearing is the refunded amount).
+
+The ledger imports nothing of billing; it reads billing's payment and refund tables by name
+(``billing_payment``, ``billing_refund``) in these queries only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.core.cache import cache
+from django.db import connection
+
+from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from polar import clock
+
+CACHE_KEY = "payouts:ledger_check:last"
+CACHE_TIMEOUT = 8 * 24 * 3600  # a week and a day: a nightly run that stopped shows as a stale timestamp
+
+T = LedgerTransaction._meta.db_table
+E = LedgerEntry._meta.db_table
+A = LedgerAccount._meta.db_table
+
+_CHECKS = {
+    "unbalanced": f"""
+        SELECT t.idempotency_key, e.currency, sum(e.amount)
+        FROM {E} e JOIN {T} t ON t.id = e.transaction_id
+        GROUP BY t.idempotency_key, e.currency HAVING sum(e.amount) <> 0
+        ORDER BY 1, 2""",
+    "negative_available": f"""
+        SELECT a.key, e.currency, -sum(e.amount)
+        FROM {E} e JOIN {A} a ON a.id = e.account_id
+        WHERE a.kind = 'merchant_available'
+        GROUP BY a.key, e.currency HAVING sum(e.amount) > 0
+        ORDER BY 1, 2""",
+    "payment_unposted": f"""
+        SELECT p.id, p.amount, p.currency FROM billing_payment p
+        WHERE p.status = 'succeeded'
+          AND NOT EXISTS (SELECT 1 FROM {T} t WHERE t.idempotency_key = 'payment:' || p.id::text)
+        ORDER BY p.created_at, p.id""",
+    "payment_mismatch": f"""
+        SELECT p.id, p.amount, p.currency, coalesce(sum(e.amount), 0) FROM billing_payment p
+        JOIN {T} t ON t.idempotency_key = 'payment:' || p.id::text
+        LEFT JOIN {E} e ON e.transaction_id = t.id AND e.amount > 0 AND e.currency = p.currency
+             AND e.account_id IN (SELECT id FROM {A} WHERE kind = 'processor_clearing')
+        WHERE p.status = 'succeeded'
+        GROUP BY p.id, p.amount, p.currency HAVING coalesce(sum(e.amount), 0) <> p.amount
+        ORDER BY p.id""",
+    "payment_extra": f"""
+        SELECT t.idempotency_key, t.source_id FROM {T} t
+        WHERE t.kind = 'payment' AND (
+          NOT EXISTS (SELECT 1 FROM billing_payment p WHERE p.id = t.source_id AND p.status = 'succeeded'
+                      AND t.idempotency_key = 'payment:' || p.id::text)
+        )
+        ORDER BY 1""",
+    "refund_unposted": f"""
+        SELECT r.id, r.amount, r.currency FROM billing_refund r
+        WHERE r.status = 'succeeded'
+          AND NOT EXISTS (SELECT 1 FROM {T} t WHERE t.idempotency_key = 'refund:' || r.id::text)
+        ORDER BY r.created_at, r.id""",
+    "refund_mismatch": f"""
+        SELECT r.id, r.amount, r.currency, coalesce(-sum(e.amount), 0) FROM billing_refund r
+        JOIN {T} t ON t.idempotency_key = 'refund:' || r.id::text
+        LEFT JOIN {E} e ON e.transaction_id = t.id AND e.amount < 0 AND e.currency = r.currency
+             AND e.account_id IN (SELECT id FROM {A} WHERE kind = 'processor_clearing')
+        WHERE r.status = 'succeeded'
+        GROUP BY r.id, r.amount, r.currency HAVING coalesce(-sum(e.amount), 0) <> r.amount
+        ORDER BY r.id""",
+    "refund_extra": f"""
+        SELECT t.idempotency_key, t.source_id FROM {T} t
+        WHERE t.kind = 'refund' AND NOT EXISTS (
+          SELECT 1 FROM billing_refund r WHERE r.id = t.source_id AND r.status = 'succeeded'
+                 AND t.idempotency_key = 'refund:' || r.id::text)
+        ORDER BY 1""",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Breach:
+    invariant: str
+    detail: tuple
+
+    def __str__(self):
+        return f"{self.invariant}: " + " ".join(str(value) for value in self.detail)
+
+
+def ledger_breaches_list() -> list[Breach]:
+    """Every breach of every invariant (empty when the ledger is sound)."""
+    breaches = []
+    with connection.cursor() as cursor:
+        for invariant, sql in _CHECKS.items():
+            cursor.execute(sql)
+            breaches.extend(Breach(invariant, tuple(row)) for row in cursor.fetchall())
+    return breaches
+
+
+def ledger_breaches() -> int:
+    """How many breaches the ledger has now (runs every check)."""
+    return len(ledger_breaches_list())
+
+
+def ledger_check_record() -> list[Breach]:
+    """Run every check and keep the count for the ``polar_ledger_breaches`` gauge (read from the cache at
+    scrape time, so a scrape never runs the checks). The nightly beat task and the command call this."""
+    breaches = ledger_breaches_list()
+    cache.set(CACHE_KEY, {"breaches": len(breaches), "at": clock.now().timestamp()}, CACHE_TIMEOUT)
+    return breaches
+
+
+def ledger_check_last() -> dict | None:
+    """``{"breaches": n, "at": unix time}`` of the last recorded check, or None."""
+    return cache.get(CACHE_KEY)

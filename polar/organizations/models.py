@@ -58,6 +58,7 @@ class Scope(models.TextChoices):
     """Token scopes, with Polar's names. A token with no scope listed has none."""
 
     ORGANIZATIONS_READ = "organizations:read"
+    ORGANIZATIONS_WRITE = "organizations:write"
     PRODUCTS_READ = "products:read"
     PRODUCTS_WRITE = "products:write"
     BENEFITS_READ = "benefits:read"

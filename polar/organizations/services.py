@@ -66,3 +66,21 @@ def access_token_touch(*, token: OrganizationAccessToken) -> None:
         # A conditional UPDATE: no lock, no audit entry (last_used_at is excluded from the audit trail).
         OrganizationAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+
+
+_UPDATABLE = ("name", "email", "website", "default_presentment_currency", "proration_behavior", "allow_customer_updates")
+
+
+def organization_update(*, organization: Organization, **changes) -> Organization:
+    """The merchant's own settings (``PATCH /v1/organizations/{id}``): only the columns in ``_UPDATABLE``;
+    the row is locked for the change."""
+    unknown = set(changes) - set(_UPDATABLE)
+    if unknown:
+        raise TypeError(f"not updatable: {sorted(unknown)}")
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        for name, value in changes.items():
+            setattr(organization, name, value)
+        organization.modified_at = clock.now()
+        organization.save(update_fields=[*changes, "modified_at"])
+    return organization

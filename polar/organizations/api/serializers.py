@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from polar.money import is_valid_currency
 from polar.organizations.models import Organization
 
 # Settings this platform does not make configurable yet, rendered with Polar's defaults so that
@@ -144,3 +145,46 @@ class OrganizationOutput(serializers.ModelSerializer):
             "api_access": usable,
             "dashboard_access": True,
         }
+
+
+# --- input ------------------------------------------------------------------
+
+
+class OrganizationSubscriptionSettingsInput(serializers.Serializer):
+    allow_multiple_subscriptions = serializers.BooleanField(required=False)
+    proration_behavior = serializers.ChoiceField(choices=["invoice", "prorate", "next_period"], required=False)
+    benefit_revocation_grace_period = serializers.IntegerField(required=False, min_value=0)
+    prevent_trial_abuse = serializers.BooleanField(required=False)
+    allow_customer_updates = serializers.BooleanField(required=False)
+
+
+class OrganizationUpdateInput(serializers.Serializer):
+    """Polar's OrganizationUpdate. Stored: name, email, website, default_presentment_currency and, from
+    subscription_settings, proration_behavior and allow_customer_updates. The other keys Polar accepts
+    (avatar_url, socials, details, country, feature/email/portal/dispute settings, embed_hosts,
+    default_tax_behavior, sso_enforced) are validated loosely and not stored: this platform renders
+    Polar's defaults for them."""
+
+    name = serializers.CharField(min_length=3, max_length=255, required=False, allow_null=True)
+    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
+    website = serializers.URLField(required=False, allow_null=True, allow_blank=True)
+    default_presentment_currency = serializers.CharField(required=False, allow_null=True)
+    subscription_settings = OrganizationSubscriptionSettingsInput(required=False, allow_null=True)
+    avatar_url = serializers.URLField(required=False, allow_null=True)
+    socials = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True)
+    details = serializers.DictField(required=False, allow_null=True)
+    country = serializers.CharField(max_length=2, required=False, allow_null=True)
+    feature_settings = serializers.DictField(required=False, allow_null=True)
+    customer_email_settings = serializers.DictField(required=False, allow_null=True)
+    customer_portal_settings = serializers.DictField(required=False, allow_null=True)
+    dispute_settings = serializers.DictField(required=False, allow_null=True)
+    embed_hosts = serializers.ListField(child=serializers.CharField(max_length=255), required=False, allow_null=True)
+    default_tax_behavior = serializers.ChoiceField(
+        choices=["location", "inclusive", "exclusive"], required=False, allow_null=True
+    )
+    sso_enforced = serializers.BooleanField(required=False, allow_null=True)
+
+    def validate_default_presentment_currency(self, value):
+        if value is not None and not is_valid_currency(value):
+            raise serializers.ValidationError("Input should be a supported currency code (lowercase ISO 4217).")
+        return value

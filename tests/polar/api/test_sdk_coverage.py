@@ -68,7 +68,6 @@ NOT_YET_OPERATIONS = {
     ("PATCH", "/v1/customers/{id}/members/{member_id}"),
     ("PATCH", "/v1/event-types/{id}"),
     ("PATCH", "/v1/orders/{id}"),
-    ("PATCH", "/v1/organizations/{id}"),
     ("POST", "/v1/checkout-links/"),
     ("POST", "/v1/custom-fields/"),
     ("POST", "/v1/customer-seats"),

@@ -14,6 +14,7 @@ class BenefitAdmin(admin.ModelAdmin):
     list_display = ["description", "type", "organization", "visibility", "deleted_at", "created_at"]
     list_filter = ["type"]
     search_fields = ["description", "id"]
+    list_select_related = ["organization"]
     readonly_fields = ["id", "organization", "type", "properties", "meter", "deleted_at", "created_at", "modified_at"]
     fields = [
         "id",
@@ -53,6 +54,7 @@ class BenefitGrantAdmin(ReadOnlyAdmin):
     list_display = ["benefit", "customer", "subscription_id", "order_id", "granted_at", "revoked_at"]
     list_filter = ["benefit__type"]
     search_fields = ["customer__email", "id", "subscription_id", "order_id"]
+    list_select_related = ["benefit", "customer"]
     actions = ["revoke"]
 
     @admin.action(description="Revoke selected grants")

@@ -6,28 +6,11 @@ from django.contrib import admin
 from billing.catalog import services as catalog_services
 from billing.models import Product, ProductBenefit, ProductPrice
 from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, money
-from polar.money import format_amount
-
-_INTERVAL_WORDS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
 
 
 def price_label(price) -> str:
-    """A price as staff read it: "Pro plan — monthly, $50.00" or "API — per unit of API calls, 0.1 USD ¢"."""
-    if price is None:
-        return "—"
-    interval = price.recurring_interval or price.product.recurring_interval
-    cadence = _INTERVAL_WORDS.get(interval, "one-time") if interval else "one-time"
-    currency = price.price_currency
-    if price.amount_type == ProductPrice.AmountType.METERED_UNIT:
-        meter = price.meter.name if price.meter_id else "usage"
-        what = f"per unit of {meter}, {price.unit_amount.normalize():f} {currency.upper()} minor units"
-    elif price.price_amount is not None:
-        what = format_amount(price.price_amount, currency)
-    elif price.minimum_amount is not None:
-        what = f"pay what you want, from {format_amount(price.minimum_amount, currency)}"
-    else:
-        what = price.amount_type
-    return f"{price.product.name} — {cadence}, {what} (v{price.version})"
+    """A price as staff read it: "Pro plan — monthly, $50.00 (v1)" (the model's ``__str__``)."""
+    return "—" if price is None else str(price)
 
 
 class ProductPriceInline(ReadOnlyInline):

@@ -5,14 +5,16 @@ from django.contrib import admin, messages
 
 from billing.discounts import services as discount_services
 from billing.models import Discount, DiscountAmount, DiscountProduct, DiscountRedemption
-from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline
+from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, money
 from polar.errors import PolarError
+from polar.money import format_amount
 
 
 class DiscountAmountInline(ReadOnlyInline):
     model = DiscountAmount
-    fields = ["currency", "amount"]
+    fields = ["currency", "amount_money"]
     readonly_fields = fields
+    amount_money = money("amount", description="amount off")
 
 
 class DiscountProductInline(ReadOnlyInline):
@@ -23,7 +25,17 @@ class DiscountProductInline(ReadOnlyInline):
 
 @admin.register(Discount)
 class DiscountAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "organization", "type", "duration", "redemptions_count", "max_redemptions", "deleted_at"]
+    list_display = [
+        "name",
+        "code",
+        "organization",
+        "off",
+        "duration",
+        "redemptions_count",
+        "max_redemptions",
+        "deleted_at",
+    ]
+    list_select_related = ["organization"]
     list_filter = ["type", "duration"]
     search_fields = ["name", "code", "id"]
     readonly_fields = [
@@ -58,6 +70,17 @@ class DiscountAdmin(admin.ModelAdmin):
         "modified_at",
     ]
     inlines = [DiscountAmountInline, DiscountProductInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("amounts")
+
+    @admin.display(description="off", ordering="basis_points")
+    def off(self, obj):
+        """ "10 % off" or the fixed amounts off in money ("$5.00, €4.50")."""
+        if obj.type == Discount.Type.PERCENTAGE:
+            return f"{(obj.basis_points or 0) / 100:g} %"
+        return ", ".join(format_amount(row.amount, row.currency) for row in obj.amounts.all()) or "—"
+
     actions = ["delete_discounts"]
 
     def has_add_permission(self, request):
@@ -82,3 +105,4 @@ class DiscountAdmin(admin.ModelAdmin):
 class DiscountRedemptionAdmin(ReadOnlyAdmin):
     list_display = ["discount", "customer", "checkout_id", "subscription_id", "order_id", "created_at"]
     search_fields = ["discount__code", "customer__email"]
+    list_select_related = ["discount", "customer"]

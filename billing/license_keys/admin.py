@@ -17,5 +17,6 @@ class LicenseKeyAdmin(ReadOnlyAdmin):
     list_display = ["display_key", "customer", "benefit", "status", "usage", "limit_usage", "expires_at"]
     list_filter = ["status"]
     search_fields = ["customer__email", "id"]
+    list_select_related = ["customer", "benefit"]
     exclude = ["key"]
     inlines = [LicenseKeyActivationInline]

@@ -90,7 +90,9 @@ class BenefitGrant(TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.benefit_id} → {self.customer_id}"
+        # Reads benefit and customer: select them with the grant in lists.
+        state = "revoked" if self.revoked_at else "granted" if self.granted_at else "pending"
+        return f"{self.benefit.description} → {self.customer} ({state})"
 
     @property
     def is_granted(self) -> bool:
@@ -152,3 +154,6 @@ class LicenseKeyActivation(TimestampedModel):
 
     class Meta:
         ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.label} ({self.license_key})"

@@ -9,6 +9,9 @@ from django.db import models
 from django.db.models import Q
 
 from polar.models import OrganizationOwnedModel, TimestampedModel
+from polar.money import format_amount
+
+_INTERVAL_WORDS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
 
 
 class RecurringInterval(models.TextChoices):
@@ -169,7 +172,28 @@ class ProductPrice(TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.product_id} {self.amount_type} {self.price_currency} v{self.version}"
+        return f"{self.label()} (v{self.version})"
+
+    def label(self, amount: int | None = None) -> str:
+        """A price as staff read it: "Pro plan — monthly, $50.00" or "API — per unit of API calls, 0.1 USD
+        minor units" (``amount``: what a pay-what-you-want price was bought at). Reads ``product`` (and
+        ``meter`` for a metered price): select them with the price in lists."""
+        interval = self.recurring_interval or self.product.recurring_interval
+        cadence = _INTERVAL_WORDS.get(interval, interval) if interval else "one-time"
+        currency = self.price_currency
+        if self.amount_type == self.AmountType.METERED_UNIT:
+            meter = self.meter.name if self.meter_id else "usage"
+            unit = f"{self.unit_amount.normalize():f}" if self.unit_amount is not None else "?"
+            what = f"per unit of {meter}, {unit} {currency.upper()} minor units"
+        elif amount is not None:
+            what = format_amount(amount, currency)
+        elif self.price_amount is not None:
+            what = format_amount(self.price_amount, currency)
+        elif self.minimum_amount is not None:
+            what = f"pay what you want, from {format_amount(self.minimum_amount, currency)}"
+        else:
+            what = self.amount_type
+        return f"{self.product.name} — {cadence}, {what}"
 
     @property
     def is_static(self) -> bool:
@@ -190,3 +214,6 @@ class ProductBenefit(TimestampedModel):
     class Meta:
         ordering = ["order", "created_at"]
         constraints = [models.UniqueConstraint(fields=["product", "benefit"], name="product_benefit_unique")]
+
+    def __str__(self):
+        return f"{self.product.name}: {self.benefit.description}"

@@ -79,7 +79,9 @@ class Checkout(OrganizationOwnedModel):
         indexes = [models.Index(fields=["organization", "created_at"])]
 
     def __str__(self):
-        return f"checkout {self.id} ({self.status})"
+        # Reads product: select it with the checkout in lists.
+        what = self.product.name if self.product_id else "no product yet"
+        return f"Checkout for {what} ({self.status})"
 
     def is_open(self, now) -> bool:
         return self.status in (self.Status.OPEN, self.Status.FAILED, self.Status.CONFIRMED) and now < self.expires_at
@@ -89,6 +91,9 @@ class CheckoutProduct(TimestampedModel):
     checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="checkout_products")
     product = models.ForeignKey("billing.Product", on_delete=models.PROTECT, related_name="+")
     order = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return self.product.name
 
     class Meta:
         ordering = ["order"]

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from polar.models import OrganizationOwnedModel, TimestampedModel
+from polar.money import format_amount
 
 
 class Discount(OrganizationOwnedModel):
@@ -66,7 +67,13 @@ class Discount(OrganizationOwnedModel):
         ]
 
     def __str__(self):
-        return self.code or self.name
+        if self.type == self.Type.PERCENTAGE and self.basis_points is not None:
+            off = f"{self.basis_points / 100:g} % off"
+        else:
+            off = "fixed amount off"
+        duration = f"{self.duration_in_months} months" if self.duration == self.Duration.REPEATING else self.duration
+        code = f" (code {self.code})" if self.code else ""
+        return f"{self.name}{code} — {off}, {duration}"
 
 
 class DiscountAmount(TimestampedModel):
@@ -83,6 +90,9 @@ class DiscountAmount(TimestampedModel):
             models.CheckConstraint(condition=Q(amount__gt=0), name="discount_amount_positive"),
         ]
 
+    def __str__(self):
+        return f"{format_amount(self.amount, self.currency)} off"
+
 
 class DiscountProduct(TimestampedModel):
     """Restricts a discount to a product. A discount with no rows applies to every product."""
@@ -92,6 +102,9 @@ class DiscountProduct(TimestampedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["discount", "product"], name="discount_product_unique")]
+
+    def __str__(self):
+        return self.product.name
 
 
 class DiscountRedemption(TimestampedModel):
@@ -116,3 +129,6 @@ class DiscountRedemption(TimestampedModel):
                 name="discount_redemption_once_per_checkout",
             ),
         ]
+
+    def __str__(self):
+        return f"{self.discount.name} redeemed by {self.customer or 'a guest'}"

@@ -53,3 +53,7 @@ class CustomerMeter(TimestampedModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer", "meter"], name="customer_meter_unique_pair")]
         indexes = [models.Index(fields=["organization", "created_at"])]
+
+    def __str__(self):
+        # Reads customer and meter: select them with the row in lists.
+        return f"{self.customer} — {self.meter.name}"

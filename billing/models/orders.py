@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from polar.models import OrganizationOwnedModel, TimestampedModel
+from polar.money import format_amount
 
 
 class OrderBillingReason(models.TextChoices):
@@ -116,7 +117,7 @@ class Order(OrganizationOwnedModel):
         ]
 
     def __str__(self):
-        return f"order {self.invoice_number} ({self.status})"
+        return f"Order #{self.invoice_number}"
 
     @property
     def paid(self) -> bool:
@@ -152,6 +153,9 @@ class OrderItem(TimestampedModel):
 
     class Meta:
         ordering = ["position", "created_at"]
+
+    def __str__(self):
+        return f"{self.label}, {format_amount(self.amount, self.order.currency)}"
 
 
 class InvoiceCounter(models.Model):

@@ -3,6 +3,7 @@
 from django.db import models
 
 from polar.models import OrganizationOwnedModel
+from polar.money import format_amount
 
 
 class PaymentMethod(OrganizationOwnedModel):
@@ -93,7 +94,7 @@ class Payment(OrganizationOwnedModel):
         ]
 
     def __str__(self):
-        return f"{self.amount} {self.currency} {self.status}"
+        return f"{format_amount(self.amount, self.currency)} {self.currency}, {self.status}"
 
     @property
     def is_pending(self) -> bool:

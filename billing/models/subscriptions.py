@@ -119,7 +119,8 @@ class Subscription(OrganizationOwnedModel):
         ]
 
     def __str__(self):
-        return f"subscription {self.id} ({self.status})"
+        # Reads customer and product: select them with the subscription in lists.
+        return f"{self.customer} — {self.product.name} ({self.status})"
 
     # --- predicates (no workflows here: see billing.subscriptions.services) ----------------------
     @property
@@ -158,6 +159,9 @@ class SubscriptionPrice(TimestampedModel):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(fields=["subscription", "product_price"], name="subscription_price_unique")]
+
+    def __str__(self):
+        return self.product_price.label(self.amount)
 
 
 class PendingSubscriptionUpdate(TimestampedModel):

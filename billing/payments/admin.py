@@ -23,6 +23,7 @@ class PaymentMethodAdmin(ReadOnlyAdmin):
     list_display = ["id", "organization", "customer", "brand", "last4", "exp_month", "exp_year", "processor", "deleted_at"]
     list_filter = ["processor", "brand"]
     search_fields = ["id", "processor_ref", "customer__email"]
+    list_select_related = ["organization", "customer"]
     actions = ["delete_methods"]
 
     @admin.action(description="Delete (soft) the selected payment methods")

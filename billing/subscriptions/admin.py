@@ -132,6 +132,7 @@ class CheckoutAdmin(ReadOnlyAdmin):
     list_display = ["id", "status_badge", "product", "customer_email", "total_money", "expires_at", "organization"]
     list_filter = ["status", "currency", "organization"]
     search_fields = ["id", "customer_email", "customer__external_id"]
+    list_select_related = ["product", "organization"]
     status_badge = status()
     amount_money = money("amount", description="amount")
     discount_money = money("discount_amount")

@@ -10,6 +10,7 @@ from polar.admin_base import ReadOnlyAdmin
 @admin.register(Meter)
 class MeterAdmin(ReadOnlyAdmin):
     list_display = ["name", "organization", "created_at", "archived_at"]
+    list_select_related = ["organization"]
     list_filter = ["organization"]
     search_fields = ["id", "name"]
     readonly_fields = [
@@ -31,3 +32,4 @@ class CustomerMeterAdmin(ReadOnlyAdmin):
     list_filter = ["organization"]
     search_fields = ["id", "customer__email", "customer__external_id", "meter__name"]
     raw_id_fields = ["customer", "meter"]
+    list_select_related = ["organization", "customer", "meter"]

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from billing.checkouts import selectors, services
 from billing.checkouts.payloads import CheckoutOutput, CheckoutPublicConfirmedOutput
-from billing.checkouts.serializers import CheckoutConfirmInput, CheckoutCreateInput
+from billing.checkouts.serializers import CheckoutConfirmInput, CheckoutCreateInput, CheckoutListQuery
 from billing.models import Discount
 from customers.models import Customer
 from polar.api.exceptions import flatten_validation_errors
@@ -20,6 +20,22 @@ from polar.errors import PolarRequestValidationError, ResourceNotFound
 
 class CheckoutListApi(PolarAPIView):
     scope = "checkouts"
+    sorting_fields = {"created_at": "created_at", "expires_at": "expires_at", "status": "status"}
+
+    @extend_schema(operation_id="checkouts:list", responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        query = self.parse_query(CheckoutListQuery)
+        queryset = selectors.checkout_list(
+            organization=self.organization,
+            product_ids=query.get("product_id"),
+            customer_ids=query.get("customer_id"),
+            external_customer_ids=query.get("external_customer_id"),
+            statuses=query.get("status"),
+            query=query.get("query"),
+        )
+        if query.get("organization_id") and self.organization.id not in query["organization_id"]:
+            queryset = queryset.none()
+        return self.paginated(queryset.order_by(*self.sorting()), CheckoutOutput)
 
     @extend_schema(operation_id="checkouts:create", request=CheckoutCreateInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):

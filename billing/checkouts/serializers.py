@@ -54,3 +54,14 @@ class CheckoutConfirmInput(serializers.Serializer):
     product_id = serializers.UUIDField(required=False, allow_null=True)
     discount_code = serializers.CharField(required=False, allow_null=True, max_length=256)
     customer_billing_address = AddressInput(required=False, allow_null=True)
+
+
+class CheckoutListQuery(serializers.Serializer):
+    organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    product_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    customer_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    external_customer_id = serializers.ListField(child=serializers.CharField(max_length=256), required=False)
+    status = serializers.ListField(
+        child=serializers.ChoiceField(choices=["open", "expired", "confirmed", "succeeded", "failed"]), required=False
+    )
+    query = serializers.CharField(max_length=320, required=False, allow_blank=True)

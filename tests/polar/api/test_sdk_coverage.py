@@ -26,10 +26,8 @@ EXCLUDED: dict[tuple[str, str], str] = {}
 _PREFIX_OWNERS = (
     ("/v1/oauth2/", OAUTH2),
     ("/v1/files", FILES),
-    ("/v1/refunds", ISSUE_16),
     ("/v1/disputes", ISSUE_16),
     ("/v1/payouts", ISSUE_16),
-    ("/v1/transactions", ISSUE_16),
     ("/v1/metrics", ISSUE_18),
     ("/v1/customer-portal/", ISSUE_15),
     ("/v1/customer-sessions", ISSUE_15),
@@ -44,7 +42,6 @@ NOT_YET_OPERATIONS = {
     ("GET", "/v1/benefits/{id}/files"),
     ("GET", "/v1/checkout-links/"),
     ("GET", "/v1/checkout-links/{id}"),
-    ("GET", "/v1/checkouts/"),
     ("GET", "/v1/checkouts/client/{client_secret}"),
     ("GET", "/v1/custom-fields/"),
     ("GET", "/v1/custom-fields/{id}"),

@@ -105,3 +105,10 @@ from billing.refunds import api as refunds_api  # noqa: E402
 urlpatterns += [
     path("refunds/", refunds_api.RefundListApi.as_view(), name="refunds-list"),
 ]
+
+from payouts import api as transactions_api  # noqa: E402
+
+urlpatterns += [
+    path("transactions/", transactions_api.TransactionListApi.as_view(), name="transactions-list"),
+    path("transactions/summary", transactions_api.TransactionSummaryApi.as_view(), name="transactions-summary"),
+]

@@ -40,3 +40,34 @@ def transaction_entries_sum(*, transaction: LedgerTransaction, account_key: str,
         )["total"]
         or 0
     )
+
+
+def merchant_entries(*, organization_id, type=None, currency=None, account=None):
+    """The organization's ledger lines: the entries on its own accounts (pending, available, reserve,
+    payouts in transit), with their transaction and account loaded, newest first by default."""
+    queryset = LedgerEntry.objects.filter(account__organization_id=organization_id).select_related("transaction", "account")
+    if type:
+        kinds = [kind for kind, public in TRANSACTION_TYPES.items() if public in type]
+        queryset = queryset.filter(transaction__kind__in=kinds)
+    if currency:
+        queryset = queryset.filter(currency=currency.lower())
+    if account:
+        queryset = queryset.filter(
+            account__kind__in=[f"merchant_{name}" if name != "in_transit" else "payouts_in_transit" for name in account]
+        )
+    return queryset
+
+
+# Polar's Transaction.type for each kind of ledger transaction (docs/ledger.md, "Transactions API").
+TRANSACTION_TYPES = {
+    LedgerTransaction.Kind.PAYMENT: "payment",
+    LedgerTransaction.Kind.RELEASE: "balance",
+    LedgerTransaction.Kind.REFUND: "refund",
+    LedgerTransaction.Kind.DISPUTE_OPENED: "dispute",
+    LedgerTransaction.Kind.DISPUTE_WON: "dispute_reversal",
+    LedgerTransaction.Kind.DISPUTE_LOST: "dispute",
+    LedgerTransaction.Kind.PAYOUT_REQUESTED: "payout",
+    LedgerTransaction.Kind.PAYOUT_PAID: "payout",
+    LedgerTransaction.Kind.PAYOUT_FAILED: "payout_reversal",
+    LedgerTransaction.Kind.ADJUSTMENT: "balance",
+}

@@ -42,7 +42,6 @@ NOT_YET_OPERATIONS = {
     ("GET", "/v1/benefits/{id}/files"),
     ("GET", "/v1/checkout-links/"),
     ("GET", "/v1/checkout-links/{id}"),
-    ("GET", "/v1/checkouts/"),
     ("GET", "/v1/checkouts/client/{client_secret}"),
     ("GET", "/v1/custom-fields/"),
     ("GET", "/v1/custom-fields/{id}"),

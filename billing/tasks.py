@@ -6,6 +6,7 @@ sweep sends ``billing.tasks.subscription_cycle_batch`` by name (``billing.renewa
 from celery import shared_task
 
 from billing.fulfilment.services import fulfilment_sweep as fulfilment_sweep_run
+from billing.orders.emails import order_receipt_send as order_receipt_send_run
 from billing.payments.services import PaymentProcessorTimeout
 from billing.renewals.batch import subscription_cycles_run
 from billing.renewals.cycle import subscription_cycle as subscription_cycle_run
@@ -94,3 +95,15 @@ def fulfilment_sweep() -> dict:
     whose charge succeeded). Idempotent: every step checks the state first."""
     with system_actor("billing.tasks.fulfilment_sweep"):
         return fulfilment_sweep_run()
+
+
+@shared_task(
+    name="billing.tasks.order_receipt_send",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def order_receipt_send(order_id: str) -> bool:
+    """After an order is paid (enqueued on commit by billing.orders.services): email its receipt, at most
+    once per order (billing.orders.emails)."""
+    return order_receipt_send_run(order_id)

@@ -425,12 +425,30 @@ def order_charge(*, order: Order, payment_method: PaymentMethod, trigger: str | 
 _PAID_FIELDS = ["status", "paid_at", "next_payment_attempt_at", "modified_at"]
 
 
+# The receipt task, sent by name (billing.tasks sits above the services): billing.orders.emails.
+ORDER_RECEIPT_SEND_TASK = "billing.tasks.order_receipt_send"
+
+
+def _receipt_after_commit(order_id) -> None:
+    """Enqueue the receipt once the paid state is committed (a rolled-back payment sends nothing; a
+    broker error is logged, never raised into the committed request: robust)."""
+
+    def send():
+        from polar.celery import app as celery_app
+
+        celery_app.signature(ORDER_RECEIPT_SEND_TASK).delay(str(order_id))
+
+    transaction.on_commit(send, robust=True)
+
+
 def _set_paid(order: Order, now) -> None:
-    """A pending order becomes paid (in memory; the caller saves ``_PAID_FIELDS`` under the row lock)."""
+    """A pending order becomes paid (in memory; the caller saves ``_PAID_FIELDS`` under the row lock)
+    and its receipt is enqueued for after the commit."""
     order.status = OrderStatus.PAID
     order.paid_at = now
     order.next_payment_attempt_at = None
     order.modified_at = now
+    _receipt_after_commit(order.id)
 
 
 def order_mark_paid(*, order: Order, payment: Payment | None = None) -> Order:

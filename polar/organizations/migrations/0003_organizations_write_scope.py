@@ -11,6 +11,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # migration-safe: only the scope choices change (validation in Python); no SQL is emitted
         migrations.AlterField(
             model_name='organizationaccesstoken',
             name='scopes',

@@ -69,6 +69,7 @@ urlpatterns += [
     path("orders/<str:id>", orders.OrderDetailApi.as_view(), name="orders-detail"),
     path("orders/<str:id>/invoice", orders.OrderInvoiceApi.as_view(), name="orders-invoice"),
     path("checkouts/", checkouts.CheckoutListApi.as_view(), name="checkouts-list"),
+    path("checkouts/client/<str:client_secret>", checkouts.CheckoutClientApi.as_view(), name="checkouts-client"),
     path("checkouts/<str:id>", checkouts.CheckoutDetailApi.as_view(), name="checkouts-detail"),
     path(
         "checkouts/client/<str:client_secret>/confirm",
@@ -111,4 +112,12 @@ from payouts import api as transactions_api  # noqa: E402
 urlpatterns += [
     path("transactions/", transactions_api.TransactionListApi.as_view(), name="transactions-list"),
     path("transactions/summary", transactions_api.TransactionSummaryApi.as_view(), name="transactions-summary"),
+]
+
+from billing.disputes import api as disputes_api  # noqa: E402
+
+urlpatterns += [
+    path("disputes/", disputes_api.DisputeListApi.as_view(), name="disputes-list"),
+    path("disputes/<uuid:id>", disputes_api.DisputeApi.as_view(), name="disputes-get"),
+    path("disputes/<uuid:id>/accept", disputes_api.DisputeAcceptApi.as_view(), name="disputes-accept"),
 ]

@@ -211,3 +211,61 @@ def refund_post(
         ],
     )
     return row
+
+
+# --- disputes -------------------------------------------------------------------------------------
+# A dispute of ``D`` with a dispute fee ``X``: when it opens the merchant's funds (pending inside the
+# holding period, available after) move ``D`` to its reserve and pay ``X``, which the processor takes
+# from clearing. Won: the reserve goes back to available (the fee is not returned). Lost or accepted:
+# the reserve goes back to the customer (out of clearing).
+
+DISPUTE_FEE = 1500
+
+
+def dispute_key(dispute_id, event: str) -> str:
+    return f"dispute:{dispute_id}:{event}"
+
+
+def dispute_opened_post(
+    *, dispute_id: uuid.UUID, payment_id: uuid.UUID, amount: int, fee: int, processor: str
+) -> LedgerTransaction:
+    payment_transaction = LedgerTransaction.objects.select_for_update().get(idempotency_key=payment_key(payment_id))
+    organization_id = payment_transaction.organization_id
+    currency = payment_transaction.entries.values_list("currency", flat=True).first()
+    released = payment_transaction.children.filter(kind=LedgerTransaction.Kind.RELEASE).exists()
+    merchant = merchant_account_key(organization_id, AVAILABLE if released else PENDING)
+    row, _ = ledger_post(
+        idempotency_key=dispute_key(dispute_id, "opened"),
+        kind=LedgerTransaction.Kind.DISPUTE_OPENED,
+        organization_id=organization_id,
+        source_id=dispute_id,
+        parent_id=payment_transaction.id,
+        lines=[
+            Line(merchant, amount + fee, currency),
+            Line(merchant_account_key(organization_id, LedgerAccount.Kind.MERCHANT_RESERVE), -amount, currency),
+            Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -fee, currency),
+        ],
+    )
+    return row
+
+
+def dispute_closed_post(*, dispute_id: uuid.UUID, won: bool, processor: str) -> LedgerTransaction:
+    opened = LedgerTransaction.objects.get(idempotency_key=dispute_key(dispute_id, "opened"))
+    organization_id = opened.organization_id
+    reserve = merchant_account_key(organization_id, LedgerAccount.Kind.MERCHANT_RESERVE)
+    entry = opened.entries.get(account__key=reserve)
+    amount, currency = -entry.amount, entry.currency
+    target = (
+        merchant_account_key(organization_id, AVAILABLE)
+        if won
+        else processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING)
+    )
+    row, _ = ledger_post(
+        idempotency_key=dispute_key(dispute_id, "closed"),
+        kind=LedgerTransaction.Kind.DISPUTE_WON if won else LedgerTransaction.Kind.DISPUTE_LOST,
+        organization_id=organization_id,
+        source_id=dispute_id,
+        parent_id=opened.parent_id,
+        lines=[Line(reserve, amount, currency), Line(target, -amount, currency)],
+    )
+    return row

@@ -4,6 +4,7 @@ from billing.models.benefits import Benefit, BenefitGrant, LicenseKey, LicenseKe
 from billing.models.catalog import Product, ProductBenefit, ProductPrice, ProductVisibility, RecurringInterval  # noqa: F401
 from billing.models.checkouts import Checkout, CheckoutProduct  # noqa: F401
 from billing.models.discounts import Discount, DiscountAmount, DiscountProduct, DiscountRedemption  # noqa: F401
+from billing.models.disputes import Dispute, DisputeStatus  # noqa: F401
 from billing.models.events import Event, EventExternalId  # noqa: F401
 from billing.models.meters import CustomerMeter, Meter  # noqa: F401
 from billing.models.orders import InvoiceCounter, Order, OrderBillingReason, OrderItem, OrderStatus  # noqa: F401

@@ -26,7 +26,6 @@ EXCLUDED: dict[tuple[str, str], str] = {}
 _PREFIX_OWNERS = (
     ("/v1/oauth2/", OAUTH2),
     ("/v1/files", FILES),
-    ("/v1/disputes", ISSUE_16),
     ("/v1/payouts", ISSUE_16),
     ("/v1/metrics", ISSUE_18),
     ("/v1/customer-portal/", ISSUE_15),

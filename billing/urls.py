@@ -69,6 +69,7 @@ urlpatterns += [
     path("orders/<str:id>", orders.OrderDetailApi.as_view(), name="orders-detail"),
     path("orders/<str:id>/invoice", orders.OrderInvoiceApi.as_view(), name="orders-invoice"),
     path("checkouts/", checkouts.CheckoutListApi.as_view(), name="checkouts-list"),
+    path("checkouts/client/<str:client_secret>", checkouts.CheckoutClientApi.as_view(), name="checkouts-client"),
     path("checkouts/<str:id>", checkouts.CheckoutDetailApi.as_view(), name="checkouts-detail"),
     path(
         "checkouts/client/<str:client_secret>/confirm",

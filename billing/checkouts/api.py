@@ -9,10 +9,17 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from billing.checkouts import selectors, services
-from billing.checkouts.payloads import CheckoutOutput, CheckoutPublicConfirmedOutput
-from billing.checkouts.serializers import CheckoutConfirmInput, CheckoutCreateInput, CheckoutListQuery
+from billing.checkouts.payloads import CheckoutOutput, CheckoutPublicConfirmedOutput, CheckoutPublicSerializer
+from billing.checkouts.serializers import (
+    CheckoutConfirmInput,
+    CheckoutCreateInput,
+    CheckoutListQuery,
+    CheckoutUpdateInput,
+    CheckoutUpdatePublicInput,
+)
 from billing.models import Discount
 from customers.models import Customer
+from polar import clock
 from polar.api.exceptions import flatten_validation_errors
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
@@ -89,12 +96,63 @@ class CheckoutListApi(PolarAPIView):
 class CheckoutDetailApi(PolarAPIView):
     scope = "checkouts"
 
-    @extend_schema(operation_id="checkouts:get", responses=OpenApiTypes.OBJECT)
-    def get(self, request, id):
+    def get_checkout(self, id):
         checkout = selectors.checkout_get(organization=self.organization, id=self.parse_id(id))
         if checkout is None:
             raise ResourceNotFound()
+        return checkout
+
+    @extend_schema(operation_id="checkouts:get", responses=OpenApiTypes.OBJECT)
+    def get(self, request, id):
+        return self.respond(CheckoutOutput(self.get_checkout(id)).data)
+
+    @extend_schema(operation_id="checkouts:update", request=CheckoutUpdateInput, responses=OpenApiTypes.OBJECT)
+    def patch(self, request, id):
+        checkout = self.get_checkout(id)
+        data = self.parse_body(CheckoutUpdateInput, context={"checkout": checkout})
+        checkout = services.checkout_update(checkout=checkout, **data)
         return self.respond(CheckoutOutput(checkout).data)
+
+
+class CheckoutClientApi(PolarAPIView):
+    """``GET``/``PATCH /v1/checkouts/client/{client_secret}``: the buyer reads and edits the session before
+    confirming (Polar's ``CheckoutPublic``). Public: the client secret is the credential. An expired
+    checkout answers 410 ``ExpiredCheckoutError``."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def idempotency_organization(self):
+        checkout = selectors.checkout_get_by_client_secret(client_secret=self.kwargs["client_secret"])
+        return checkout.organization if checkout is not None else None
+
+    def idempotency_namespace(self) -> str:
+        digest = hashlib.sha256(self.kwargs["client_secret"].encode()).hexdigest()[:64]
+        return f"checkout:{digest}"
+
+    def get_checkout(self, client_secret):
+        checkout = selectors.checkout_get_by_client_secret(client_secret=client_secret)
+        if checkout is None:
+            raise ResourceNotFound()
+        return checkout
+
+    @extend_schema(operation_id="checkouts:client_get", responses=OpenApiTypes.OBJECT)
+    def get(self, request, client_secret):
+        checkout = self.get_checkout(client_secret)
+        if checkout.status in ("open", "failed") and clock.now() >= checkout.expires_at:
+            raise services.ExpiredCheckoutError("This checkout is expired.")
+        return Response(CheckoutPublicSerializer(checkout).data)
+
+    @extend_schema(operation_id="checkouts:client_update", request=CheckoutUpdatePublicInput, responses=OpenApiTypes.OBJECT)
+    def patch(self, request, client_secret):
+        checkout = self.get_checkout(client_secret)
+        if not isinstance(request.data, dict):
+            raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
+        serializer = CheckoutUpdatePublicInput(data=request.data)
+        if not serializer.is_valid():
+            raise PolarRequestValidationError(flatten_validation_errors(serializer.errors, ("body",)))
+        checkout = services.checkout_update(checkout=checkout, public=True, **serializer.validated_data)
+        return Response(CheckoutPublicSerializer(checkout).data)
 
 
 class CheckoutClientConfirmApi(PolarAPIView):

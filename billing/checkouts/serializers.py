@@ -65,3 +65,65 @@ class CheckoutListQuery(serializers.Serializer):
         child=serializers.ChoiceField(choices=["open", "expired", "confirmed", "succeeded", "failed"]), required=False
     )
     query = serializers.CharField(max_length=320, required=False, allow_blank=True)
+
+
+class CheckoutUpdatePublicInput(serializers.Serializer):
+    """Polar's ``CheckoutUpdatePublic`` (the buyer, by client secret). ``amount`` (custom prices), ``units``,
+    ``payment_method_type`` and ``custom_field_data`` are accepted and not used yet."""
+
+    product_id = serializers.UUIDField(required=False, allow_null=True)
+    product_price_id = serializers.UUIDField(required=False, allow_null=True)
+    amount = Int32Field(required=False, allow_null=True, min_value=0)
+    seats = SeatsField(required=False, allow_null=True)
+    units = Int32Field(required=False, allow_null=True, min_value=1)
+    is_business_customer = serializers.BooleanField(required=False, allow_null=True)
+    customer_name = serializers.CharField(required=False, allow_null=True, max_length=256)
+    customer_email = serializers.EmailField(required=False, allow_null=True)
+    customer_billing_name = serializers.CharField(required=False, allow_null=True, max_length=256)
+    customer_billing_address = AddressInput(required=False, allow_null=True)
+    customer_tax_id = serializers.CharField(required=False, allow_null=True, max_length=64)
+    locale = serializers.CharField(required=False, allow_null=True, max_length=16)
+    custom_field_data = serializers.DictField(required=False)
+    payment_method_type = serializers.CharField(required=False, allow_null=True, max_length=64)
+    discount_code = serializers.CharField(required=False, allow_null=True, max_length=256)
+    allow_trial = serializers.BooleanField(required=False, allow_null=True)
+
+    def validate_allow_trial(self, value):
+        if value is True:
+            raise serializers.ValidationError("Input should be False")
+        return value
+
+
+class CheckoutUpdateInput(CheckoutUpdatePublicInput):
+    """Polar's ``CheckoutUpdate`` (the merchant)."""
+
+    discount_code = None
+    payment_method_type = None
+    allow_trial = serializers.BooleanField(required=False, allow_null=True)
+    trial_interval = serializers.ChoiceField(choices=["day", "week", "month", "year"], required=False, allow_null=True)
+    trial_interval_count = Int32Field(required=False, allow_null=True, min_value=1, max_value=1000)
+    metadata = serializers.JSONField(required=False)
+    currency = serializers.CharField(required=False, allow_null=True, max_length=3)
+    discount_id = serializers.UUIDField(required=False, allow_null=True)
+    allow_discount_codes = serializers.BooleanField(required=False, allow_null=True)
+    require_billing_address = serializers.BooleanField(required=False, allow_null=True)
+    customer_ip_address = serializers.CharField(required=False, allow_null=True, max_length=64)
+    customer_metadata = serializers.JSONField(required=False, allow_null=True)
+    success_url = serializers.URLField(required=False, allow_null=True, max_length=2048)
+    return_url = serializers.URLField(required=False, allow_null=True, max_length=2048)
+    embed_origin = serializers.CharField(required=False, allow_null=True, max_length=512)
+
+    def validate_allow_trial(self, value):
+        return value
+
+    def validate_metadata(self, value):
+        return validate_metadata(value) if value else {}
+
+    def validate_customer_metadata(self, value):
+        return validate_metadata(value) if value else {}
+
+    def validate_currency(self, value):
+        checkout = self.context.get("checkout")
+        if value is not None and checkout is not None and value != checkout.currency:
+            raise serializers.ValidationError("The currency of an open checkout cannot change.")
+        return value

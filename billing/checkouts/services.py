@@ -478,3 +478,112 @@ def _purchase(*, checkout: Checkout, customer, product: Product, discount, payme
             benefit_services.benefit_grants_create_for(customer=customer, product=product, order_id=order.id)
     order.refresh_from_db()
     return order
+
+
+class ExpiredCheckoutError(PolarError):
+    status_code = 410
+    error = "ExpiredCheckoutError"
+
+
+_MERCHANT_FIELDS = (
+    "customer_name",
+    "customer_email",
+    "customer_billing_name",
+    "customer_billing_address",
+    "customer_tax_id",
+    "locale",
+    "is_business_customer",
+    "trial_interval",
+    "trial_interval_count",
+    "metadata",
+    "allow_discount_codes",
+    "require_billing_address",
+    "allow_trial",
+    "customer_ip_address",
+    "customer_metadata",
+    "success_url",
+    "return_url",
+    "embed_origin",
+)
+_PUBLIC_FIELDS = (*_MERCHANT_FIELDS[:7], "allow_trial")
+_NOT_NULL = {
+    "metadata": {},
+    "customer_metadata": {},
+    "is_business_customer": False,
+    "allow_discount_codes": True,
+    "require_billing_address": False,
+}
+
+
+def checkout_update(*, checkout: Checkout, public: bool = False, **changes) -> Checkout:
+    """Change an open checkout before it is confirmed: ``checkouts.update`` (merchant, ``public=False``) or
+    ``client_update`` (the buyer, by client secret: fewer fields, ``discount_code`` instead of
+    ``discount_id``). The selected product (one of the checkout's), its price in the checkout's currency,
+    seats and discount are validated as at creation and the preview recomputed; 422 with ``loc`` and
+    nothing written on bad input. An expired checkout: 410 ``ExpiredCheckoutError`` for the buyer, 403
+    ``NotOpenCheckout`` for the merchant; one being confirmed or done: 403 ``NotOpenCheckout``. Emits
+    ``checkout.updated``."""
+    with transaction.atomic():
+        checkout = Checkout.objects.select_for_update(of=("self",)).select_related("organization", "product").get(pk=checkout.pk)
+        now = clock.now()
+        if checkout.status in (Checkout.Status.OPEN, Checkout.Status.FAILED) and now >= checkout.expires_at:
+            raise (ExpiredCheckoutError if public else NotOpenCheckout)("This checkout is expired.")
+        if checkout.status not in (Checkout.Status.OPEN, Checkout.Status.FAILED):
+            raise NotOpenCheckout("This checkout is no longer open.")
+        product = checkout.product
+        if changes.get("product_id") is not None:
+            product = Product.objects.filter(
+                pk=changes["product_id"], pk__in=checkout.checkout_products.values("product_id")
+            ).first()
+            if product is None or product.is_archived:
+                raise _invalid(("body", "product_id"), "Product is not part of this checkout.")
+        product_price = _static_price(product, checkout.currency)
+        if changes.get("product_price_id") is not None:
+            product_price = product.all_prices.filter(
+                pk=changes["product_price_id"], is_archived=False, price_currency=checkout.currency
+            ).first()
+            if product_price is None:
+                raise _invalid(("body", "product_price_id"), "Price is not a price of the selected product.")
+        if product_price is None:
+            raise _invalid(("body", "product_id"), f"Product has no price in {checkout.currency.upper()}.")
+        discount = checkout.discount
+        if "discount_id" in changes and not public:
+            discount = None
+            if changes["discount_id"] is not None:
+                discount = Discount.objects.filter(
+                    organization=checkout.organization, pk=changes["discount_id"], deleted_at__isnull=True
+                ).first()
+                if discount is None:
+                    raise _invalid(("body", "discount_id"), "Discount does not exist.")
+        if public and changes.get("discount_code"):
+            if not checkout.allow_discount_codes:
+                raise _invalid(("body", "discount_code"), "Discount codes are not allowed on this checkout.")
+            discount = _discount_by_code(checkout, changes["discount_code"])
+        if discount is not None and (discount != checkout.discount or product != checkout.product):
+            problem = discount_unusable_reason(
+                discount=discount, product=product, customer=checkout.customer, currency=checkout.currency
+            )
+            if problem is not None:
+                loc = "discount_code" if public and changes.get("discount_code") else "discount_id"
+                raise _invalid(("body", loc), problem[1])
+        seats = changes.get("seats", checkout.seats)
+        if product.is_recurring:
+            seats = subscription_services.validate_seats(
+                list(product.all_prices.filter(is_archived=False, price_currency=checkout.currency)), seats
+            )
+        elif seats is not None:
+            raise _invalid(("body", "seats"), "Seats can only be set on a seat-based product.")
+        for name in _PUBLIC_FIELDS if public else _MERCHANT_FIELDS:
+            if name in changes:
+                value = changes[name]
+                setattr(checkout, name, _NOT_NULL.get(name, value) if value is None else value)
+        checkout.product, checkout.product_price, checkout.discount, checkout.seats = product, product_price, discount, seats
+        preview = checkout_preview(checkout, product=product, discount=discount, seats=seats)
+        _validate_amount(preview, loc=("body", "seats") if seats is not None else ("body", "product_id"))
+        for name, value in preview.items():
+            if name != "tax_rate_bps":
+                setattr(checkout, name, value)
+        checkout.modified_at = now
+        checkout.save()
+        _emit(checkout, WebhookEventType.CHECKOUT_UPDATED)
+    return checkout

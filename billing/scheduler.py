@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from billing.disputes.services import disputes_sync
 from billing.fulfilment.services import fulfilment_sweep
 from billing.models import (
     Order,
@@ -96,6 +97,14 @@ def _step_refunds_reconcile(*, now):
 # funds past their holding period become available (docs/ledger.md).
 TIME_DRIVEN_STEPS.append(("refunds_reconcile", _step_refunds_reconcile))
 TIME_DRIVEN_STEPS.append(("ledger_release", _step_ledger_release))
+
+
+def _step_disputes_sync(*, now):
+    return disputes_sync(since=now - dt.timedelta(days=60))
+
+
+# Disputes the processor reports (opened, won, lost) are recorded and posted once each.
+TIME_DRIVEN_STEPS.append(("disputes_sync", _step_disputes_sync))
 
 
 def billing_run(*, now: dt.datetime) -> dict:

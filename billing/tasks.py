@@ -5,6 +5,7 @@ sweep sends ``billing.tasks.subscription_cycle_batch`` by name (``billing.renewa
 
 from celery import shared_task
 
+from billing.disputes.services import disputes_sync as disputes_sync_run
 from billing.fulfilment.services import fulfilment_sweep as fulfilment_sweep_run
 from billing.orders.emails import order_receipt_send as order_receipt_send_run
 from billing.payments.services import PaymentProcessorTimeout
@@ -86,6 +87,14 @@ def payments_reconcile() -> dict:
     they paid."""
     with system_actor("billing.tasks.payments_reconcile"):
         return payments_reconcile_and_settle(now=clock.now())
+
+
+@shared_task(name="billing.tasks.disputes_sync", acks_late=True, reject_on_worker_lost=True)
+def disputes_sync() -> int:
+    """Beat, every 15 minutes: record the disputes the processor reports and follow their status.
+    Idempotent: a dispute is created once per processor reference and each posting once per key."""
+    with system_actor("billing.tasks.disputes_sync"):
+        return disputes_sync_run()
 
 
 @shared_task(name="billing.tasks.fulfilment_sweep", acks_late=True, reject_on_worker_lost=True)

@@ -180,6 +180,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payouts.tasks.ledger_release_due",
         "schedule": timedelta(hours=1),
     },
+    # Disputes reported by the processor: recorded, followed and posted to the ledger.
+    "disputes-sync": {
+        "task": "billing.tasks.disputes_sync",
+        "schedule": timedelta(minutes=15),
+    },
     # Ledger: verify every invariant once a day; the breach count feeds the polar_ledger_breaches gauge.
     "ledger-check": {
         "task": "payouts.tasks.ledger_check",

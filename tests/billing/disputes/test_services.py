@@ -74,3 +74,15 @@ def test_accept_closes_an_open_dispute_once_and_is_scoped(organization, other_or
     # The processor later reporting it lost changes nothing.
     SandboxDispute.objects.update(status="lost")
     assert disputes_sync() == 0
+
+
+def test_run_billing_records_a_reported_dispute_and_a_second_run_changes_nothing(disputed_order):
+    from billing.scheduler import billing_run
+    from billing.tasks import disputes_sync as disputes_sync_task
+    from polar import clock
+
+    first = billing_run(now=clock.now())
+    assert first["disputes_sync"] == 1
+    assert Dispute.objects.filter(order=disputed_order).count() == 1
+    assert billing_run(now=clock.now())["disputes_sync"] == 0
+    assert disputes_sync_task.delay().get() == 0

@@ -60,7 +60,7 @@ class CheckoutListApi(PolarAPIView):
             discount = Discount.objects.filter(organization=organization, pk=data["discount_id"], deleted_at__isnull=True).first()
             if discount is None:
                 raise PolarRequestValidationError.single(["body", "discount_id"], "Discount does not exist.")
-        checkout = services.checkout_create(
+        checkout = services.checkout_open(
             organization=organization,
             products=data["products"],
             customer=customer,

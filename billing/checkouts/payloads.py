@@ -23,6 +23,17 @@ def checkout_url(checkout: Checkout) -> str:
     return f"{base}/checkout/{checkout.client_secret}"
 
 
+CHECKOUT_ID_PLACEHOLDER = "{CHECKOUT_ID}"
+
+
+def checkout_success_url(checkout: Checkout) -> str:
+    """Where the buyer goes after paying: the merchant's ``success_url`` with Polar's ``{CHECKOUT_ID}``
+    placeholder replaced by the checkout's id, or our confirmation page."""
+    if checkout.success_url:
+        return checkout.success_url.replace(CHECKOUT_ID_PLACEHOLDER, str(checkout.id))
+    return checkout_url(checkout) + "/confirmation"
+
+
 def checkout_trial_end(checkout: Checkout, product: Product, now) -> dt_module.datetime | None:
     """When the trial of ``product`` bought through ``checkout`` now would end (None: no trial)."""
     if not checkout.allow_trial or not product.is_recurring:
@@ -87,7 +98,7 @@ class CheckoutOutput(serializers.BaseSerializer):
             "client_secret": checkout.client_secret,
             "url": checkout_url(checkout),
             "expires_at": dt(checkout.expires_at),
-            "success_url": checkout.success_url or checkout_url(checkout) + "/confirmation",
+            "success_url": checkout_success_url(checkout),
             "return_url": checkout.return_url,
             "embed_origin": checkout.embed_origin,
             "amount": checkout.amount,

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 
 from billing.benefits import services as benefit_services
-from billing.checkouts.payloads import CheckoutOutput, checkout_trial_end
+from billing.checkouts.payloads import CheckoutOutput, checkout_success_url, checkout_trial_end
 from billing.discounts.services import discount_redeem, discount_unusable_reason
 from billing.fulfilment import services as fulfilment_services
 from billing.fulfilment.services import CONFIRMATION_LOCK
@@ -486,26 +486,10 @@ class ExpiredCheckoutError(PolarError):
 
 
 _MERCHANT_FIELDS = (
-    "customer_name",
-    "customer_email",
-    "customer_billing_name",
-    "customer_billing_address",
-    "customer_tax_id",
-    "locale",
-    "is_business_customer",
-    "trial_interval",
-    "trial_interval_count",
-    "metadata",
-    "allow_discount_codes",
-    "require_billing_address",
-    "allow_trial",
-    "customer_ip_address",
-    "customer_metadata",
-    "success_url",
-    "return_url",
-    "embed_origin",
-)
-_PUBLIC_FIELDS = (*_MERCHANT_FIELDS[:7], "allow_trial")
+    "customer_name customer_email customer_billing_name customer_billing_address customer_tax_id locale is_business_customer trial_interval trial_interval_count "
+    "metadata allow_discount_codes require_billing_address allow_trial customer_ip_address customer_metadata success_url return_url embed_origin"
+).split()
+_PUBLIC_FIELDS = [*_MERCHANT_FIELDS[:7], "allow_trial"]
 _NOT_NULL = {
     "metadata": {},
     "customer_metadata": {},
@@ -578,6 +562,8 @@ def checkout_update(*, checkout: Checkout, public: bool = False, **changes) -> C
                 value = changes[name]
                 setattr(checkout, name, _NOT_NULL.get(name, value) if value is None else value)
         checkout.product, checkout.product_price, checkout.discount, checkout.seats = product, product_price, discount, seats
+        if checkout.success_url:
+            checkout.success_url = checkout_success_url(checkout)
         preview = checkout_preview(checkout, product=product, discount=discount, seats=seats)
         _validate_amount(preview, loc=("body", "seats") if seats is not None else ("body", "product_id"))
         for name, value in preview.items():
@@ -586,4 +572,15 @@ def checkout_update(*, checkout: Checkout, public: bool = False, **changes) -> C
         checkout.modified_at = now
         checkout.save()
         _emit(checkout, WebhookEventType.CHECKOUT_UPDATED)
+    return checkout
+
+
+def checkout_open(**kwargs) -> Checkout:
+    """``checkout_create`` for the API: in the same transaction, the ``{CHECKOUT_ID}`` placeholder of
+    ``success_url`` is replaced by the new checkout's id (the hosted page redirects to the stored URL)."""
+    with transaction.atomic():
+        checkout = checkout_create(**kwargs)
+        if checkout.success_url and checkout_success_url(checkout) != checkout.success_url:
+            checkout.success_url = checkout_success_url(checkout)
+            checkout.save(update_fields=["success_url"])
     return checkout

@@ -88,3 +88,21 @@ def test_10_update_and_client_get_update(sdk10, contract_other_token, plan, prem
     assert (changed["product_id"], changed["total_amount"], changed["customer_email"]) == (str(plan.id), 1000, "ann@example.com")
     error = failed(results[5], "HTTPValidationError", 422)
     assert [d["loc"] for d in error["body"]["detail"]] == [["body", "seats"]]
+
+
+SUCCESS = "https://shop.example/thanks?checkout_id={CHECKOUT_ID}"
+
+
+def test_032_success_url_placeholder(sdk032, plan):
+    created = sdk032.checkouts.create(request={"products": [str(plan.id)], "success_url": SUCCESS})
+    assert created.success_url == f"https://shop.example/thanks?checkout_id={created.id}"
+    assert sdk032.checkouts.get(id=created.id).success_url == created.success_url
+
+
+def test_10_success_url_placeholder(sdk10, plan):
+    created, public = sdk10.run(
+        op("checkouts.create", products=[str(plan.id)], success_url=SUCCESS), op("checkouts.client_get", "${0.client_secret}")
+    )
+    checkout = ok(created)
+    assert checkout["success_url"] == f"https://shop.example/thanks?checkout_id={checkout['id']}"
+    assert ok(public)["success_url"] == checkout["success_url"]

@@ -92,3 +92,17 @@ def test_client_get_and_update_by_client_secret(api_client, anonymous_client, or
     gone = anonymous_client.get(path)
     assert gone.status_code == 410 and gone.json()["error"] == "ExpiredCheckoutError"
     assert anonymous_client.patch(path, {"customer_name": "B"}, format="json").status_code == 410
+
+
+def test_success_url_checkout_id_placeholder_is_substituted(api_client, anonymous_client, product):
+    body = _create(api_client, product, success_url="https://shop.example/thanks?checkout_id={CHECKOUT_ID}")
+    expected = f"https://shop.example/thanks?checkout_id={body['id']}"
+    assert body["success_url"] == expected
+    assert Checkout.objects.get(pk=body["id"]).success_url == expected  # the hosted page redirects to it
+    assert WebhookEvent.objects.get(type="checkout.created").payload["data"]["success_url"] == expected
+    updated = api_client.patch(
+        f"/v1/checkouts/{body['id']}", {"success_url": "https://shop.example/done/{CHECKOUT_ID}"}, format="json"
+    ).json()
+    assert updated["success_url"] == f"https://shop.example/done/{body['id']}"
+    public = anonymous_client.get(f"/v1/checkouts/client/{body['client_secret']}").json()
+    assert public["success_url"] == f"https://shop.example/done/{body['id']}"

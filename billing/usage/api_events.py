@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from billing.usage import selectors, services
-from billing.usage.payloads import event_name_payload, event_payload
+from billing.usage.payloads import event_name_payload, event_payload, event_type_payload
 from polar.api.fields import BoundedDateTimeField
 from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
 from polar.api.views import PolarAPIView
@@ -122,6 +122,38 @@ class EventNameListApi(PolarAPIView):
         # Grouped rows have no id: the tie-breaker is the name and source.
         order_by = [*self.sorting()[:-1], "name", "source"]
         return self.paginated(queryset.order_by(*order_by), _ListPayloads(event_name_payload))
+
+
+class EventTypeListQuery(EventNameListQuery):
+    source = serializers.ChoiceField(choices=["user", "system"], required=False)
+    root_events = serializers.BooleanField(required=False, default=False)
+    parent_id = serializers.CharField(max_length=256, required=False)
+
+
+class EventTypeListApi(PolarAPIView):
+    """``GET /v1/event-types/``: Polar's EventTypeWithStats, one per event name (and source)."""
+
+    scope = "events"
+    sorting_fields = {**EventNameListApi.sorting_fields, "label": "name"}
+    default_sorting = ("-last_seen",)
+
+    @extend_schema(operation_id="event_types:list", responses=None)
+    def get(self, request):
+        query = self.parse_query(EventTypeListQuery)
+        queryset = selectors.event_name_list(
+            organization=self.organization,
+            customer_ids=query.get("customer_id"),
+            external_customer_ids=query.get("external_customer_id"),
+            sources=[query["source"]] if query.get("source") else None,
+            query=query.get("query"),
+            root_events=query.get("root_events", False),
+            parent_id=query.get("parent_id"),
+        )
+        if query.get("organization_id") and self.organization.id not in query["organization_id"]:
+            queryset = queryset.none()
+        order_by = [*self.sorting()[:-1], "name", "source"]
+        organization_id = self.organization.id
+        return self.paginated(queryset.order_by(*order_by), _ListPayloads(lambda row: event_type_payload(row, organization_id)))
 
 
 class EventDetailApi(PolarAPIView):

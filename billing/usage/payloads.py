@@ -42,6 +42,19 @@ def event_name_payload(row) -> dict:
     }
 
 
+def event_type_payload(row, organization_id) -> dict:
+    """Polar's EventTypeWithStats from a row of ``selectors.event_name_list``. Event types are not stored
+    yet (no custom labels): ``id``, ``created_at`` and ``modified_at`` are null, the label is the name."""
+    return {
+        "id": None,
+        "created_at": None,
+        "modified_at": None,
+        "label_property_selector": None,
+        "organization_id": str(organization_id),
+        **event_name_payload(row),
+    }
+
+
 def meter_payload(meter) -> dict:
     return {
         "id": str(meter.id),

@@ -80,7 +80,9 @@ def event_get(*, organization, id):
     return event_list(organization=organization).filter(id=id).first()
 
 
-def event_name_list(*, organization, customer_ids=None, external_customer_ids=None, sources=None, query=None):
+def event_name_list(
+    *, organization, customer_ids=None, external_customer_ids=None, sources=None, query=None, root_events=False, parent_id=None
+):
     """Distinct event names of the organization (one row per name and source) with their counts and the
     first and last time seen: ``values`` rows of name, source, occurrences, first_seen, last_seen."""
     queryset = event_list(
@@ -88,6 +90,10 @@ def event_name_list(*, organization, customer_ids=None, external_customer_ids=No
     ).select_related(None)
     if query:
         queryset = queryset.filter(name__icontains=query)
+    if root_events:
+        queryset = queryset.filter(parent_id__isnull=True)
+    if parent_id is not None:
+        queryset = queryset.filter(parent_id=parent_id)
     return (
         queryset.order_by()
         .values("name", "source")

@@ -38,3 +38,15 @@ def test_10_list_names(sdk10):
     assert [(n["name"], n["occurrences"]) for n in items] == [("api_call", 2), ("upload", 1)]
     assert items[0]["__class__"] == "EventName" and items[0]["source"] == "user"
     assert [n["name"] for n in ok(by_name)["items"]] == ["api_call", "upload"]
+
+
+def test_10_event_types_list(sdk10, contract_organization, contract_other_token):
+    _ingest, types, other = sdk10.run(
+        op("events.ingest", events=EVENTS),
+        op("event_types.list", sorting=["-occurrences"]),
+        op("event_types.list", access_token=contract_other_token),
+    )
+    items = ok(types)["items"]
+    assert [(t["name"], t["occurrences"]) for t in items] == [("api_call", 2), ("upload", 1)]
+    assert items[0]["__class__"] == "EventTypeWithStats" and items[0]["organization_id"] == str(contract_organization.id)
+    assert ok(other)["items"] == []

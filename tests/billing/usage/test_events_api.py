@@ -112,3 +112,16 @@ def test_event_names_grouped_scoped_and_sorted(api_client, other_api_client, org
     assert api_client.get("/v1/events/names?sorting=bogus").status_code == 422
     other = api_client.get(f"/v1/events/names?organization_id={uuid.uuid4()}").json()
     assert other["items"] == []
+
+
+def test_event_types_with_stats(api_client, other_api_client, organization, customer, frozen_now):
+    _events(api_client, customer)
+    body = api_client.get("/v1/event-types/?sorting=name").json()
+    assert [(t["name"], t["label"], t["occurrences"]) for t in body["items"]] == [
+        ("api_call", "api_call", 2),
+        ("upload", "upload", 1),
+    ]
+    assert body["items"][0]["organization_id"] == str(organization.id) and body["items"][0]["source"] == "user"
+    assert [t["name"] for t in api_client.get("/v1/event-types/?root_events=true").json()["items"]] == ["api_call"]
+    assert [t["name"] for t in api_client.get("/v1/event-types/?parent_id=e1").json()["items"]] == ["upload"]
+    assert other_api_client.get("/v1/event-types/").json()["items"] == []

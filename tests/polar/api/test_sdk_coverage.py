@@ -51,7 +51,6 @@ NOT_YET_OPERATIONS = {
     ("GET", "/v1/customers/external/{external_id}/payment-methods"),
     ("GET", "/v1/customers/{id}/members"),
     ("GET", "/v1/customers/{id}/members/{member_id}"),
-    ("GET", "/v1/event-types/"),
     ("GET", "/v1/orders/export"),
     ("GET", "/v1/orders/{id}/receipt"),
     ("GET", "/v1/subscriptions/export"),

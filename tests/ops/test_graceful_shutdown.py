@@ -37,6 +37,13 @@ def _flush_queue():
     _broker().delete("celery", "unacked", "unacked_index", "unacked_mutex")
 
 
+def _batch_messages() -> int:
+    """Messages of the renewal batch task waiting in the queue or taken and not acknowledged."""
+    broker = _broker()
+    raw = [*broker.lrange("celery", 0, -1), *broker.hvals("unacked")]
+    return sum(1 for message in raw if b"billing.tasks.subscription_cycle_batch" in message)
+
+
 def _start_worker(tmp_path: Path, name: str, extra_env: dict) -> tuple[subprocess.Popen, Path]:
     db = connection.settings_dict
     env = {
@@ -94,9 +101,9 @@ def test_sigterm_during_a_renewal_batch_finishes_it_and_loses_or_doubles_nothing
         log = log_path.read_text()
         assert "Task billing.tasks.subscription_cycle_batch[" in log and "succeeded" in log, log[-3000:]
         assert "Warm shutdown" in log or "warm shutdown" in log.lower(), log[-3000:]
-        # The message was acknowledged when the task finished: nothing waits or hides in the broker.
-        broker = _broker()
-        assert (broker.llen("celery"), broker.hlen("unacked")) == (0, 0)
+        # The message was acknowledged when the task finished: nothing waits or hides in the broker (the
+        # paid order's follow-ups, such as its receipt, may wait: they are other tasks).
+        assert _batch_messages() == 0
         # A second worker (after the 2 s visibility timeout) finds nothing to run again.
         second, second_log = _start_worker(tmp_path, "second", {})
         time.sleep(6)

@@ -81,15 +81,16 @@ def test_032_list_filters(sdk032, contract_organization):
 
 
 def test_032_external_id_routes(sdk032):
-    created = sdk032.customers.create(request={"email": "ext@example.com", "external_id": "user/42"})
-    assert sdk032.customers.get_external(external_id="user/42").id == created.id
-    updated = sdk032.customers.update_external(external_id="user/42", customer_update_external_id={"name": "By external id"})
-    assert updated.name == "By external id" and updated.external_id == "user/42"
-    state = sdk032.customers.get_state_external(external_id="user/42")
+    # An external id is one path segment, as on Polar (the SDK does not encode "/" in paths); ":" is fine.
+    created = sdk032.customers.create(request={"email": "ext@example.com", "external_id": "user:42"})
+    assert sdk032.customers.get_external(external_id="user:42").id == created.id
+    updated = sdk032.customers.update_external(external_id="user:42", customer_update_external_id={"name": "By external id"})
+    assert updated.name == "By external id" and updated.external_id == "user:42"
+    state = sdk032.customers.get_state_external(external_id="user:42")
     assert isinstance(state, m032.CustomerStateIndividual) and state.id == created.id
-    assert sdk032.customers.delete_external(external_id="user/42") is None
+    assert sdk032.customers.delete_external(external_id="user:42") is None
     with pytest.raises(m032.ResourceNotFound):
-        sdk032.customers.get_external(external_id="user/42")
+        sdk032.customers.get_external(external_id="user:42")
 
 
 def test_032_state(sdk032):

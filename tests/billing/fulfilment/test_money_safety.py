@@ -40,6 +40,13 @@ class Breaker:
         return self.original(*args, **kwargs)
 
 
+def _disarm_after_injection(breakers):
+    """The armed failure really happened during the request; from now on the step works again."""
+    assert any(breaker.calls for breaker in breakers), "the failure was not injected"
+    for breaker in breakers:
+        breaker.armed = False
+
+
 def _sweep_later():
     return fulfilment_sweep(now=clock.now() + dt.timedelta(minutes=10))
 
@@ -126,9 +133,7 @@ def test_recurring_checkout_confirm_survives_a_failure_after_the_charge(
 
     assert response.status_code == 200, response.content
     assert _succeeded_charges() == 1
-    assert any(breaker.calls for breaker in breakers), "the failure was not injected"
-    for breaker in breakers:
-        breaker.armed = False
+    _disarm_after_injection(breakers)
     _sweep_later()
     subscription = Subscription.objects.get()
     order = Order.objects.get(subscription=subscription)
@@ -152,9 +157,7 @@ def test_one_time_checkout_confirm_survives_a_failure_after_the_charge(
 
     assert response.status_code == 200, response.content
     assert _succeeded_charges() == 1
-    assert any(breaker.calls for breaker in breakers), "the failure was not injected"
-    for breaker in breakers:
-        breaker.armed = False
+    _disarm_after_injection(breakers)
     _sweep_later()
     order = Order.objects.get()
     assert (order.billing_reason, order.status, order.awaiting_fulfilment) == ("purchase", "paid", False)
@@ -178,9 +181,7 @@ def test_subscription_create_survives_a_failure_after_the_charge(step, monkeypat
 
     assert response.status_code == 201, response.content
     assert _succeeded_charges() == 1
-    assert any(breaker.calls for breaker in breakers), "the failure was not injected"
-    for breaker in breakers:
-        breaker.armed = False
+    _disarm_after_injection(breakers)
     _sweep_later()
     subscription = Subscription.objects.get()
     order = Order.objects.get(subscription=subscription)
@@ -212,9 +213,7 @@ def test_invoiced_plan_change_survives_a_failure_after_the_charge(step, monkeypa
     assert response.status_code == 200, response.content
     update = Order.objects.get(billing_reason="subscription_update")
     assert Payment.objects.filter(order=update, status="succeeded").count() == 1
-    assert any(breaker.calls for breaker in breakers), "the failure was not injected"
-    for breaker in breakers:
-        breaker.armed = False
+    _disarm_after_injection(breakers)
     _sweep_later()
     subscription.refresh_from_db()
     update.refresh_from_db()
@@ -243,9 +242,7 @@ def test_renewal_survives_a_failure_after_the_charge(step, monkeypatch, organiza
 
     cycle = Order.objects.get(billing_reason="subscription_cycle")
     assert Payment.objects.filter(order=cycle, status="succeeded").count() == 1
-    assert any(breaker.calls for breaker in breakers), "the failure was not injected"
-    for breaker in breakers:
-        breaker.armed = False
+    _disarm_after_injection(breakers)
     billing_run(now=due + dt.timedelta(minutes=10))
     cycle.refresh_from_db()
     subscription.refresh_from_db()

@@ -20,7 +20,6 @@ from billing.checkouts.serializers import (
 from billing.models import Discount
 from customers.models import Customer
 from polar import clock
-from polar.api.exceptions import flatten_validation_errors
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 
@@ -114,10 +113,10 @@ class CheckoutDetailApi(PolarAPIView):
         return self.respond(CheckoutOutput(checkout).data)
 
 
-class CheckoutClientApi(PolarAPIView):
-    """``GET``/``PATCH /v1/checkouts/client/{client_secret}``: the buyer reads and edits the session before
-    confirming (Polar's ``CheckoutPublic``). Public: the client secret is the credential. An expired
-    checkout answers 410 ``ExpiredCheckoutError``."""
+class _CheckoutBySecretApi(PolarAPIView):
+    """Public views of one checkout, found by its client secret (the buyer's credential). Idempotency-Keys
+    live in the checkout's organization, in a namespace of this checkout's own (derived from its client
+    secret): a buyer's key never collides with the merchant's keys, nor with another checkout's buyer's."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -136,6 +135,11 @@ class CheckoutClientApi(PolarAPIView):
             raise ResourceNotFound()
         return checkout
 
+
+class CheckoutClientApi(_CheckoutBySecretApi):
+    """``GET``/``PATCH /v1/checkouts/client/{client_secret}``: the buyer reads and edits the session before
+    confirming (Polar's ``CheckoutPublic``). An expired checkout answers 410 ``ExpiredCheckoutError``."""
+
     @extend_schema(operation_id="checkouts:client_get", responses=OpenApiTypes.OBJECT)
     def get(self, request, client_secret):
         checkout = self.get_checkout(client_secret)
@@ -146,40 +150,17 @@ class CheckoutClientApi(PolarAPIView):
     @extend_schema(operation_id="checkouts:client_update", request=CheckoutUpdatePublicInput, responses=OpenApiTypes.OBJECT)
     def patch(self, request, client_secret):
         checkout = self.get_checkout(client_secret)
-        if not isinstance(request.data, dict):
-            raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
-        serializer = CheckoutUpdatePublicInput(data=request.data)
-        if not serializer.is_valid():
-            raise PolarRequestValidationError(flatten_validation_errors(serializer.errors, ("body",)))
-        checkout = services.checkout_update(checkout=checkout, public=True, **serializer.validated_data)
+        data = self.parse_body(CheckoutUpdatePublicInput)
+        checkout = services.checkout_update(checkout=checkout, public=True, **data)
         return Response(CheckoutPublicSerializer(checkout).data)
 
 
-class CheckoutClientConfirmApi(PolarAPIView):
-    """Public: the client secret is the credential. Idempotency-Keys live in the checkout's organization,
-    in a namespace of this checkout's own (derived from its client secret): a buyer's key never
-    collides with the merchant's keys, nor with another checkout's buyer's."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    def idempotency_organization(self):
-        checkout = selectors.checkout_get_by_client_secret(client_secret=self.kwargs["client_secret"])
-        return checkout.organization if checkout is not None else None
-
-    def idempotency_namespace(self) -> str:
-        digest = hashlib.sha256(self.kwargs["client_secret"].encode()).hexdigest()[:64]
-        return f"checkout:{digest}"
+class CheckoutClientConfirmApi(_CheckoutBySecretApi):
+    """``POST /v1/checkouts/client/{client_secret}/confirm``: the buyer pays (``services.checkout_confirm``)."""
 
     @extend_schema(operation_id="checkouts:client_confirm", request=CheckoutConfirmInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, client_secret):
-        checkout = selectors.checkout_get_by_client_secret(client_secret=client_secret)
-        if checkout is None:
-            raise ResourceNotFound()
-        if not isinstance(request.data, dict):
-            raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
-        serializer = CheckoutConfirmInput(data=request.data)
-        if not serializer.is_valid():
-            raise PolarRequestValidationError(flatten_validation_errors(serializer.errors, ("body",)))
-        checkout = services.checkout_confirm(checkout=checkout, **serializer.validated_data)
+        checkout = self.get_checkout(client_secret)
+        data = self.parse_body(CheckoutConfirmInput)
+        checkout = services.checkout_confirm(checkout=checkout, **data)
         return Response(CheckoutPublicConfirmedOutput(checkout).data)

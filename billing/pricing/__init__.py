@@ -7,6 +7,7 @@ See docs/pricing.md.
 from billing.pricing.engine import LineItem, PricingError, PricingResult, full_amount, price, proration_factor, seat_amount
 from billing.pricing.inputs import DiscountInput, LineInput, Period, PriceVersion, PricingInput, SeatTier
 from billing.pricing.periods import iter_periods, next_period_end, period_seconds
+from billing.pricing.tiers import Tier, TierBreakdown, TierError, TierLine, Tiers, tier_breakdown, tier_line_label, tiered_amount
 
 __all__ = [
     "DiscountInput",
@@ -18,6 +19,11 @@ __all__ = [
     "PricingInput",
     "PricingResult",
     "SeatTier",
+    "Tier",
+    "TierBreakdown",
+    "TierError",
+    "TierLine",
+    "Tiers",
     "full_amount",
     "iter_periods",
     "next_period_end",
@@ -25,4 +31,7 @@ __all__ = [
     "price",
     "proration_factor",
     "seat_amount",
+    "tier_breakdown",
+    "tier_line_label",
+    "tiered_amount",
 ]

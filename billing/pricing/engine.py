@@ -36,6 +36,7 @@ from billing.pricing.inputs import (
     PricingInput,
 )
 from billing.pricing.periods import period_seconds
+from billing.pricing.tiers import TierError, tier_breakdown, tier_line_label
 from polar.money import round_minor_units
 
 _BPS = Decimal(10_000)
@@ -43,6 +44,30 @@ _BPS = Decimal(10_000)
 
 class PricingError(ValueError):
     """Inputs that cannot be priced (seats outside the tiers, a proration instant outside the period…)."""
+
+
+def _billable_units(line: LineInput) -> Decimal:
+    return max((line.units or Decimal(0)) - line.credited_units, Decimal(0))
+
+
+def _tier_parts(line: LineInput) -> list[tuple[str, Decimal]]:
+    """A rate-tiered line as one part per tier reached: ``(label, exact amount)``. ``metered_tiers``
+    parts are already rounded and capped (their sum never exceeds the cap); ``unit_based`` parts are
+    exact, so a prorated part is rounded once, after the proration."""
+    price = line.price
+    metered = price.amount_type == "metered_tiers"
+    quantity = _billable_units(line) if metered else (line.units or Decimal(0))
+    try:
+        breakdown = tier_breakdown(price.rate_tiers, quantity, price.cap_amount if metered else None)
+    except TierError as exc:
+        raise PricingError(f"price {price.price_id}: {exc}") from None
+    return [
+        (
+            f"{line.label} · {tier_line_label(tl, type=breakdown.type)}",
+            Decimal(tl.amount) if metered else tl.exact,
+        )
+        for tl in breakdown.lines
+    ]
 
 
 @dataclass(frozen=True)
@@ -143,8 +168,10 @@ def full_amount(line: LineInput) -> Decimal:
         return Decimal(0)
     if price.amount_type == "seat_based":
         return Decimal(seat_amount(price, line.seats or 0))
+    if price.amount_type in ("metered_tiers", "unit_based"):
+        return sum((exact for _label, exact in _tier_parts(line)), Decimal(0))
     # metered_unit
-    billable = max((line.units or Decimal(0)) - line.credited_units, Decimal(0))
+    billable = _billable_units(line)
     exact = price.unit_amount * billable
     if price.cap_amount is not None:
         exact = min(exact, Decimal(price.cap_amount))
@@ -180,40 +207,44 @@ def price(pricing_input: PricingInput) -> PricingResult:
     for line in pricing_input.lines:
         period = line.period or pricing_input.period
         sign = -1 if line.kind == "credit" else 1
-        exact = full_amount(line)
         start = period.start
         prorated = line.prorate_from is not None
+        factor = Decimal(1)
         if prorated:
-            if line.price.amount_type == "metered_unit":
+            if line.price.amount_type in ("metered_unit", "metered_tiers"):
                 raise PricingError("metered lines are billed on usage and cannot be prorated")
-            exact = exact * proration_factor(period, line.prorate_from)
+            factor = proration_factor(period, line.prorate_from)
             start = line.prorate_from
-        amount = _signed_round(exact, sign)
-
-        discount_amount = 0
-        if discount is not None and line.discountable and amount != 0:
-            if discount.type == "percentage":
-                discount_amount = _signed_round(Decimal(abs(amount)) * discount.basis_points / _BPS, sign)
-            elif amount > 0:
-                discount_amount = min(fixed_left, amount)
-                fixed_left -= discount_amount
-
-        net = amount - discount_amount
-        tax_amount = _signed_round(Decimal(abs(net)) * line.tax_rate_bps / _BPS, 1 if net >= 0 else -1)
-        items.append(
-            LineItem(
-                label=line.label,
-                amount=amount,
-                currency=pricing_input.currency,
-                proration=prorated,
-                price_id=line.price.price_id,
-                period_start=start,
-                period_end=period.end,
-                discount_amount=discount_amount,
-                tax_amount=tax_amount,
-                tax_rate_bps=line.tax_rate_bps,
+        # A rate-tiered price is one line item per tier reached, so the invoice shows how it was made.
+        if line.price.amount_type in ("metered_tiers", "unit_based"):
+            parts = _tier_parts(line)
+        else:
+            parts = [(line.label, full_amount(line))]
+        for label, exact in parts:
+            amount = _signed_round(exact * factor if prorated else exact, sign)
+            discount_amount = 0
+            if discount is not None and line.discountable and amount != 0:
+                if discount.type == "percentage":
+                    discount_amount = _signed_round(Decimal(abs(amount)) * discount.basis_points / _BPS, sign)
+                elif amount > 0:
+                    discount_amount = min(fixed_left, amount)
+                    fixed_left -= discount_amount
+            net = amount - discount_amount
+            tax_amount = _signed_round(Decimal(abs(net)) * line.tax_rate_bps / _BPS, 1 if net >= 0 else -1)
+            items.append(
+                LineItem(
+                    label=label,
+                    amount=amount,
+                    currency=pricing_input.currency,
+                    proration=prorated,
+                    price_id=line.price.price_id,
+                    period_start=start,
+                    period_end=period.end,
+                    discount_amount=discount_amount,
+                    tax_amount=tax_amount,
+                    tax_rate_bps=line.tax_rate_bps,
+                )
             )
-        )
     subtotal = sum(i.amount for i in items)
     discount_total = sum(i.discount_amount for i in items)
     tax = sum(i.tax_amount for i in items)

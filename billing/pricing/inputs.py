@@ -15,7 +15,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-AMOUNT_TYPES = ("fixed", "custom", "free", "metered_unit", "seat_based")
+from billing.pricing.tiers import Tiers
+
+AMOUNT_TYPES = ("fixed", "custom", "free", "metered_unit", "seat_based", "metered_tiers", "unit_based")
+# Priced from a ``Tiers`` schedule (``rate_tiers``) by billing.pricing.tiers.
+RATE_TIERED_TYPES = ("metered_tiers", "unit_based")
+METERED_TYPES = ("metered_unit", "metered_tiers")
 TIER_MODES = ("volume", "graduated")
 DISCOUNT_TYPES = ("percentage", "fixed")
 DISCOUNT_DURATIONS = ("once", "forever", "repeating")
@@ -94,6 +99,9 @@ class PriceVersion:
       total optionally capped at ``cap_amount`` (minor units) per period.
     - ``seat_based``: ``tiers`` (sorted, contiguous from 1) and ``tier_mode``: ``volume`` (every seat at
       the price of the tier the seat count falls in) or ``graduated`` (each seat at its own tier's price).
+    - ``metered_tiers``: usage (``units − credited_units``) priced on ``rate_tiers`` (a
+      ``billing.pricing.tiers.Tiers``), optionally capped at ``cap_amount``; one line item per tier reached.
+    - ``unit_based``: the quantity bought (``units``) priced on ``rate_tiers``; prorated like seats.
     """
 
     price_id: str
@@ -104,10 +112,15 @@ class PriceVersion:
     cap_amount: int | None = None
     tiers: tuple[SeatTier, ...] = ()
     tier_mode: str = "volume"
+    rate_tiers: Tiers | None = None
 
     def __post_init__(self):
         if self.amount_type not in AMOUNT_TYPES:
             raise ValueError(f"amount_type must be one of {AMOUNT_TYPES}")
+        if self.amount_type in RATE_TIERED_TYPES and not isinstance(self.rate_tiers, Tiers):
+            raise ValueError(f"a {self.amount_type} price needs rate_tiers")
+        if self.cap_amount is not None and self.cap_amount < 0:
+            raise ValueError("cap_amount must be non-negative")
         if self.amount_type in ("fixed", "custom") and (self.amount is None or self.amount < 0):
             raise ValueError(f"a {self.amount_type} price needs a non-negative amount")
         if self.amount_type == "metered_unit":
@@ -135,6 +148,8 @@ class PriceVersion:
             "cap_amount": self.cap_amount,
             "tiers": [t.to_dict() for t in self.tiers],
             "tier_mode": self.tier_mode,
+            # Only when set, so inputs stored before tiered rates existed read back unchanged.
+            **({} if self.rate_tiers is None else {"rate_tiers": self.rate_tiers.to_dict()}),
         }
 
     @classmethod
@@ -148,6 +163,7 @@ class PriceVersion:
             cap_amount=data.get("cap_amount"),
             tiers=tuple(SeatTier.from_dict(t) for t in data.get("tiers") or ()),
             tier_mode=data.get("tier_mode", "volume"),
+            rate_tiers=None if data.get("rate_tiers") is None else Tiers.from_dict(data["rate_tiers"]),
         )
 
 
@@ -158,7 +174,8 @@ class LineInput:
     - ``kind``: ``charge`` (positive) or ``credit`` (negative: unused time given back on a plan change).
     - ``seats``: the seat count, for seat-based prices.
     - ``units`` / ``credited_units``: metered usage for the line's period and the units granted free
-      by meter credits; billed quantity is ``max(units - credited_units, 0)``.
+      by meter credits; billed quantity is ``max(units - credited_units, 0)``. For a ``unit_based``
+      price, ``units`` is the quantity bought (credits do not apply).
     - ``period``: the period this line covers when it differs from the order's (metered usage is
       billed in arrears for the period that closed). Defaults to the order's period.
     - ``prorate_from``: a change at this instant inside the line's period: the line covers only
@@ -200,6 +217,8 @@ class LineInput:
                 object.__setattr__(self, "rollover_units", Decimal(str(self.rollover_units)))
             if not 0 <= self.rollover_units <= self.credited_units:
                 raise ValueError("rollover_units must be between 0 and credited_units")
+        if self.price.amount_type == "unit_based" and self.units is None:
+            raise ValueError("a unit-based line needs a unit quantity")
         if self.price.amount_type == "seat_based" and (self.seats is None or self.seats < 0):
             raise ValueError("a seat-based line needs a non-negative seat count")
         if self.prorate_from is not None and (self.prorate_from.tzinfo is None):

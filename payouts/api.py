@@ -2,7 +2,7 @@
 (balance, pending and available per currency). Neither polar-sdk 0.32 nor 1.0.2 has these operations;
 the shapes follow Polar's ``Transaction``/``TransactionsSummary`` (docs/ledger.md says what maps to what).
 
-Scope: ``payments:read`` until the kernel's scopes list gains Polar's ``transactions:read``."""
+Scope: Polar's ``transactions:read`` (or write)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -12,7 +12,7 @@ from payouts import selectors
 from payouts.payloads import TransactionOutput, summary_output
 from polar.api.views import PolarAPIView
 
-READ_SCOPES = {"GET": ["payments:read"]}
+READ_SCOPES = {"GET": ["transactions:read", "transactions:write"]}
 
 
 class TransactionListQuery(serializers.Serializer):

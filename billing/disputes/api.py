@@ -11,7 +11,7 @@ from billing.disputes.payloads import DisputeOutput, dispute_output
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
 
-SCOPES = {"GET": ["payments:read", "refunds:write"], "POST": ["refunds:write"]}
+SCOPES = {"GET": ["disputes:read", "disputes:write"], "POST": ["disputes:write"]}
 
 
 class DisputeListQuery(serializers.Serializer):

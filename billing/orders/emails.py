@@ -5,9 +5,16 @@ transaction commits (``billing.orders.services``). At most one receipt per order
 with an atomic Redis ``SET NX`` (``cache.add``) on ``receipt:<order id>`` before the mail goes out and
 released when sending fails, so a re-run task, a retried delivery or two workers never send a second one.
 (A ``receipt_sent_at`` column would survive a Redis flush, but needs a migration of the order table; the
-marker is kept for ``RECEIPT_MARKER_TTL``, far longer than any retry.)"""
+marker is kept for ``RECEIPT_MARKER_TTL``, far longer than any retry.)
+
+Free orders (nothing to pay, created paid) get a receipt too, worded as a confirmation. The invoice link
+is the e-mail's own signed link (``invoice_email_path``: ``INVOICE_EMAIL_URL_MAX_AGE``, 30 days by
+default). The link into the customer portal is made by ``portal_url_for(customer)``, which the Celery
+task passes in: the portal (``billing.portal``) reads orders, so orders cannot import it back.)"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import structlog
 from django.conf import settings
@@ -16,7 +23,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from billing.models import Order, OrderStatus
-from billing.orders.pages import invoice_signed_path
+from billing.orders.pages import invoice_email_path
 from polar.money import format_amount
 
 logger = structlog.get_logger(__name__)
@@ -29,7 +36,7 @@ def _marker(order_id) -> str:
     return f"billing:receipt:{order_id}"
 
 
-def order_receipt_context(order: Order) -> dict:
+def order_receipt_context(order: Order, *, portal_url: str | None = None) -> dict:
     def fmt(amount):
         return format_amount(amount, order.currency)
 
@@ -50,20 +57,28 @@ def order_receipt_context(order: Order) -> dict:
         "items": items,
         "totals": {name: fmt(getattr(order, f"{name}_amount")) for name in ("subtotal", "discount", "tax", "applied_balance")},
         "total": fmt(order.total_amount),
-        "invoice_url": settings.PUBLIC_BASE_URL.rstrip("/") + invoice_signed_path(order),
+        "invoice_url": settings.PUBLIC_BASE_URL.rstrip("/") + invoice_email_path(order),
+        "portal_url": portal_url,
+        # Nothing was charged (a free order, or one the customer's credit covered): confirmed, not paid.
+        "free": order.due_amount == 0,
     }
 
 
-def order_receipt_send(order_id) -> bool:
-    """Email the receipt of a paid order to its customer, once. Returns whether a mail was sent now."""
+def order_receipt_send(order_id, *, portal_url_for: Callable[[object], str | None] | None = None) -> bool:
+    """Email the receipt of a paid (or free) order to its customer, once. Returns whether a mail was sent
+    now. ``portal_url_for(customer)`` gives the link into the customer portal (none when not given)."""
     order = Order.objects.select_related("organization", "customer").filter(pk=order_id).first()
     if order is None or order.status not in _RECEIPT_STATUSES or not order.customer.email:
         return False
     if not cache.add(_marker(order.id), "sent", timeout=RECEIPT_MARKER_TTL):
         return False  # already sent (or being sent by another worker)
-    context = order_receipt_context(order)
+    try:
+        context = order_receipt_context(order, portal_url=portal_url_for(order.customer) if portal_url_for else None)
+    except Exception:
+        cache.delete(_marker(order.id))
+        raise
     message = EmailMultiAlternatives(
-        subject=f"Your receipt from {order.organization.name} — order {order.invoice_number}",
+        subject=f"Your {'order confirmation' if context['free'] else 'receipt'} from {order.organization.name} — order {order.invoice_number}",
         body=render_to_string("emails/order_receipt.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.customer.email],

@@ -327,6 +327,8 @@ def order_create(
         OrderItem.objects.bulk_create(order_items_from_lines(order=order, lines=lines))
         paid = (WebhookEventType.ORDER_PAID,) if order.status == OrderStatus.PAID else ()
         _emit(order, WebhookEventType.ORDER_CREATED, *paid)
+        if paid:  # nothing to charge: created paid, and confirmed by a receipt like any paid order
+            _receipt_after_commit(order.id)
     billing_metrics.order_created(billing_reason)
     return order
 
@@ -427,6 +429,13 @@ _PAID_FIELDS = ["status", "paid_at", "next_payment_attempt_at", "modified_at"]
 
 # The receipt task, sent by name (billing.tasks sits above the services): billing.orders.emails.
 ORDER_RECEIPT_SEND_TASK = "billing.tasks.order_receipt_send"
+
+
+def order_receipts_after_commit(order_ids) -> None:
+    """Enqueue the receipt of each order written paid in the caller's transaction (the renewal batch's
+    free orders), once it commits."""
+    for order_id in order_ids:
+        _receipt_after_commit(order_id)
 
 
 def _receipt_after_commit(order_id) -> None:

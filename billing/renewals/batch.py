@@ -361,6 +361,7 @@ def _advance_bulk(subscriptions: list[Subscription], *, reads: BatchCycleReads, 
         if order.status == OrderStatus.PAID:
             emitted.append((order.organization, WebhookEventType.ORDER_PAID, data))
     webhook_events_emit(emitted)
+    order_services.order_receipts_after_commit([order.id for order, _, _ in orders if order.status == OrderStatus.PAID])
     return [order for order, _, _ in orders]
 
 

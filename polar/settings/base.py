@@ -280,6 +280,8 @@ POLAR_DATA_DIR = Path(env("POLAR_DATA_DIR", default=str(BASE_DIR / ".data")))
 # --- Checkouts and invoices ---------------------------------------------------------------------------
 # How long the signed invoice link returned by GET /v1/orders/{id}/invoice stays valid (seconds).
 INVOICE_URL_MAX_AGE = env.int("INVOICE_URL_MAX_AGE", default=3600)
+# The invoice link in a receipt e-mail (read days later): 30 days.
+INVOICE_EMAIL_URL_MAX_AGE = env.int("INVOICE_EMAIL_URL_MAX_AGE", default=30 * 24 * 3600)
 
 # --- Rate limits and lockouts (polar/ratelimit.py, docs/security.md) -------------------------------------
 # Fixed windows counted in Redis, shared by every worker. Each rate is "N/period" ("3000/minute", "20/15m");

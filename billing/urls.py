@@ -58,6 +58,7 @@ urlpatterns += [
     ),
 ]
 
+from billing.checkout_links import api as checkout_links  # noqa: E402
 from billing.checkouts import api as checkouts  # noqa: E402
 from billing.orders import api as orders  # noqa: E402
 from billing.subscriptions import api as subscriptions  # noqa: E402
@@ -69,6 +70,13 @@ urlpatterns += [
     path("orders/<str:id>", orders.OrderDetailApi.as_view(), name="orders-detail"),
     path("orders/<str:id>/invoice", orders.OrderInvoiceApi.as_view(), name="orders-invoice"),
     path("checkouts/", checkouts.CheckoutListApi.as_view(), name="checkouts-list"),
+    path("checkout-links/", checkout_links.CheckoutLinkListApi.as_view(), name="checkout-links-list"),
+    path("checkout-links/<str:id>", checkout_links.CheckoutLinkDetailApi.as_view(), name="checkout-links-detail"),
+    path(
+        "checkout-links/<str:client_secret>/redirect",
+        checkout_links.CheckoutLinkRedirectApi.as_view(),
+        name="checkout-links-redirect",
+    ),
     path("checkouts/client/<str:client_secret>", checkouts.CheckoutClientApi.as_view(), name="checkouts-client"),
     path("checkouts/<str:id>", checkouts.CheckoutDetailApi.as_view(), name="checkouts-detail"),
     path(

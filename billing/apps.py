@@ -59,3 +59,5 @@ class BillingConfig(AppConfig):
         auditlog.register(models.Refund)
         # Meters decide what usage is billed; events themselves are an append-only stream, not audited row by row.
         auditlog.register(models.Meter)
+        # Customer sessions are access: who could act as a customer, until when (the token hash stays out).
+        auditlog.register(models.CustomerSession, exclude_fields=["token_hash"])

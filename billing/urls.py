@@ -130,3 +130,15 @@ urlpatterns += [
     path("disputes/<uuid:id>", disputes_api.DisputeApi.as_view(), name="disputes-get"),
     path("disputes/<uuid:id>/accept", disputes_api.DisputeAcceptApi.as_view(), name="disputes-accept"),
 ]
+
+from billing.portal import api as portal_api  # noqa: E402
+
+urlpatterns += [
+    path("customer-sessions/", portal_api.CustomerSessionCreateApi.as_view(), name="customer-sessions-create"),
+    path(
+        "customer-portal/customer-session/introspect",
+        portal_api.CustomerSessionIntrospectApi.as_view(),
+        name="portal-session-introspect",
+    ),
+    path("customer-portal/customer-session/user", portal_api.CustomerSessionUserApi.as_view(), name="portal-session-user"),
+]

@@ -21,6 +21,12 @@ def api_actor(*, token, remote_addr: str | None = None):
     return set_extra_data({"actor_email": token_actor_label(token), "remote_addr": remote_addr})
 
 
+def customer_session_actor(*, session, remote_addr: str | None = None):
+    """A customer acting in the customer portal through one session (``actor_email`` names the customer)."""
+    label = f"customer:{session.customer_id} session:{session.pk} org:{session.organization.slug}"
+    return set_extra_data({"actor_email": label, "remote_addr": remote_addr})
+
+
 @contextlib.contextmanager
 def system_actor(name: str):
     with set_extra_data({"actor_email": f"system:{name}"}):

@@ -10,6 +10,7 @@ from billing.models.events import Event, EventExternalId  # noqa: F401
 from billing.models.meters import CustomerMeter, Meter  # noqa: F401
 from billing.models.orders import InvoiceCounter, Order, OrderBillingReason, OrderItem, OrderStatus  # noqa: F401
 from billing.models.payments import Payment, PaymentMethod  # noqa: F401
+from billing.models.portal import CustomerSession  # noqa: F401
 from billing.models.refunds import Refund, RefundReason, RefundStatus  # noqa: F401
 from billing.models.sandbox import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings  # noqa: F401
 from billing.models.subscriptions import (  # noqa: F401

@@ -51,13 +51,18 @@ class PolarAPIView(APIView):
         never use up, or read the stored answer of, a key of the merchant's or of another caller's."""
         return IdempotencyKey.API_NAMESPACE
 
+    def audit_actor(self, request):
+        """The audit context of an authenticated call: the organization token. Views with another
+        credential (customer sessions) name their own actor."""
+        return api_actor(token=request.auth, remote_addr=request.META.get("REMOTE_ADDR"))
+
     # --- lifecycle ---------------------------------------------------------
     def initial(self, request, *args, **kwargs):
         # Before anything else (authentication, the idempotency claim): an unknown version has no effect.
         request.polar_version = request._request.polar_version = versions.resolve(request.META.get("HTTP_POLAR_VERSION"))
         super().initial(request, *args, **kwargs)
         if request.auth is not None:
-            self._audit_context = api_actor(token=request.auth, remote_addr=request.META.get("REMOTE_ADDR"))
+            self._audit_context = self.audit_actor(request)
             self._audit_context.__enter__()
         organization = self.idempotency_organization()
         if organization is None:

@@ -67,6 +67,7 @@ class Scope(models.TextChoices):
     DISCOUNTS_WRITE = "discounts:write"
     CUSTOMERS_READ = "customers:read"
     CUSTOMERS_WRITE = "customers:write"
+    CUSTOMER_SESSIONS_WRITE = "customer_sessions:write"
     CHECKOUTS_READ = "checkouts:read"
     CHECKOUTS_WRITE = "checkouts:write"
     CHECKOUT_LINKS_READ = "checkout_links:read"

@@ -282,6 +282,8 @@ POLAR_DATA_DIR = Path(env("POLAR_DATA_DIR", default=str(BASE_DIR / ".data")))
 INVOICE_URL_MAX_AGE = env.int("INVOICE_URL_MAX_AGE", default=3600)
 # The invoice link in a receipt e-mail (read days later): 30 days.
 INVOICE_EMAIL_URL_MAX_AGE = env.int("INVOICE_EMAIL_URL_MAX_AGE", default=30 * 24 * 3600)
+# How long a customer session (the customer portal's bearer token, POST /v1/customer-sessions/) lasts: an hour, as Polar's.
+CUSTOMER_SESSION_TTL = env.int("POLAR_CUSTOMER_SESSION_TTL", default=3600)
 
 # --- Rate limits and lockouts (polar/ratelimit.py, docs/security.md) -------------------------------------
 # Fixed windows counted in Redis, shared by every worker. Each rate is "N/period" ("3000/minute", "20/15m");

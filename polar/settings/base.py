@@ -102,6 +102,12 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode (docs/scaling.md) a server connection serves another client after each
+# transaction: nothing may outlive one. Django's server-side cursors (QuerySet.iterator()) and psycopg's
+# prepared statements do, so both are turned off. tests/ops/test_pgbouncer.py runs the billing flows so.
+if env.bool("DATABASE_POOLER_TRANSACTION_MODE", default=False):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 
 # --- Auth -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

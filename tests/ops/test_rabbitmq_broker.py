@@ -1,0 +1,131 @@
+"""The Celery broker is a setting (``CELERY_BROKER_URL``): RabbitMQ carries the same tasks as Redis. A real
+worker on an AMQP broker (RabbitMQ at 127.0.0.1:5672, guest/guest, as on the development machine; the URL can
+be changed with ``POLAR_TEST_RABBITMQ_URL``) runs a renewal batch sent by name, and the webhook deliveries that
+the renewal's outbox rows enqueue go through the same broker to a receiver on 127.0.0.1."""
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from kombu import Connection
+
+from billing.models import Order, OrderStatus, Subscription
+from polar import clock
+from tests.billing.renewals.conftest import (  # noqa: F401 (fixtures)
+    card,
+    customer,
+    meter,
+    product,
+    sandbox_normal,
+    subscription,
+)
+from tests.polar.webhooks.conftest import make_endpoint, receiver  # noqa: F401 (fixtures)
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:task_always_eager has no effect"),
+]
+
+BROKER_URL = os.environ.get("POLAR_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def _rabbitmq_listening() -> bool:
+    address = urlparse(BROKER_URL)
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((address.hostname or "127.0.0.1", address.port or 5672)) == 0
+
+
+@pytest.fixture
+def queue():
+    if not _rabbitmq_listening():
+        pytest.skip(f"no RabbitMQ at {BROKER_URL} (set POLAR_TEST_RABBITMQ_URL)")
+    name = f"polar-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    with Connection(BROKER_URL) as broker:
+        broker.default_channel.queue_delete(name)
+
+
+def _start_worker(tmp_path: Path, queue: str) -> tuple[subprocess.Popen, Path]:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.ops.rabbitmq_worker_settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "POLAR_TEST_BROKER_URL": BROKER_URL,
+        "POLAR_TEST_QUEUE": queue,
+    }
+    log_path = tmp_path / "worker.log"
+    command = [sys.executable, "-m", "celery", "-A", "polar", "worker", "-P", "solo", "-Q", queue]
+    command += ["-n", f"rabbit-{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"]
+    process = subprocess.Popen(
+        command,
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return process, log_path
+
+
+def _wait_for(predicate, timeout, what, log_path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}:\n{log_path.read_text()[-3000:]}")
+
+
+def test_a_renewal_batch_and_its_webhooks_go_through_rabbitmq(subscription, make_endpoint, receiver, queue, tmp_path):  # noqa: F811
+    from polar.celery import app
+
+    endpoint = make_endpoint(path="/rabbit", events=("order.created", "order.paid"), org=subscription.organization)
+    now = clock.now()
+    Subscription.objects.filter(pk=subscription.pk).update(
+        current_period_start=now - dt.timedelta(days=31), current_period_end=now - dt.timedelta(minutes=1)
+    )
+    worker, log_path = _start_worker(tmp_path, queue)
+    try:
+        # Sent by name on the AMQP connection, to the worker's queue: the test process's own app keeps Redis.
+        with Connection(BROKER_URL) as broker:
+            app.send_task("billing.tasks.subscription_cycle_batch", args=[[str(subscription.id)]], connection=broker, queue=queue)
+
+        def delivered() -> bool:
+            types = {request["payload"]["type"] for request in receiver.at("/rabbit") if request["payload"]}
+            return {"order.created", "order.paid"} <= types
+
+        _wait_for(delivered, 90, "the renewal's webhooks at the receiver", log_path)
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(10)
+
+    log = log_path.read_text()
+    assert "Connected to amqp://" in log, log[-3000:]
+    assert "Task billing.tasks.subscription_cycle_batch[" in log and "succeeded" in log, log[-3000:]
+    # The deliveries were tasks of this worker, enqueued on RabbitMQ by the renewal (not run inline).
+    assert "Task polar.webhooks.tasks.webhook_endpoint_deliver[" in log, log[-3000:]
+    (order,) = Order.objects.filter(subscription=subscription, billing_reason="subscription_cycle")
+    assert order.status == OrderStatus.PAID
+    requests = receiver.at("/rabbit")
+    assert all(request["error"] is None for request in requests)
+    assert {request["payload"]["data"]["id"] for request in requests} == {str(order.id)}
+    assert endpoint.organization_id == order.organization_id

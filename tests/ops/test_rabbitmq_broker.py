@@ -29,7 +29,6 @@ from tests.billing.renewals.conftest import (  # noqa: F401 (fixtures)
     sandbox_normal,
     subscription,
 )
-from tests.polar.webhooks.conftest import make_endpoint, receiver  # noqa: F401 (fixtures)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -90,7 +89,7 @@ def _wait_for(predicate, timeout, what, log_path):
     raise AssertionError(f"timed out waiting for {what}:\n{log_path.read_text()[-3000:]}")
 
 
-def test_a_renewal_batch_and_its_webhooks_go_through_rabbitmq(subscription, make_endpoint, receiver, queue, tmp_path):  # noqa: F811
+def test_a_renewal_batch_and_its_webhooks_go_through_rabbitmq(subscription, make_endpoint, receiver, queue, tmp_path):  # noqa: F811 (subscription)
     from polar.celery import app
 
     endpoint = make_endpoint(path="/rabbit", events=("order.created", "order.paid"), org=subscription.organization)

@@ -153,6 +153,17 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+# Queues split by kind (docs/scaling.md): with CELERY_SPLIT_QUEUES on, renewals, webhook deliveries and the
+# ledger's tasks each get a queue of their own, drained by workers started for it (`celery worker -Q renewals`),
+# so a webhook backlog never delays a renewal. Off (the default, and the demo), everything shares "celery".
+if env.bool("CELERY_SPLIT_QUEUES", default=False):
+    CELERY_TASK_ROUTES = {
+        "billing.tasks.renewals_*": {"queue": "renewals"},
+        "billing.tasks.subscription_cycle*": {"queue": "renewals"},
+        "billing.tasks.late_usage_*": {"queue": "renewals"},
+        "polar.webhooks.tasks.*": {"queue": "webhooks"},
+        "payouts.tasks.*": {"queue": "ledger"},
+    }
 # Beat's schedule lives in the database (django-celery-beat) so staff can see and change it.
 # This is the default set, written there by `manage.py sync_periodic_tasks` (run on migrate).
 CELERY_BEAT_SCHEDULE = {

@@ -142,3 +142,10 @@ urlpatterns += [
     ),
     path("customer-portal/customer-session/user", portal_api.CustomerSessionUserApi.as_view(), name="portal-session-user"),
 ]
+
+from billing.analytics import api as analytics  # noqa: E402
+
+urlpatterns += [
+    path("metrics/", analytics.MetricsApi.as_view(), name="metrics"),
+    path("metrics/limits", analytics.MetricsLimitsApi.as_view(), name="metrics-limits"),
+]

@@ -1,0 +1,130 @@
+"""The metrics answer in Polar's ``MetricsResponse`` shape: ``periods`` (one a bucket, with its timestamp in the
+requested time zone), ``totals`` and ``metrics`` (the definitions). The figures come from the SQL of
+``selectors``; here the periods' rows are merged and the ratios of each period are divided (a loop over
+buckets, never over orders or events)."""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+from billing.analytics import selectors
+from billing.analytics.definitions import BY_SLUG, LAST, METRICS, RATIO, SUM
+
+SOURCES = {
+    "orders": selectors.order_metrics,
+    "subscriptions": selectors.subscription_metrics,
+    "checkouts": selectors.checkout_metrics,
+    "events": selectors.event_metrics,
+}
+
+
+def _number(value):
+    """Counts and cents as int; sub-cent costs and ratios as float (Polar's int | float)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _div(numerator, denominator, *, rounded=False):
+    if not denominator:
+        return 0
+    value = numerator / denominator
+    return int(Decimal(value).quantize(Decimal(1), rounding="ROUND_HALF_UP")) if rounded else float(value)
+
+
+def _derive(row: dict) -> None:
+    """The metrics of one period made from its other figures."""
+    row["average_order_value"] = _div(row.get("revenue", 0), row.get("orders", 0), rounded=True)
+    row["net_average_order_value"] = _div(row.get("net_revenue", 0), row.get("orders", 0), rounded=True)
+    mrr = row.get("monthly_recurring_revenue", 0)
+    row["annual_recurring_revenue"] = mrr * 12
+    row["committed_annual_recurring_revenue"] = row.get("committed_monthly_recurring_revenue", 0) * 12
+    row["average_revenue_per_user"] = _div(mrr, row.get("paying_customers", 0), rounded=True)
+    row["churn_rate"] = _div(row.get("churned_subscriptions", 0), row.get("active_at_start", 0) + row.get("new_subscriptions", 0))
+    row["checkouts_conversion"] = _div(row.get("succeeded_checkouts", 0), row.get("checkouts", 0))
+    row["cost_per_user"] = _div(row.get("costs", 0), row.get("active_user_by_event", 0))
+    row["cashflow"] = row.get("revenue", 0) - row.get("costs", 0)
+    cumulative_revenue = row.get("cumulative_revenue", 0)
+    row["gross_margin"] = cumulative_revenue - row.get("cumulative_costs", 0)
+    row["gross_margin_percentage"] = _div(row["gross_margin"], cumulative_revenue)
+
+
+def _totals(rows: list[dict], slugs: list[str]) -> dict:
+    if not rows:
+        return {slug: 0 for slug in slugs}
+    summed = {key: sum(row.get(key, 0) for row in rows) for key in rows[0]}
+    first, last = rows[0], rows[-1]
+    ratios = {
+        "average_order_value": _div(summed.get("revenue", 0), summed.get("orders", 0), rounded=True),
+        "net_average_order_value": _div(summed.get("net_revenue", 0), summed.get("orders", 0), rounded=True),
+        "churn_rate": _div(
+            summed.get("churned_subscriptions", 0), first.get("active_at_start", 0) + summed.get("new_subscriptions", 0)
+        ),
+        "checkouts_conversion": _div(summed.get("succeeded_checkouts", 0), summed.get("checkouts", 0)),
+        "active_user_by_event": first.get("range_active_users", 0),
+        "cost_per_user": _div(summed.get("costs", 0), first.get("range_active_users", 0)),
+    }
+    totals = {}
+    for slug in slugs:
+        how = BY_SLUG[slug].total
+        if how == SUM:
+            totals[slug] = summed[slug]
+        elif how == LAST:
+            totals[slug] = last[slug]
+        else:
+            assert how == RATIO
+            totals[slug] = ratios[slug]
+    return totals
+
+
+def metrics_response(*, scope: selectors.MetricsScope, slugs: list[str] | None = None) -> dict:
+    """``MetricsResponse`` for ``scope``: only the SQL sources the asked metrics need are run."""
+    definitions = [BY_SLUG[slug] for slug in slugs] if slugs else list(METRICS)
+    sources = {source for metric in definitions for source in metric.sources}
+    buckets = selectors.metric_buckets(scope)
+    rows = [{} for _ in buckets]
+    if scope.organization_id is not None:
+        for source in sorted(sources):
+            for row in SOURCES[source](scope):
+                rows[row.pop("idx")].update({key: _number(value) for key, value in row.items()})
+    for row in rows:
+        _derive(row)
+    asked = [metric.slug for metric in definitions]
+    zone = zoneinfo.ZoneInfo(scope.timezone)
+    periods = []
+    for bucket, row in zip(buckets, rows):
+        period = {"timestamp": bucket["bucket_start"].astimezone(zone).isoformat()}
+        period.update({slug: row.get(slug, 0) for slug in asked})
+        periods.append(period)
+    filled = [{slug: row.get(slug, 0) for slug in asked} | _ratio_inputs(row) for row in rows]
+    return {
+        "periods": periods,
+        "totals": _totals(filled, asked),
+        "metrics": {
+            metric.slug: {"slug": metric.slug, "display_name": metric.display_name, "type": metric.type} for metric in definitions
+        },
+    }
+
+
+def _ratio_inputs(row: dict) -> dict:
+    keys = (
+        "revenue",
+        "net_revenue",
+        "orders",
+        "churned_subscriptions",
+        "new_subscriptions",
+        "active_at_start",
+        "succeeded_checkouts",
+        "checkouts",
+        "costs",
+        "range_active_users",
+    )
+    return {key: row.get(key, 0) for key in keys}
+
+
+def metrics_limits(*, min_date: dt.date, limits: dict) -> dict:
+    """``MetricsLimits``: the earliest date and, per interval, the shortest and longest range in days."""
+    return {
+        "min_date": min_date.isoformat(),
+        "intervals": {name: {"min_days": low, "max_days": high} for name, (low, high) in limits.items()},
+    }

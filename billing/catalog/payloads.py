@@ -90,6 +90,16 @@ class ProductPriceOutput(serializers.BaseSerializer):
             data["cap_amount"] = price.cap_amount
             data["meter_id"] = str(price.meter_id)
             data["meter"] = meter_summary(price.meter)
+        elif amount_type == ProductPrice.AmountType.METERED_TIERS:
+            data["cap_amount"] = price.cap_amount
+            data["meter_id"] = str(price.meter_id)
+            data["meter"] = meter_summary(price.meter)
+            data["tiers"] = price.tiers
+        elif amount_type == ProductPrice.AmountType.UNIT_BASED:
+            data["tiers"] = price.tiers
+            data["minimum_units"] = price.minimum_units
+            data["unit_label"] = price.unit_label
+            data["maximum_units"] = price.maximum_units
         elif amount_type == ProductPrice.AmountType.SEAT_BASED:
             # The 2027-01 shape (polar.api.versions turns it into 2026's ``seat_tiers`` for older clients).
             data["tiers"] = {

@@ -2,15 +2,17 @@
 
 Price outputs carry ``amount_type`` (1.0.2's required discriminator) and ``type`` but never
 ``recurring_interval``: with it, 0.32.0 would read a recurring price as a ``LegacyRecurringProductPrice``.
-Only amount types both SDKs know are emitted (never ``unit_based``/``metered_tiers``).
+``metered_tiers`` and ``unit_based`` (issue 22) have the same shape in every API version; polar-sdk
+0.32 predates them and cannot parse a product carrying one (docs/pricing.md, "Clients").
 """
 
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from billing.models import Product, ProductPrice, RecurringInterval
+from billing.pricing import Tier, TierError, Tiers
 from polar import money
-from polar.api.fields import AmountField, Int32Field, SeatsField
+from polar.api.fields import AmountField, Int32Field, Int64Field, SeatsField
 from polar.api.metadata import validate_metadata
 
 
@@ -66,6 +68,79 @@ class TiersInput(serializers.Serializer):
     tiers = TierInput(many=True, allow_empty=False)
 
 
+class RateTierInput(serializers.Serializer):
+    """Polar's ``TierInput`` for metered_tiers and unit_based: a bound is a positive integer (usage can
+    run far beyond a seat count), the rate a non-negative decimal string or number of cents."""
+
+    bound = Int64Field(required=False, allow_null=True, min_value=1)
+    unit_amount = serializers.DecimalField(max_digits=24, decimal_places=12, min_value=0)
+
+
+class RateTiersInput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ProductPrice.SeatTierType.choices)
+    tiers = RateTierInput(many=True, allow_empty=False, max_length=100)
+
+    def validate(self, attrs):
+        # The engine's rules, with the location of the first offence: bounds strictly increasing
+        # (Polar sorts unsorted tiers; here they are refused, so what is stored is what was sent),
+        # only the last tier unbounded.
+        try:
+            schedule = Tiers(attrs["type"], tuple(Tier(t.get("bound"), t["unit_amount"]) for t in attrs["tiers"]))
+        except TierError as exc:
+            raise serializers.ValidationError(_nested(exc.loc, str(exc))) from None
+        return schedule.to_dict()
+
+
+def _nested(loc: tuple, message: str):
+    error = [message]
+    for key in reversed(loc):
+        error = {key: error}
+    return error
+
+
+class UnitLabelField(serializers.DictField):
+    """``{"en": {"=1": "device", "other": "devices"}}``: per locale, plural forms, ``other`` required."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.DictField(child=serializers.CharField(max_length=64)), **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not value:
+            raise serializers.ValidationError("At least one locale is required.")
+        for locale, forms in value.items():
+            if len(locale) > 16 or not forms.get("other", "").strip():
+                raise serializers.ValidationError({locale: ["Each locale must include a non-empty 'other' form"]})
+        return {locale: {k: v.strip() for k, v in forms.items()} for locale, forms in value.items()}
+
+
+class MeteredTiersPriceInput(_PriceBaseInput):
+    meter_id = serializers.UUIDField()
+    tiers = RateTiersInput()
+    cap_amount = AmountField(required=False, allow_null=True)
+
+
+class UnitBasedPriceInput(_PriceBaseInput):
+    tiers = RateTiersInput()
+    minimum_units = SeatsField(required=False, allow_null=True)
+    unit_label = UnitLabelField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        # Polar's rules: a unit is bought whole, so rates are whole cents; the minimum fits the tiers.
+        for index, tier in enumerate(attrs["tiers"]["tiers"]):
+            amount = tier["unit_amount"]
+            if "." in amount:
+                raise serializers.ValidationError(
+                    _nested(("tiers", "tiers", index, "unit_amount"), "Unit tier rates must be in smallest currency unit.")
+                )
+        last_bound = attrs["tiers"]["tiers"][-1]["bound"]
+        minimum = attrs.get("minimum_units")
+        if minimum is not None and last_bound is not None and minimum > last_bound:
+            raise serializers.ValidationError({"minimum_units": ["minimum_units must not exceed the last tier's bound."]})
+        return attrs
+
+
 class SeatBasedPriceInput(_PriceBaseInput):
     """The 2027-01 shape (``tiers``, ``minimum_units``); older versions' ``seat_tiers`` are upgraded to it
     by polar.api.versions before validation. Validated into the seat tiers the catalog stores
@@ -101,6 +176,8 @@ PRICE_INPUTS = {
     "custom": CustomPriceInput,
     "metered_unit": MeteredUnitPriceInput,
     "seat_based": SeatBasedPriceInput,
+    "metered_tiers": MeteredTiersPriceInput,
+    "unit_based": UnitBasedPriceInput,
 }
 
 
@@ -109,7 +186,14 @@ class ExistingPriceInput(serializers.Serializer):
 
 
 def _price_input_schema(*, allow_existing: bool):
-    inputs = [FixedPriceInput, CustomPriceInput, MeteredUnitPriceInput, SeatBasedPriceInput]
+    inputs = [
+        FixedPriceInput,
+        CustomPriceInput,
+        MeteredUnitPriceInput,
+        SeatBasedPriceInput,
+        MeteredTiersPriceInput,
+        UnitBasedPriceInput,
+    ]
     return PolymorphicProxySerializer(
         component_name="ProductPriceInput" + ("OrExisting" if allow_existing else ""),
         serializers=[*inputs, ExistingPriceInput] if allow_existing else inputs,

@@ -47,7 +47,7 @@ def product_webhook_emit(product: Product, event: WebhookEventType) -> None:
 
 def _slot(amount_type: str, currency: str, meter_id) -> tuple:
     """The key under which only one *active* price may exist in a product."""
-    if amount_type == ProductPrice.AmountType.METERED_UNIT:
+    if amount_type in ProductPrice.METERED_AMOUNT_TYPES:
         return ("metered", currency, str(meter_id))
     return ("static", currency)
 
@@ -149,6 +149,27 @@ def _normalize_price_spec(*, organization, spec: dict, recurring_interval, loc: 
             cap_amount=non_negative("cap_amount", spec.get("cap_amount")),
             meter=meter,
         )
+    elif amount_type == "metered_tiers":
+        if not is_recurring:
+            raise _invalid((*loc, "amount_type"), "Metered prices are only allowed on recurring products.")
+        meter = Meter.objects.filter(organization=organization, pk=spec["meter_id"], archived_at__isnull=True).first()
+        if meter is None:
+            raise _invalid((*loc, "meter_id"), "Meter does not exist.")
+        # ``tiers`` was checked by the engine's rules in the serializer (RateTiersInput).
+        fields.update(
+            amount_type=ProductPrice.AmountType.METERED_TIERS,
+            tiers=spec["tiers"],
+            cap_amount=non_negative("cap_amount", spec.get("cap_amount")),
+            meter=meter,
+        )
+    elif amount_type == "unit_based":
+        fields.update(
+            amount_type=ProductPrice.AmountType.UNIT_BASED,
+            tiers=spec["tiers"],
+            minimum_units=spec.get("minimum_units") or 1,
+            maximum_units=spec["tiers"]["tiers"][-1]["bound"],
+            unit_label=spec.get("unit_label"),
+        )
     elif amount_type == "seat_based":
         seat_tiers = _validate_seat_tiers(spec["seat_tiers"], (*loc, "seat_tiers"))
         fields.update(
@@ -226,7 +247,7 @@ def product_create(
     """Create a product with its first price versions (version 1 each) and emit ``product.created``.
 
     ``prices`` are new-price dicts as the API parses them (``amount_type`` one of fixed, free, custom,
-    metered_unit, seat_based). Everything is checked before the first row is written; it all commits or
+    metered_unit, seat_based, metered_tiers, unit_based). Everything is checked before the first row is written; it all commits or
     nothing does.
     """
     if not prices:
@@ -416,6 +437,10 @@ def product_update(
                     "seat_tier_type",
                     "minimum_seats",
                     "maximum_seats",
+                    "tiers",
+                    "minimum_units",
+                    "maximum_units",
+                    "unit_label",
                 )
             }
             _insert_price(product=product, fields={**fields, "type": ProductPrice.Type.RECURRING}, replaces=old)

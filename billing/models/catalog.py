@@ -87,6 +87,8 @@ class ProductPrice(TimestampedModel):
         CUSTOM = "custom"
         METERED_UNIT = "metered_unit"
         SEAT_BASED = "seat_based"
+        METERED_TIERS = "metered_tiers"
+        UNIT_BASED = "unit_based"
 
     class Type(models.TextChoices):
         ONE_TIME = "one_time"
@@ -105,7 +107,8 @@ class ProductPrice(TimestampedModel):
         VOLUME = "volume"
         GRADUATED = "graduated"
 
-    STATIC_AMOUNT_TYPES = (AmountType.FIXED, AmountType.CUSTOM, AmountType.SEAT_BASED)
+    STATIC_AMOUNT_TYPES = (AmountType.FIXED, AmountType.CUSTOM, AmountType.SEAT_BASED, AmountType.UNIT_BASED)
+    METERED_AMOUNT_TYPES = (AmountType.METERED_UNIT, AmountType.METERED_TIERS)
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="all_prices")
     amount_type = models.CharField(max_length=16, choices=AmountType.choices)
@@ -131,6 +134,13 @@ class ProductPrice(TimestampedModel):
     seat_tier_type = models.CharField(max_length=16, choices=SeatTierType.choices, null=True, blank=True)
     minimum_seats = models.PositiveIntegerField(null=True, blank=True)
     maximum_seats = models.PositiveIntegerField(null=True, blank=True)
+    # metered_tiers and unit_based: Polar's ``Tiers`` ``{"type": "graduated"|"volume", "tiers": [{"bound":
+    # int|null, "unit_amount": "decimal string"}]}`` (validated by billing.pricing.tiers.Tiers; the
+    # metered price reuses ``cap_amount`` and ``meter``). unit_based: the purchasable quantity and nouns.
+    tiers = models.JSONField(null=True, blank=True)
+    minimum_units = models.PositiveIntegerField(null=True, blank=True)
+    maximum_units = models.PositiveIntegerField(null=True, blank=True)
+    unit_label = models.JSONField(null=True, blank=True)
 
     # Versioning: the only mutable fields are these two.
     is_archived = models.BooleanField(default=False)
@@ -144,12 +154,12 @@ class ProductPrice(TimestampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["product", "price_currency"],
-                condition=Q(is_archived=False) & ~Q(amount_type="metered_unit"),
+                condition=Q(is_archived=False) & ~Q(amount_type__in=["metered_unit", "metered_tiers"]),
                 name="product_price_one_active_static_per_currency",
             ),
             models.UniqueConstraint(
                 fields=["product", "price_currency", "meter"],
-                condition=Q(is_archived=False, amount_type="metered_unit"),
+                condition=Q(is_archived=False, amount_type__in=["metered_unit", "metered_tiers"]),
                 name="product_price_one_active_metered_per_meter_currency",
             ),
             models.CheckConstraint(
@@ -165,6 +175,13 @@ class ProductPrice(TimestampedModel):
             models.CheckConstraint(
                 condition=~Q(amount_type="metered_unit") | Q(meter__isnull=False, unit_amount__isnull=False),
                 name="product_price_metered_has_meter",
+            ),
+            models.CheckConstraint(
+                condition=~Q(amount_type="metered_tiers") | Q(meter__isnull=False, tiers__isnull=False),
+                name="product_price_metered_tiers_has_meter_and_tiers",
+            ),
+            models.CheckConstraint(
+                condition=~Q(amount_type="unit_based") | Q(tiers__isnull=False), name="product_price_unit_based_has_tiers"
             ),
             models.CheckConstraint(
                 condition=~Q(amount_type="fixed") | Q(price_amount__isnull=False), name="product_price_fixed_has_amount"
@@ -185,6 +202,14 @@ class ProductPrice(TimestampedModel):
             meter = self.meter.name if self.meter_id else "usage"
             unit = f"{self.unit_amount.normalize():f}" if self.unit_amount is not None else "?"
             what = f"per unit of {meter}, {unit} {currency.upper()} minor units"
+        elif self.amount_type in (self.AmountType.METERED_TIERS, self.AmountType.UNIT_BASED):
+            tiers = self.tiers or {}
+            per = (
+                f"{self.meter.name if self.meter_id else 'usage'}"
+                if self.amount_type == self.AmountType.METERED_TIERS
+                else "unit"
+            )
+            what = f"{tiers.get('type', '?')} tiers per {per}, {len(tiers.get('tiers') or ())} tiers"
         elif amount is not None:
             what = format_amount(amount, currency)
         elif self.price_amount is not None:
@@ -197,11 +222,17 @@ class ProductPrice(TimestampedModel):
 
     @property
     def is_static(self) -> bool:
-        return self.amount_type != self.AmountType.METERED_UNIT
+        return self.amount_type not in self.METERED_AMOUNT_TYPES
 
     @property
     def is_metered(self) -> bool:
-        return self.amount_type == self.AmountType.METERED_UNIT
+        return self.amount_type in self.METERED_AMOUNT_TYPES
+
+    def unit_noun(self, quantity: int, locale: str = "en") -> str:
+        """The unit word for ``quantity`` from ``unit_label`` (``{"en": {"=1": "device", "other":
+        "devices"}}``: an exact ``=n`` form wins, else ``other``); "unit"/"units" when unset."""
+        forms = (self.unit_label or {}).get(locale) or (self.unit_label or {}).get("en") or {}
+        return forms.get(f"={quantity}") or forms.get("other") or ("unit" if quantity == 1 else "units")
 
 
 class ProductBenefit(TimestampedModel):

@@ -50,6 +50,8 @@ class Checkout(OrganizationOwnedModel):
     tax_amount = models.BigIntegerField(null=True, blank=True)
     total_amount = models.BigIntegerField(default=0)
     seats = models.PositiveIntegerField(null=True, blank=True)
+    # The quantity bought of a unit_based price (null for any other price).
+    units = models.PositiveIntegerField(null=True, blank=True)
 
     discount = models.ForeignKey("billing.Discount", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     allow_discount_codes = models.BooleanField(default=True)

@@ -92,6 +92,8 @@ class Subscription(OrganizationOwnedModel):
     # Orders the discount has been applied to (for "once" and "repeating" durations).
     discount_applied_cycles = models.PositiveIntegerField(default=0)
     seats = models.PositiveIntegerField(null=True, blank=True)
+    # The quantity of a unit_based price, billed in advance each period (null for any other price).
+    units = models.PositiveIntegerField(null=True, blank=True)
     # The card renewals charge; null means "the customer's default payment method".
     payment_method = models.ForeignKey("billing.PaymentMethod", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     checkout = models.ForeignKey("billing.Checkout", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -177,6 +179,7 @@ class PendingSubscriptionUpdate(TimestampedModel):
     product = models.ForeignKey("billing.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     prices = models.ManyToManyField("billing.ProductPrice", blank=True, related_name="+")
     seats = models.PositiveIntegerField(null=True, blank=True)
+    units = models.PositiveIntegerField(null=True, blank=True)
     # Set for an ``invoice`` change being paid for: the update applies when this order is paid and is
     # canceled if it is voided. Renewals must not apply an update whose order is not paid.
     order = models.ForeignKey("billing.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+")

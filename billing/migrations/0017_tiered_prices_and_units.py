@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0014_disputes'),
+        ('billing', '0016_customer_sessions'),
     ]
 
     operations = [

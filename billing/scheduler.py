@@ -26,6 +26,7 @@ from billing.renewals.late_usage import late_usage_after_end
 from billing.renewals.sweep import renewals_run_due
 from billing.subscriptions.services import subscription_recover_if_settled
 from payouts.postings import payments_release_due
+from payouts.services import payouts_process, payouts_weekly
 from polar import clock
 
 
@@ -105,6 +106,15 @@ def _step_disputes_sync(*, now):
 
 # Disputes the processor reports (opened, won, lost) are recorded and posted once each.
 TIME_DRIVEN_STEPS.append(("disputes_sync", _step_disputes_sync))
+
+
+def _step_payouts(*, now):
+    return {"weekly": payouts_weekly(now=now), **payouts_process(now=now)}
+
+
+# Payouts (docs/ledger.md): the automatic weekly payouts are made, then pending payouts are sent and the
+# ones due are settled (succeeded, or failed and returned to the merchant's available balance).
+TIME_DRIVEN_STEPS.append(("payouts", _step_payouts))
 
 
 def billing_run(*, now: dt.datetime) -> dict:

@@ -121,6 +121,9 @@ from payouts import api as transactions_api  # noqa: E402
 urlpatterns += [
     path("transactions/", transactions_api.TransactionListApi.as_view(), name="transactions-list"),
     path("transactions/summary", transactions_api.TransactionSummaryApi.as_view(), name="transactions-summary"),
+    path("payouts/", transactions_api.PayoutListApi.as_view(), name="payouts-list"),
+    path("payouts/estimate", transactions_api.PayoutEstimateApi.as_view(), name="payouts-estimate"),
+    path("payouts/<uuid:id>", transactions_api.PayoutApi.as_view(), name="payouts-get"),
 ]
 
 from billing.disputes import api as disputes_api  # noqa: E402

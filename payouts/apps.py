@@ -6,10 +6,16 @@ class PayoutsConfig(AppConfig):
     verbose_name = "Ledger and payouts"
 
     def ready(self):
+        from auditlog.registry import auditlog
+
         from payouts.metrics import ledger_state
+        from payouts.models import Payout, PayoutAccount
         from polar.observability.metrics import SCRAPE_COLLECTORS
 
         from . import tasks  # noqa: F401  (registered in every process, as billing's)
 
+        # Bank details and the risk freeze (who froze, why) are audited; the ledger is its own audit trail.
+        auditlog.register(PayoutAccount)
+        auditlog.register(Payout)
         if ledger_state not in SCRAPE_COLLECTORS:
             SCRAPE_COLLECTORS.append(ledger_state)

@@ -30,6 +30,7 @@ from django.db.models import Exists, OuterRef, Sum
 from payouts.ledger import (
     Line,
     Posting,
+    accounts_for,
     ledger_post,
     ledger_post_many,
     merchant_account_key,
@@ -48,6 +49,7 @@ HOLDING_PERIOD = dt.timedelta(days=7)
 
 PENDING = LedgerAccount.Kind.MERCHANT_PENDING
 AVAILABLE = LedgerAccount.Kind.MERCHANT_AVAILABLE
+DEBT = LedgerAccount.Kind.MERCHANT_DEBT
 
 
 def platform_fee(gross: int) -> int:
@@ -108,6 +110,58 @@ def payments_post_many(payments: list[dict]) -> list[LedgerTransaction]:
     return ledger_post_many([payment_posting(**payment) for payment in payments])
 
 
+# --- the merchant's funds -------------------------------------------------------------------------
+# Available never goes below zero (a ``ledger_check`` invariant). What a refund or a dispute takes beyond
+# the merchant's funds becomes debt (``merchant:<org>:debt``, what the merchant owes the platform), and the
+# next money credited to the merchant (a release, a dispute won, a failed payout) repays the debt first.
+
+
+def _sum(key: str, currency: str) -> int:
+    """The raw (debit-positive) sum of an account's entries in one currency."""
+    return LedgerEntry.objects.filter(account__key=key, currency=currency).aggregate(total=Sum("amount"))["total"] or 0
+
+
+def merchant_funds_lock(organization_id) -> None:
+    """Lock the organization's available account row (created if missing). Every posting that reads the
+    available balance or the debt to choose its lines holds this lock until its transaction ends, so two
+    of them never spend the same funds. Taken after any payment transaction lock (never before one)."""
+    key = merchant_account_key(organization_id, AVAILABLE)
+    accounts_for([key, merchant_account_key(organization_id, DEBT)])
+    LedgerAccount.objects.select_for_update().get(key=key)
+
+
+def merchant_available(*, organization_id, currency: str) -> int:
+    """The organization's available balance in ``currency`` (merchant's side)."""
+    return -_sum(merchant_account_key(organization_id, AVAILABLE), currency)
+
+
+def merchant_funds_lines(*, organization_id, amount: int, currency: str) -> list[Line]:
+    """The lines that credit (``amount`` > 0) or debit (``amount`` < 0) the merchant's free funds: a credit
+    repays debt first, the rest to available; a debit takes available as far as it goes, the rest becomes
+    debt. Locks the funds (``merchant_funds_lock``); call inside the posting's transaction."""
+    merchant_funds_lock(organization_id)
+    available_key = merchant_account_key(organization_id, AVAILABLE)
+    debt_key = merchant_account_key(organization_id, DEBT)
+    if amount >= 0:
+        repay = min(amount, max(_sum(debt_key, currency), 0))
+        return [Line(debt_key, -repay, currency), Line(available_key, -(amount - repay), currency)]
+    take = min(-amount, max(-_sum(available_key, currency), 0))
+    return [Line(available_key, take, currency), Line(debt_key, -amount - take, currency)]
+
+
+def payment_funds_debit_lines(payment_transaction: LedgerTransaction, amount: int, currency: str) -> list[Line]:
+    """Take ``amount`` from the merchant for an event of one payment (refund, dispute): from the payment's
+    own pending funds while it is inside its holding period, as far as they go, the rest from its free
+    funds (``merchant_funds_lines``). The caller holds the payment transaction locked."""
+    organization_id = payment_transaction.organization_id
+    released = payment_transaction.children.filter(kind=LedgerTransaction.Kind.RELEASE).exists()
+    from_pending = 0 if released else max(0, min(amount, _merchant_net(payment_transaction, PENDING)))
+    lines = [Line(merchant_account_key(organization_id, PENDING), from_pending, currency)]
+    if amount - from_pending:
+        lines += merchant_funds_lines(organization_id=organization_id, amount=-(amount - from_pending), currency=currency)
+    return lines
+
+
 # --- release of pending funds ----------------------------------------------------------------------
 
 
@@ -146,6 +200,7 @@ def payments_release_due(*, now: dt.datetime, limit: int = 1000) -> int:
             if payment_transaction.children.filter(kind=LedgerTransaction.Kind.RELEASE).exists():
                 continue
             currency = payment_transaction.entries.values_list("currency", flat=True).first()
+            # Never negative: events on a payment take its pending funds only as far as they go.
             amount = _merchant_net(payment_transaction, PENDING)
             organization_id = payment_transaction.organization_id
             ledger_post(
@@ -156,7 +211,7 @@ def payments_release_due(*, now: dt.datetime, limit: int = 1000) -> int:
                 parent_id=payment_transaction.id,
                 lines=[
                     Line(merchant_account_key(organization_id, PENDING), amount, currency),
-                    Line(merchant_account_key(organization_id, AVAILABLE), -amount, currency),
+                    *merchant_funds_lines(organization_id=organization_id, amount=amount, currency=currency),
                 ],
             )
             count += 1
@@ -196,8 +251,8 @@ def refund_post(
     fee_returned = round_minor_units(Decimal(fee) * (refunded_before + amount) / gross) - round_minor_units(
         Decimal(fee) * refunded_before / gross
     )
-    released = payment_transaction.children.filter(kind=LedgerTransaction.Kind.RELEASE).exists()
-    merchant = merchant_account_key(organization_id, AVAILABLE if released else PENDING)
+    if LedgerTransaction.objects.filter(idempotency_key=refund_key(refund_id)).exists():
+        return LedgerTransaction.objects.get(idempotency_key=refund_key(refund_id))
     row, _ = ledger_post(
         idempotency_key=refund_key(refund_id),
         kind=LedgerTransaction.Kind.REFUND,
@@ -205,7 +260,7 @@ def refund_post(
         source_id=refund_id,
         parent_id=payment_transaction.id,
         lines=[
-            Line(merchant, amount - fee_returned, currency),
+            *payment_funds_debit_lines(payment_transaction, amount - fee_returned, currency),
             Line(platform_fees_key(), fee_returned, currency),
             Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -amount, currency),
         ],
@@ -232,8 +287,8 @@ def dispute_opened_post(
     payment_transaction = LedgerTransaction.objects.select_for_update().get(idempotency_key=payment_key(payment_id))
     organization_id = payment_transaction.organization_id
     currency = payment_transaction.entries.values_list("currency", flat=True).first()
-    released = payment_transaction.children.filter(kind=LedgerTransaction.Kind.RELEASE).exists()
-    merchant = merchant_account_key(organization_id, AVAILABLE if released else PENDING)
+    if LedgerTransaction.objects.filter(idempotency_key=dispute_key(dispute_id, "opened")).exists():
+        return LedgerTransaction.objects.get(idempotency_key=dispute_key(dispute_id, "opened"))
     row, _ = ledger_post(
         idempotency_key=dispute_key(dispute_id, "opened"),
         kind=LedgerTransaction.Kind.DISPUTE_OPENED,
@@ -241,7 +296,7 @@ def dispute_opened_post(
         source_id=dispute_id,
         parent_id=payment_transaction.id,
         lines=[
-            Line(merchant, amount + fee, currency),
+            *payment_funds_debit_lines(payment_transaction, amount + fee, currency),
             Line(merchant_account_key(organization_id, LedgerAccount.Kind.MERCHANT_RESERVE), -amount, currency),
             Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -fee, currency),
         ],
@@ -255,17 +310,71 @@ def dispute_closed_post(*, dispute_id: uuid.UUID, won: bool, processor: str) -> 
     reserve = merchant_account_key(organization_id, LedgerAccount.Kind.MERCHANT_RESERVE)
     entry = opened.entries.get(account__key=reserve)
     amount, currency = -entry.amount, entry.currency
-    target = (
-        merchant_account_key(organization_id, AVAILABLE)
-        if won
-        else processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING)
-    )
+    if LedgerTransaction.objects.filter(idempotency_key=dispute_key(dispute_id, "closed")).exists():
+        return LedgerTransaction.objects.get(idempotency_key=dispute_key(dispute_id, "closed"))
+    if won:  # back to the merchant (repaying its debt first)
+        target = merchant_funds_lines(organization_id=organization_id, amount=amount, currency=currency)
+    else:  # back to the customer
+        target = [Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -amount, currency)]
     row, _ = ledger_post(
         idempotency_key=dispute_key(dispute_id, "closed"),
         kind=LedgerTransaction.Kind.DISPUTE_WON if won else LedgerTransaction.Kind.DISPUTE_LOST,
         organization_id=organization_id,
         source_id=dispute_id,
         parent_id=opened.parent_id,
-        lines=[Line(reserve, amount, currency), Line(target, -amount, currency)],
+        lines=[Line(reserve, amount, currency), *target],
+    )
+    return row
+
+
+# --- payouts --------------------------------------------------------------------------------------
+# A payout of ``A``: requested, the merchant's available funds move to payouts in transit (still owed to
+# it, on their way); paid, they leave processor clearing (the platform's money at the processor) for
+# the merchant's bank; failed, they come back to the merchant (repaying any debt first). No payout fee.
+
+
+def payouts_in_transit_key(organization_id) -> str:
+    return f"payouts:{organization_id}:in_transit"
+
+
+def payout_key(payout_id, event: str) -> str:
+    return f"payout:{payout_id}:{event}"
+
+
+def payout_requested_post(*, payout_id, organization_id, amount: int, currency: str) -> LedgerTransaction:
+    """Post a payout request. The caller holds the funds lock (``merchant_funds_lock``) and checked the
+    available balance covers ``amount``. Idempotent by ``payout:<id>:requested``."""
+    row, _ = ledger_post(
+        idempotency_key=payout_key(payout_id, "requested"),
+        kind=LedgerTransaction.Kind.PAYOUT_REQUESTED,
+        organization_id=organization_id,
+        source_id=payout_id,
+        lines=[
+            Line(merchant_account_key(organization_id, AVAILABLE), amount, currency),
+            Line(payouts_in_transit_key(organization_id), -amount, currency),
+        ],
+    )
+    return row
+
+
+def payout_settled_post(
+    *, payout_id, organization_id, amount: int, currency: str, paid: bool, processor: str
+) -> LedgerTransaction:
+    """Post a payout's outcome: ``payout:<id>:paid`` (out of clearing) or ``payout:<id>:failed`` (back to
+    the merchant's funds, locked). A payout has one or the other, never both (the caller holds the payout
+    row locked and moves it to a final status in the same transaction)."""
+    key = payout_key(payout_id, "paid" if paid else "failed")
+    if LedgerTransaction.objects.filter(idempotency_key=key).exists():
+        return LedgerTransaction.objects.get(idempotency_key=key)
+    if paid:
+        target = [Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -amount, currency)]
+    else:
+        target = merchant_funds_lines(organization_id=organization_id, amount=amount, currency=currency)
+    row, _ = ledger_post(
+        idempotency_key=key,
+        kind=LedgerTransaction.Kind.PAYOUT_PAID if paid else LedgerTransaction.Kind.PAYOUT_FAILED,
+        organization_id=organization_id,
+        source_id=payout_id,
+        lines=[Line(payouts_in_transit_key(organization_id), amount, currency), *target],
     )
     return row

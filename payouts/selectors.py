@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
 
-from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout, PayoutAccount
 
 
 def account_balance(*, key: str, currency: str) -> int:
@@ -17,8 +17,9 @@ def account_balance(*, key: str, currency: str) -> int:
 
 
 def merchant_balances(*, organization_id) -> dict[str, dict[str, int]]:
-    """``{currency: {"pending": .., "available": .., "reserve": .., "in_transit": ..}}`` for one
-    organization, on the merchant's side (what the platform owes it). One query."""
+    """``{currency: {"pending": .., "available": .., "reserve": .., "in_transit": .., "debt": ..}}`` for
+    one organization: what the platform owes it on each account, and ``debt``, what it owes the platform
+    (docs/ledger.md). One query."""
     rows = (
         LedgerEntry.objects.filter(account__organization_id=organization_id)
         .values("account__kind", "currency")
@@ -26,9 +27,12 @@ def merchant_balances(*, organization_id) -> dict[str, dict[str, int]]:
     )
     balances: dict[str, dict[str, int]] = {}
     for row in rows:
-        name = row["account__kind"].removeprefix("merchant_")
-        per_currency = balances.setdefault(row["currency"], {"pending": 0, "available": 0, "reserve": 0, "in_transit": 0})
-        per_currency[name] = -row["total"]
+        name = row["account__kind"].removeprefix("merchant_").removeprefix("payouts_")
+        per_currency = balances.setdefault(
+            row["currency"], {"pending": 0, "available": 0, "reserve": 0, "in_transit": 0, "debt": 0}
+        )
+        # Debt is what the merchant owes (debit-normal): read positive like the others.
+        per_currency[name] = row["total"] if name == "debt" else -row["total"]
     return balances
 
 
@@ -71,3 +75,26 @@ TRANSACTION_TYPES = {
     LedgerTransaction.Kind.PAYOUT_FAILED: "payout_reversal",
     LedgerTransaction.Kind.ADJUSTMENT: "balance",
 }
+
+
+def payout_list(*, organization, status=None, currency=None):
+    """The organization's payouts, with their account and their ``requested`` ledger transaction id."""
+    requested = LedgerTransaction.objects.filter(source_id=OuterRef("pk"), kind=LedgerTransaction.Kind.PAYOUT_REQUESTED)
+    queryset = (
+        Payout.objects.filter(organization=organization)
+        .select_related("payout_account")
+        .annotate(requested_transaction_id=Subquery(requested.values("id")[:1]))
+    )
+    if status:
+        queryset = queryset.filter(status__in=status)
+    if currency:
+        queryset = queryset.filter(currency=currency.lower())
+    return queryset
+
+
+def payout_get(*, organization, id):
+    return payout_list(organization=organization).filter(pk=id).first()
+
+
+def payout_account_get(*, organization):
+    return PayoutAccount.objects.filter(organization=organization).first()

@@ -27,6 +27,10 @@ class LedgerAccount(models.Model):
         MERCHANT_PENDING = "merchant_pending"  # paid, inside the holding period
         MERCHANT_AVAILABLE = "merchant_available"  # can be paid out
         MERCHANT_RESERVE = "merchant_reserve"  # held while a dispute is open
+        # What the merchant owes the platform (an asset, debit-normal): a refund or dispute bigger than the
+        # merchant's funds takes the rest here rather than driving available below zero; the next funds
+        # credited to the merchant repay it first (payouts/postings.py, ``merchant_funds_lines``).
+        MERCHANT_DEBT = "merchant_debt"
         PAYOUTS_IN_TRANSIT = "payouts_in_transit"  # a payout sent, not yet confirmed paid
         # The platform's revenue (credit-normal).
         PLATFORM_FEES = "platform_fees"

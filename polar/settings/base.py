@@ -202,6 +202,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.disputes_sync",
         "schedule": timedelta(minutes=15),
     },
+    # Payouts (docs/ledger.md): send pending payouts, settle those due; the automatic weekly payouts.
+    "payouts-process": {
+        "task": "payouts.tasks.payouts_process",
+        "schedule": timedelta(minutes=15),
+    },
+    "payouts-weekly": {
+        "task": "payouts.tasks.payouts_weekly",
+        "schedule": timedelta(hours=1),
+    },
     # Ledger: verify every invariant once a day; the breach count feeds the polar_ledger_breaches gauge.
     "ledger-check": {
         "task": "payouts.tasks.ledger_check",

@@ -44,7 +44,7 @@ def test_lines_and_summary_follow_payments_refunds_and_releases(organization, ap
 
     summary = api_client.get("/v1/transactions/summary").json()
     assert summary["currencies"] == [
-        {"currency": "usd", "balance": 1410, "pending": 0, "available": 1410, "reserve": 0, "in_transit": 0}
+        {"currency": "usd", "balance": 1410, "pending": 0, "available": 1410, "reserve": 0, "in_transit": 0, "debt": 0}
     ]
     assert summary["balance"] == {"currency": "usd", "amount": 1410, "account_currency": "usd", "account_amount": 1410}
 

@@ -35,7 +35,7 @@ def test_post_writes_balanced_entries_and_balances_read_from_them():
     assert account_balance(key=CLEARING, currency="usd") == 1000
     assert account_balance(key=platform_fees_key(), currency="usd") == 80
     assert merchant_balances(organization_id=organization.id) == {
-        "usd": {"pending": 920, "available": 0, "reserve": 0, "in_transit": 0}
+        "usd": {"pending": 920, "available": 0, "reserve": 0, "in_transit": 0, "debt": 0}
     }
 
 

@@ -96,3 +96,70 @@ def test_a_negative_available_balance_is_reported_and_counted_by_the_nightly_tas
     code, out, _ = _run(capsys)
     assert code == 1
     assert f"negative_available: merchant:{organization.id}:available usd -500" in out
+
+
+def test_a_payout_or_dispute_changed_behind_the_ledgers_back_is_reported(organization, capsys):
+    from billing.disputes.services import dispute_open
+    from billing.models import Dispute, Payment
+    from payouts.models import Payout
+    from payouts.services import payout_create
+    from tests.payouts.conftest import available_funds, bank_account
+
+    available_funds(organization, amount=3000)
+    bank_account(organization)
+    payout = payout_create(organization=organization)
+    order = paid_order(organization)
+    dispute = dispute_open(
+        payment=Payment.objects.get(order=order),
+        processor_dispute_ref="dp_1",
+        amount=2000,
+        reason=None,
+        opened_at=order.created_at,
+    )
+    assert ledger_breaches() == 0
+    # Marked succeeded without its paid posting; a dispute marked won without its closing.
+    Payout.objects.filter(pk=payout.pk).update(status="succeeded")
+    Dispute.objects.filter(pk=dispute.pk).update(status="won")
+    code, out, _ = _run(capsys)
+    assert code == 1
+    assert f"payout_unposted: {payout.id} succeeded" in out
+    assert f"dispute_unposted: {dispute.id} won" in out
+    # A payout posting with no payout behind it, and a dispute's amount changed.
+    Payout.objects.filter(pk=payout.pk).update(status="pending")
+    Dispute.objects.filter(pk=dispute.pk).update(status="needs_response", amount=1999)
+    ledger_post(
+        idempotency_key="payout:00000000-0000-0000-0000-000000000001:paid",
+        kind="payout_paid",
+        organization_id=organization.id,
+        lines=[Line(f"payouts:{organization.id}:in_transit", 5, "usd"), Line("processor:sandbox:clearing", -5, "usd")],
+    )
+    code, out, _ = _run(capsys)
+    assert "payout_extra: payout:00000000-0000-0000-0000-000000000001:paid payout_paid" in out
+    assert f"dispute_mismatch: {dispute.id} 1999 2000" in out
+    # The disputed payment's pending funds are all in the reserve: 10 more taken leaves pending at -10.
+    ledger_post(
+        idempotency_key="adjust:1",
+        kind="adjustment",
+        organization_id=organization.id,
+        lines=[Line(merchant_account_key(organization.id, "merchant_pending"), 10, "usd"), Line("platform:fees", -10, "usd")],
+    )
+    assert f"negative_balance: merchant:{organization.id}:pending usd -10" in _run(capsys)[1]
+
+
+def test_entries_of_a_payout_cannot_be_changed_or_deleted_in_sql(organization):
+    from django.db import DatabaseError, transaction
+
+    from payouts.models import LedgerEntry
+    from payouts.services import payout_create
+    from tests.payouts.conftest import available_funds, bank_account
+
+    available_funds(organization)
+    bank_account(organization)
+    payout = payout_create(organization=organization)
+    entry_id = LedgerEntry.objects.filter(transaction__source_id=payout.id).values_list("id", flat=True).first()
+    for sql in [
+        "UPDATE payouts_ledgerentry SET amount = amount + 1 WHERE id = %s",
+        "DELETE FROM payouts_ledgerentry WHERE id = %s",
+    ]:
+        with pytest.raises(DatabaseError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [entry_id])

@@ -89,4 +89,5 @@ def test_funds_are_released_after_the_holding_period_once(organization):
         "available": 1880,
         "reserve": 0,
         "in_transit": 0,
+        "debt": 0,
     }

@@ -33,11 +33,13 @@ def test_a_sandbox_dispute_is_recorded_once_and_reserves_the_amount_plus_fee(org
     dispute = Dispute.objects.get()
     assert (dispute.order_id, dispute.status, dispute.amount, dispute.fee) == (disputed_order.id, "needs_response", 2000, 1500)
     assert dispute.evidence_due_by is not None
+    # The payment's pending 1880 goes first; the 1620 beyond it becomes debt (available never below zero).
     assert merchant_balances(organization_id=organization.id)["usd"] == {
-        "pending": 1880 - 2000 - 1500,
+        "pending": 0,
         "available": 0,
         "reserve": 2000,
         "in_transit": 0,
+        "debt": 2000 + 1500 - 1880,
     }
     assert ledger_breaches() == 0
 
@@ -48,7 +50,8 @@ def test_won_releases_the_reserve_to_available(organization, disputed_order):
     assert disputes_sync() == 1
     assert Dispute.objects.get().status == "won"
     balances = merchant_balances(organization_id=organization.id)["usd"]
-    assert (balances["reserve"], balances["available"]) == (0, 2000)
+    # The 2000 back repays the 1620 of debt first (the dispute fee is not returned).
+    assert (balances["reserve"], balances["debt"], balances["available"]) == (0, 0, 2000 - 1620)
 
 
 def test_lost_gives_the_reserve_back_to_the_customer(organization, disputed_order):
@@ -56,7 +59,7 @@ def test_lost_gives_the_reserve_back_to_the_customer(organization, disputed_orde
     SandboxDispute.objects.update(status="lost")
     disputes_sync()
     balances = merchant_balances(organization_id=organization.id)["usd"]
-    assert (balances["reserve"], balances["pending"], balances["available"]) == (0, 1880 - 3500, 0)
+    assert (balances["reserve"], balances["pending"], balances["available"], balances["debt"]) == (0, 0, 0, 3500 - 1880)
     # Clearing: +2000 -88 (processor fee) -1500 (dispute fee) -2000 (back to the customer).
     assert account_balance(key="processor:sandbox:clearing", currency="usd") == 2000 - 88 - 1500 - 2000
 

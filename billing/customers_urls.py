@@ -4,9 +4,11 @@
 from django.urls import path
 
 from billing import customers_api
+from billing.exports import api as exports_api
 
 urlpatterns = [
     path("customers/", customers_api.CustomerListCreateApi.as_view(), name="customers-list"),
+    path("customers/export", exports_api.CustomerExportApi.as_view(), name="customers-export"),
     path(
         "customers/external/<str:external_id>/state",
         customers_api.CustomerExternalStateApi.as_view(),

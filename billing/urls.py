@@ -60,13 +60,16 @@ urlpatterns += [
 
 from billing.checkout_links import api as checkout_links  # noqa: E402
 from billing.checkouts import api as checkouts  # noqa: E402
+from billing.exports import api as exports  # noqa: E402
 from billing.orders import api as orders  # noqa: E402
 from billing.subscriptions import api as subscriptions  # noqa: E402
 
 urlpatterns += [
     path("subscriptions/", subscriptions.SubscriptionListApi.as_view(), name="subscriptions-list"),
+    path("subscriptions/export", exports.SubscriptionExportApi.as_view(), name="subscriptions-export"),
     path("subscriptions/<str:id>", subscriptions.SubscriptionDetailApi.as_view(), name="subscriptions-detail"),
     path("orders/", orders.OrderListApi.as_view(), name="orders-list"),
+    path("orders/export", exports.OrderExportApi.as_view(), name="orders-export"),
     path("orders/<str:id>", orders.OrderDetailApi.as_view(), name="orders-detail"),
     path("orders/<str:id>/invoice", orders.OrderInvoiceApi.as_view(), name="orders-invoice"),
     path("checkouts/", checkouts.CheckoutListApi.as_view(), name="checkouts-list"),

@@ -147,6 +147,74 @@ urlpatterns += [
         name="portal-session-introspect",
     ),
     path("customer-portal/customer-session/user", portal_api.CustomerSessionUserApi.as_view(), name="portal-session-user"),
+    path("customer-portal/customers/me", portal_api.PortalCustomerMeApi.as_view(), name="portal-customers-me"),
+    path(
+        "customer-portal/customers/me/payment-methods",
+        portal_api.PortalPaymentMethodListApi.as_view(),
+        name="portal-payment-methods",
+    ),
+    path(
+        "customer-portal/customers/me/payment-methods/confirm",
+        portal_api.PortalPaymentMethodConfirmApi.as_view(),
+        name="portal-payment-methods-confirm",
+    ),
+    path(
+        "customer-portal/customers/me/payment-methods/<str:id>",
+        portal_api.PortalPaymentMethodDetailApi.as_view(),
+        name="portal-payment-methods-detail",
+    ),
+]
+
+from billing.portal import api_benefits as portal_benefits  # noqa: E402
+from billing.portal import api_orders as portal_orders  # noqa: E402
+from billing.portal import api_subscriptions as portal_subscriptions  # noqa: E402
+
+urlpatterns += [
+    path("customer-portal/subscriptions/", portal_subscriptions.PortalSubscriptionListApi.as_view(), name="portal-subscriptions"),
+    path(
+        "customer-portal/subscriptions/<str:id>",
+        portal_subscriptions.PortalSubscriptionDetailApi.as_view(),
+        name="portal-subscriptions-detail",
+    ),
+    path("customer-portal/orders/", portal_orders.PortalOrderListApi.as_view(), name="portal-orders"),
+    path("customer-portal/orders/<str:id>", portal_orders.PortalOrderDetailApi.as_view(), name="portal-orders-detail"),
+    path("customer-portal/orders/<str:id>/invoice", portal_orders.PortalOrderInvoiceApi.as_view(), name="portal-orders-invoice"),
+    path("customer-portal/orders/<str:id>/receipt", portal_orders.PortalOrderReceiptApi.as_view(), name="portal-orders-receipt"),
+    path(
+        "customer-portal/orders/<str:id>/payment-status",
+        portal_orders.PortalOrderPaymentStatusApi.as_view(),
+        name="portal-orders-payment-status",
+    ),
+    path(
+        "customer-portal/orders/<str:id>/confirm-payment",
+        portal_orders.PortalOrderConfirmPaymentApi.as_view(),
+        name="portal-orders-confirm-payment",
+    ),
+    path("customer-portal/benefit-grants/", portal_benefits.PortalBenefitGrantListApi.as_view(), name="portal-benefit-grants"),
+    path(
+        "customer-portal/benefit-grants/<str:id>",
+        portal_benefits.PortalBenefitGrantDetailApi.as_view(),
+        name="portal-benefit-grants-detail",
+    ),
+    path("customer-portal/license-keys/", portal_benefits.PortalLicenseKeyListApi.as_view(), name="portal-license-keys"),
+    path(
+        "customer-portal/license-keys/<str:id>",
+        portal_benefits.PortalLicenseKeyDetailApi.as_view(),
+        name="portal-license-keys-detail",
+    ),
+    path(
+        "customer-portal/license-keys/<str:id>/rotate",
+        portal_benefits.PortalLicenseKeyRotateApi.as_view(),
+        name="portal-license-keys-rotate",
+    ),
+    path("customer-portal/meters/", portal_benefits.PortalCustomerMeterListApi.as_view(), name="portal-meters"),
+    path("customer-portal/meters/<str:id>", portal_benefits.PortalCustomerMeterDetailApi.as_view(), name="portal-meters-detail"),
+    path("customer-portal/downloadables/", portal_benefits.PortalDownloadableListApi.as_view(), name="portal-downloadables"),
+    path(
+        "customer-portal/organizations/<str:slug>",
+        portal_benefits.PortalOrganizationApi.as_view(),
+        name="portal-organizations-detail",
+    ),
 ]
 
 from billing.analytics import api as analytics  # noqa: E402

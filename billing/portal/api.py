@@ -9,15 +9,22 @@ import hashlib
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
-from billing.portal import selectors
+from billing.payments.api import PaymentMethodOutput
+from billing.portal import selectors, services
 from billing.portal.authentication import CustomerSessionAuthentication, IsCustomerSession
-from billing.portal.payloads import customer_session_output
-from billing.portal.serializers import CustomerSessionCreateInput
+from billing.portal.payloads import customer_session_output, portal_customer_output
+from billing.portal.serializers import (
+    CustomerSessionCreateInput,
+    PortalCustomerUpdateInput,
+    PortalPaymentMethodConfirmInput,
+    PortalPaymentMethodCreateInput,
+)
 from billing.portal.sessions import customer_session_create
 from polar.api.formatting import dt
+from polar.api.pagination import PolarPagination
 from polar.api.views import PolarAPIView
 from polar.audit import customer_session_actor
-from polar.errors import PolarRequestValidationError
+from polar.errors import PolarRequestValidationError, ResourceNotFound
 
 
 class CustomerSessionCreateApi(PolarAPIView):
@@ -63,6 +70,17 @@ class PortalAPIView(PolarAPIView):
     def audit_actor(self, request):
         return customer_session_actor(session=request.auth, remote_addr=request.META.get("REMOTE_ADDR"))
 
+    def paginate_rendered(self, rows, render):
+        """One page of ``rows`` (a queryset or a computed list), each rendered by ``render``."""
+        paginator = PolarPagination()
+        page = paginator.paginate_queryset(rows, self.request, view=self)
+        return paginator.get_paginated_response([render(row) for row in page])
+
+    def not_found(self, row, what: str):
+        if row is None:
+            raise ResourceNotFound(f"{what} not found.")
+        return row
+
 
 class CustomerSessionIntrospectApi(PortalAPIView):
     @extend_schema(operation_id="customer_portal:customer_session:introspect", responses=OpenApiTypes.OBJECT)
@@ -85,3 +103,66 @@ class CustomerSessionUserApi(PortalAPIView):
                 "role": None,
             }
         )
+
+
+# --- the customer and their payment methods -----------------------------------------------------------
+
+
+class PortalCustomerMeApi(PortalAPIView):
+    @extend_schema(operation_id="customer_portal:customers:get", responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return self.respond(portal_customer_output(self.customer))
+
+    @extend_schema(
+        operation_id="customer_portal:customers:update", request=PortalCustomerUpdateInput, responses=OpenApiTypes.OBJECT
+    )
+    def patch(self, request):
+        data = self.parse_body(PortalCustomerUpdateInput, partial=True)
+        customer = services.portal_customer_update(customer=self.customer, changes_=data)
+        return self.respond(portal_customer_output(customer))
+
+
+def _payment_method_output(method, customer) -> dict:
+    return PaymentMethodOutput(method, context={"default_payment_method_id": customer.default_payment_method_id}).data
+
+
+class PortalPaymentMethodListApi(PortalAPIView):
+    @extend_schema(operation_id="customer_portal:customers:list_payment_methods", responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        customer = self.customer
+        rows = selectors.portal_payment_method_list(customer=customer).order_by(*self.sorting())
+        return self.paginate_rendered(rows, lambda method: _payment_method_output(method, customer))
+
+    @extend_schema(
+        operation_id="customer_portal:customers:add_payment_method",
+        request=PortalPaymentMethodCreateInput,
+        responses={201: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        data = self.parse_body(PortalPaymentMethodCreateInput)
+        method = services.portal_payment_method_add(
+            customer=self.customer, token=data["confirmation_token_id"], set_default=data["set_default"]
+        )
+        return self.respond({"status": "succeeded", "payment_method": _payment_method_output(method, self.customer)}, status=201)
+
+
+class PortalPaymentMethodConfirmApi(PortalAPIView):
+    @extend_schema(
+        operation_id="customer_portal:customers:confirm_payment_method",
+        request=PortalPaymentMethodConfirmInput,
+        responses={201: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        data = self.parse_body(PortalPaymentMethodConfirmInput)
+        method = services.portal_payment_method_add(
+            customer=self.customer, token=data["setup_intent_id"], set_default=data["set_default"]
+        )
+        return self.respond({"status": "succeeded", "payment_method": _payment_method_output(method, self.customer)}, status=201)
+
+
+class PortalPaymentMethodDetailApi(PortalAPIView):
+    @extend_schema(operation_id="customer_portal:customers:delete_payment_method", responses={204: None})
+    def delete(self, request, id):
+        method = selectors.portal_payment_method_get(customer=self.customer, id=self.parse_id(id))
+        services.portal_payment_method_delete(payment_method=self.not_found(method, "Payment method"))
+        return self.respond(None, status=204)

@@ -1,6 +1,16 @@
-"""Reads of the customer portal. The merchant-side reads are scoped to the organization; every read a
-customer session makes is scoped to ``customer`` (its own), so another customer's rows do not exist."""
+"""Reads of the customer portal. The merchant-side read (minting a session) is scoped to the organization;
+every read a customer session makes is scoped to its ``customer``, so another customer's rows (and another
+organization's) do not exist: their ids answer 404."""
 
+from django.db.models import Q
+
+from billing.benefits import selectors as benefit_selectors
+from billing.license_keys import selectors as license_key_selectors
+from billing.models import Product, ProductVisibility
+from billing.orders import selectors as order_selectors
+from billing.payments import selectors as payment_selectors
+from billing.subscriptions import selectors as subscription_selectors
+from billing.usage import selectors as usage_selectors
 from customers import selectors as customer_selectors
 
 
@@ -9,3 +19,102 @@ def portal_customer_get(*, organization, id=None, external_id: str | None = None
     if id is not None:
         return customer_selectors.customer_get(organization=organization, id=id)
     return customer_selectors.customer_get_by_external_id(organization=organization, external_id=external_id)
+
+
+# --- the session's own rows ---------------------------------------------------------------------------
+
+
+def portal_subscription_list(*, customer, product_id=None, active: bool | None = None, query: str | None = None):
+    queryset = subscription_selectors.subscription_list(
+        organization=customer.organization_id, customer_id=[customer.id], product_id=product_id, active=active
+    )
+    if query:
+        queryset = queryset.filter(product__name__icontains=query)
+    return queryset
+
+
+def portal_subscription_get(*, customer, id):
+    return portal_subscription_list(customer=customer).filter(pk=id).first()
+
+
+def portal_order_list(*, customer, product_id=None, subscription_id=None, product_billing_type=None, query: str | None = None):
+    queryset = order_selectors.order_list(
+        organization=customer.organization_id,
+        customer_id=[customer.id],
+        product_id=product_id,
+        subscription_id=subscription_id,
+        product_billing_type=product_billing_type,
+    )
+    if query:
+        queryset = queryset.filter(Q(product__name__icontains=query) | Q(invoice_number__icontains=query))
+    return queryset
+
+
+def portal_order_get(*, customer, id):
+    return portal_order_list(customer=customer).filter(pk=id).first()
+
+
+def portal_payment_method_list(*, customer):
+    return payment_selectors.payment_method_list(organization=customer.organization_id, customer=customer)
+
+
+def portal_payment_method_get(*, customer, id):
+    return payment_selectors.payment_method_get(organization=customer.organization_id, customer=customer, id=id)
+
+
+def portal_benefit_grant_list(*, customer, type=None, benefit_id=None, order_id=None, subscription_id=None, query=None):
+    queryset = benefit_selectors.benefit_grant_list(organization=customer.organization_id, customer=customer)
+    if type:
+        queryset = queryset.filter(benefit__type__in=type)
+    if benefit_id:
+        queryset = queryset.filter(benefit_id__in=benefit_id)
+    if order_id:
+        queryset = queryset.filter(order_id__in=order_id)
+    if subscription_id:
+        queryset = queryset.filter(subscription_id__in=subscription_id)
+    if query:
+        queryset = queryset.filter(benefit__description__icontains=query)
+    return queryset
+
+
+def portal_benefit_grant_get(*, customer, id):
+    return portal_benefit_grant_list(customer=customer).filter(pk=id).first()
+
+
+def portal_license_key_list(*, customer, benefit_id=None):
+    queryset = license_key_selectors.license_key_list(organization=customer.organization_id, benefit_id=benefit_id)
+    return queryset.filter(customer=customer)
+
+
+def portal_license_key_get(*, customer, id):
+    return portal_license_key_list(customer=customer).prefetch_related("activations").filter(pk=id).first()
+
+
+def portal_customer_meter_list(*, customer, meter_id=None, query: str | None = None, now=None):
+    rows = usage_selectors.customer_meter_list(
+        organization=customer.organization, customer_ids=[customer.id], meter_ids=meter_id, now=now
+    )
+    if query:
+        rows = [row for row in rows if query.lower() in row.meter.name.lower()]
+    return rows
+
+
+def portal_customer_meter_get(*, customer, id, now=None):
+    row = usage_selectors.customer_meter_get(organization=customer.organization, id=id, now=now)
+    return row if row is not None and row.customer_id == customer.id else None
+
+
+def portal_products(*, organization):
+    """The products a customer may see of the organization (public, not archived), for the portal's plan
+    switcher."""
+    return Product.objects.filter(organization=organization, is_archived=False, visibility=ProductVisibility.PUBLIC).order_by(
+        "created_at", "id"
+    )
+
+
+def portal_organization_by_slug(*, slug: str):
+    """An organization by slug for the public portal landing (Polar's ``customer_portal.organizations.get``):
+    what any visitor of the portal may read. A denied organization is not shown."""
+    from polar.organizations.models import Organization
+
+    return Organization.objects.filter(slug=slug).exclude(status=Organization.Status.DENIED).first()

@@ -2,6 +2,9 @@
 
 from rest_framework import serializers
 
+from billing.models import CustomerCancellationReason
+from polar.api.fields import AddressInput, SeatsField
+
 
 class CustomerSessionCreateInput(serializers.Serializer):
     """Polar's ``CustomerSessionCustomerIDCreate | CustomerSessionCustomerExternalIDCreate``. The member
@@ -21,3 +24,101 @@ class CustomerSessionCreateInput(serializers.Serializer):
         if "customer_id" not in attrs and "external_customer_id" not in attrs:
             raise serializers.ValidationError({"customer_id": ["Field required"]})
         return attrs
+
+
+def _ids():
+    return serializers.ListField(child=serializers.UUIDField(), required=False)
+
+
+class PortalCustomerUpdateInput(serializers.Serializer):
+    """Polar's ``CustomerPortalCustomerUpdate``."""
+
+    billing_name = serializers.CharField(required=False, allow_null=True, max_length=256)
+    billing_address = AddressInput(required=False, allow_null=True)
+    tax_id = serializers.CharField(required=False, allow_null=True, max_length=64)
+    default_payment_method_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class PortalPaymentMethodCreateInput(serializers.Serializer):
+    """Polar's ``CustomerPaymentMethodCreate``: ``confirmation_token_id`` is the processor's token (in the
+    sandbox a test card such as ``pm_card_visa``). The sandbox never asks for a further action, so
+    ``return_url`` is accepted and not used."""
+
+    confirmation_token_id = serializers.CharField(max_length=255)
+    set_default = serializers.BooleanField()
+    return_url = serializers.CharField(required=False, allow_null=True, max_length=2048)
+
+
+class PortalPaymentMethodConfirmInput(serializers.Serializer):
+    """Polar's ``CustomerPaymentMethodConfirm``: completes a card set-up that needed an action. The sandbox
+    has none pending, so ``setup_intent_id`` is taken as the card's token and saved as ``add`` does."""
+
+    setup_intent_id = serializers.CharField(max_length=255)
+    set_default = serializers.BooleanField()
+
+
+class PortalSubscriptionUpdateInput(serializers.Serializer):
+    """Polar's ``CustomerSubscriptionUpdate`` union, flattened: a new product, a seat count, or a
+    cancellation (``cancel_at_period_end``, with the reason and comment)."""
+
+    product_id = serializers.UUIDField(required=False)
+    seats = SeatsField(required=False)
+    cancel_at_period_end = serializers.BooleanField(required=False, allow_null=True)
+    cancellation_reason = serializers.ChoiceField(choices=CustomerCancellationReason.choices, required=False, allow_null=True)
+    cancellation_comment = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
+
+    KINDS = ("product_id", "seats", "cancel_at_period_end")
+
+    def validate(self, data):
+        kinds = [kind for kind in self.KINDS if kind in self.initial_data]
+        if not kinds and ("cancellation_reason" in self.initial_data or "cancellation_comment" in self.initial_data):
+            kinds = ["cancel_at_period_end"]
+        if len(kinds) != 1:
+            raise serializers.ValidationError({"non_field_errors": f"Send exactly one of: {', '.join(self.KINDS)}."})
+        data["kind"] = kinds[0]
+        return data
+
+
+class PortalSubscriptionCancelInput(serializers.Serializer):
+    cancellation_reason = serializers.ChoiceField(choices=CustomerCancellationReason.choices, required=False, allow_null=True)
+    cancellation_comment = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
+
+
+class PortalOrderConfirmPaymentInput(serializers.Serializer):
+    """Polar's ``CustomerOrderConfirmPayment``: a saved card of the customer, or a new card token."""
+
+    confirmation_token_id = serializers.CharField(required=False, allow_null=True, max_length=255)
+    payment_method_id = serializers.UUIDField(required=False, allow_null=True)
+    payment_processor = serializers.CharField(required=False, max_length=32)
+
+
+class PortalSubscriptionListQuery(serializers.Serializer):
+    product_id = _ids()
+    active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    query = serializers.CharField(required=False, max_length=256)
+
+
+class PortalOrderListQuery(serializers.Serializer):
+    product_id = _ids()
+    product_billing_type = serializers.ListField(child=serializers.ChoiceField(choices=["one_time", "recurring"]), required=False)
+    subscription_id = _ids()
+    query = serializers.CharField(required=False, max_length=256)
+
+
+class PortalBenefitGrantListQuery(serializers.Serializer):
+    type = serializers.ListField(child=serializers.CharField(max_length=32), required=False)
+    benefit_id = _ids()
+    checkout_id = _ids()
+    order_id = _ids()
+    subscription_id = _ids()
+    member_id = _ids()
+    query = serializers.CharField(required=False, max_length=256)
+
+
+class PortalLicenseKeyListQuery(serializers.Serializer):
+    benefit_id = _ids()
+
+
+class PortalCustomerMeterListQuery(serializers.Serializer):
+    meter_id = _ids()
+    query = serializers.CharField(required=False, max_length=256)

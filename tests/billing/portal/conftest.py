@@ -40,3 +40,22 @@ def portal(session_token):
 def other_portal(other_customer):
     _session, raw = customer_session_create(customer=other_customer)
     return portal_client(raw)
+
+
+@pytest.fixture(autouse=True)
+def sandbox_normal(db, settings):
+    from billing.models import SandboxSettings
+
+    settings.SANDBOX_PROCESSOR_FAULT = ""
+    SandboxSettings.objects.update_or_create(pk=1, defaults={"fault": "none"})
+
+
+def subscribe(customer, product, *, card=None, at=None):
+    """An active subscription of ``customer`` to ``product``, paid with ``card`` (visa by default)."""
+    from billing.subscriptions.lifecycle import subscription_create
+    from polar import clock
+    from tests.factories.payments import attach_card
+
+    card = card or attach_card(customer, "pm_card_visa")
+    with clock.freeze(at or clock.now()):
+        return subscription_create(organization=customer.organization, customer=customer, product=product, payment_method=card)

@@ -222,4 +222,6 @@ from billing.analytics import api as analytics  # noqa: E402
 urlpatterns += [
     path("metrics/", analytics.MetricsApi.as_view(), name="metrics"),
     path("metrics/limits", analytics.MetricsLimitsApi.as_view(), name="metrics-limits"),
+    path("metrics/customers/", analytics.MetricsCustomersApi.as_view(), name="metrics-customers"),
+    path("metrics/costs", analytics.MetricsCostsApi.as_view(), name="metrics-costs"),
 ]

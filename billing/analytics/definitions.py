@@ -75,6 +75,14 @@ METRICS: tuple[MetricDefinition, ...] = (
     _m("cashflow", "Cashflow", "currency_sub_cent", "orders events", SUM),
     _m("gross_margin", "Gross Margin", "currency_sub_cent", "orders events", LAST),
     _m("gross_margin_percentage", "Gross Margin %", "percentage", "orders events", LAST),
+    # Unit economics beyond Polar's list (the SDKs ignore keys they do not know).
+    _m("churned_monthly_recurring_revenue", "Churned MRR", "currency", "retention", SUM),
+    _m("revenue_churn_rate", "Revenue Churn Rate", "percentage", "subscriptions retention", RATIO),
+    _m("logo_churn_rate", "Logo Churn Rate", "percentage", "subscriptions retention", RATIO),
+    _m("net_revenue_retention", "Net Revenue Retention", "percentage", "subscriptions retention", RATIO),
+    _m("dunning_orders", "Renewals In Dunning", "scalar", "dunning", SUM),
+    _m("dunning_recovered_orders", "Renewals Recovered", "scalar", "dunning", SUM),
+    _m("dunning_recovery_rate", "Dunning Recovery Rate", "percentage", "dunning", RATIO),
 )
 
 BY_SLUG = {metric.slug: metric for metric in METRICS}

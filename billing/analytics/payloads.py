@@ -15,6 +15,8 @@ SOURCES = {
     "subscriptions": selectors.subscription_metrics,
     "checkouts": selectors.checkout_metrics,
     "events": selectors.event_metrics,
+    "retention": selectors.retention_metrics,
+    "dunning": selectors.dunning_metrics,
 }
 
 
@@ -47,6 +49,11 @@ def _derive(row: dict) -> None:
     cumulative_revenue = row.get("cumulative_revenue", 0)
     row["gross_margin"] = cumulative_revenue - row.get("cumulative_costs", 0)
     row["gross_margin_percentage"] = _div(row["gross_margin"], cumulative_revenue)
+    mrr_at_start = row.get("mrr_at_start", 0)
+    row["revenue_churn_rate"] = _div(row.get("churned_monthly_recurring_revenue", 0), mrr_at_start)
+    row["net_revenue_retention"] = _div(mrr_at_start + row.get("existing_mrr_change", 0), mrr_at_start)
+    row["logo_churn_rate"] = _div(row.get("customers_lost", 0), row.get("paying_at_start", 0) + row.get("customers_gained", 0))
+    row["dunning_recovery_rate"] = _div(row.get("dunning_recovered_orders", 0), row.get("dunning_orders", 0))
 
 
 def _totals(rows: list[dict], slugs: list[str]) -> dict:
@@ -63,6 +70,14 @@ def _totals(rows: list[dict], slugs: list[str]) -> dict:
         "checkouts_conversion": _div(summed.get("succeeded_checkouts", 0), summed.get("checkouts", 0)),
         "active_user_by_event": first.get("range_active_users", 0),
         "cost_per_user": _div(summed.get("costs", 0), first.get("range_active_users", 0)),
+        "revenue_churn_rate": _div(summed.get("churned_monthly_recurring_revenue", 0), first.get("mrr_at_start", 0)),
+        "net_revenue_retention": _div(
+            first.get("mrr_at_start", 0) + first.get("range_existing_mrr_change", 0), first.get("mrr_at_start", 0)
+        ),
+        "logo_churn_rate": _div(
+            summed.get("customers_lost", 0), first.get("paying_at_start", 0) + summed.get("customers_gained", 0)
+        ),
+        "dunning_recovery_rate": _div(summed.get("dunning_recovered_orders", 0), summed.get("dunning_orders", 0)),
     }
     totals = {}
     for slug in slugs:
@@ -118,6 +133,14 @@ def _ratio_inputs(row: dict) -> dict:
         "checkouts",
         "costs",
         "range_active_users",
+        "churned_monthly_recurring_revenue",
+        "mrr_at_start",
+        "range_existing_mrr_change",
+        "customers_lost",
+        "customers_gained",
+        "paying_at_start",
+        "dunning_recovered_orders",
+        "dunning_orders",
     )
     return {key: row.get(key, 0) for key in keys}
 
@@ -128,3 +151,44 @@ def metrics_limits(*, min_date: dt.date, limits: dict) -> dict:
         "min_date": min_date.isoformat(),
         "intervals": {name: {"min_days": low, "max_days": high} for name, (low, high) in limits.items()},
     }
+
+
+def customer_economics(row: dict) -> dict:
+    """One customer of the ranking: revenue (before tax), net of refunds, costs, margin and its share."""
+    net_revenue, margin = _number(row["net_revenue"]), _number(row["margin"])
+    return {
+        "customer_id": str(row["customer_id"]),
+        "external_customer_id": row["external_id"],
+        "email": row["email"],
+        "name": row["name"],
+        "orders": row["orders"],
+        "revenue": _number(row["revenue"]),
+        "net_revenue": net_revenue,
+        "costs": _number(row["costs"]),
+        "margin": margin,
+        "margin_percentage": _div(margin, net_revenue),
+    }
+
+
+def costs_breakdown(*, scope: selectors.MetricsScope) -> dict:
+    """``{"products": [...], "meters": [...]}``: revenue, costs and margin per product; costs per meter."""
+    if scope.organization_id is None:
+        return {"products": [], "meters": []}
+    products = [
+        {
+            "product_id": str(row["product_id"]),
+            "name": row["name"],
+            "orders": row["orders"],
+            "revenue": _number(row["revenue"]),
+            "net_revenue": _number(row["net_revenue"]),
+            "costs": _number(row["costs"]),
+            "margin": _number(row["margin"]),
+            "margin_percentage": _div(_number(row["margin"]), _number(row["net_revenue"])),
+        }
+        for row in selectors.product_economics(scope)
+    ]
+    meters = [
+        {"meter_id": str(row["meter_id"]), "name": row["name"], "events": row["events"], "costs": _number(row["costs"])}
+        for row in selectors.meter_costs(scope)
+    ]
+    return {"products": products, "meters": meters}

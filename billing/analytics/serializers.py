@@ -27,3 +27,19 @@ class MetricsQuery(serializers.Serializer):
                 {"end_date": f"The {data['interval']} interval takes a range of {low} to {high} days (see /v1/metrics/limits)"}
             )
         return data
+
+
+class EconomicsQuery(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    timezone = serializers.CharField(required=False, default="UTC", max_length=64)
+    organization_id = serializers.ListField(child=serializers.UUIDField(), required=False)
+    product_id = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
+    customer_id = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
+
+    def validate(self, data):
+        if data["end_date"] < data["start_date"]:
+            raise serializers.ValidationError({"end_date": "end_date must not be before start_date"})
+        if (data["end_date"] - data["start_date"]).days > 10 * 366:
+            raise serializers.ValidationError({"end_date": "At most ten years"})
+        return data

@@ -53,6 +53,15 @@ EXPECTED = {
     "cost_per_user": [200.5, 0, 100, 50.25, 0],
     "cashflow": [799.5, 4500, 4233, 3949.75, 4000],
     "gross_margin": [799.5, 5299.5, 9532.5, 13482.25, 17482.25],
+    # Retention: Bob's 10.00 churns in April out of 30.00 at its start (Alice, Bob, Dave); by May 1 Alice
+    # pays 30.00 and Dave 10.00 of it: 40 / 30.
+    "churned_monthly_recurring_revenue": [0, 0, 0, 1000, 0],
+    "revenue_churn_rate": [0, 0, 0, 1 / 3, 0],
+    "net_revenue_retention": [0, 1.0, 1.0, 4 / 3, 1.0],
+    "logo_churn_rate": [0, 0, 0, 1 / 3, 0],
+    "dunning_orders": [0, 0, 0, 1, 0],
+    "dunning_recovered_orders": [0, 0, 0, 1, 0],
+    "dunning_recovery_rate": [0, 0, 0, 1.0, 0],
     "gross_margin_percentage": [799.5 / 1000, 5299.5 / 5500, 9532.5 / 9833, 13482.25 / 13833, 17482.25 / 17833],
 }
 EXPECTED_TOTALS = {
@@ -73,6 +82,10 @@ EXPECTED_TOTALS = {
     "cost_per_user": 350.75 / 3,
     "gross_margin": 17482.25,
     "cashflow": 17482.25,
+    "churned_monthly_recurring_revenue": 1000,
+    "logo_churn_rate": 1 / 3,  # 1 lost / (0 paying on Jan 1 + 3 gained)
+    "net_revenue_retention": 0,  # nobody paid on Jan 1
+    "dunning_recovery_rate": 1.0,
 }
 
 
@@ -238,3 +251,65 @@ def test_needs_the_metrics_scope(organization, anonymous_client):
     _row, raw = access_token_create(organization=organization, comment="no metrics", scopes=["orders:read"])
     assert _client(raw).get("/v1/metrics/limits").status_code == 403
     assert anonymous_client.get("/v1/metrics/limits").status_code == 401
+
+
+def test_net_revenue_retention_over_a_range_follows_the_customers_paying_at_its_start(api_client, world):
+    # On March 1 Alice and Bob pay 20.00; on May 15 (now) Alice pays 30.00 and Bob is gone: 30 / 20.
+    body = get_metrics(api_client, start_date="2026-03-01", end_date="2026-05-31")
+    assert body["totals"]["net_revenue_retention"] == pytest.approx(1.5)
+    assert body["totals"]["revenue_churn_rate"] == pytest.approx(0.5)  # Bob's 10.00 of the 20.00
+    assert body["totals"]["logo_churn_rate"] == pytest.approx(1 / 3)  # 1 lost / (2 paying + Dave gained)
+
+
+def test_customers_ranked_by_margin(api_client, world):
+    with clock.freeze(NOW):
+        page = api_client.get("/v1/metrics/customers/", {"start_date": "2026-01-01", "end_date": "2026-05-31"}).json()
+    assert page["pagination"] == {"total_count": 4, "max_page": 1}
+    ranked = [
+        (c["external_customer_id"], c["orders"], c["revenue"], c["net_revenue"], c["costs"], c["margin"]) for c in page["items"]
+    ]
+    assert ranked == [
+        ("alice", 6, 10333, 10333, 300.5, 10032.5),  # 10 + 10 + 10 + 13.33 + 30 + 30, less 300.5¢ of costs
+        ("dave", 3, 3000, 3000, 50.25, 2949.75),
+        ("bob", 2, 2000, 2000, 0, 2000),
+        ("carol", 1, 2500, 1500, 0, 1500),  # 10.00 refunded
+    ]
+    assert page["items"][0]["margin_percentage"] == pytest.approx(10032.5 / 10333)
+
+
+def test_customers_ranking_sorts_pages_and_filters(api_client, world):
+    params = {"start_date": "2026-01-01", "end_date": "2026-05-31"}
+    with clock.freeze(NOW):
+        by_revenue = api_client.get("/v1/metrics/customers/", {**params, "sorting": "-revenue", "limit": 2, "page": 2}).json()
+        dave = api_client.get("/v1/metrics/customers/", {**params, "customer_id": str(world.dave.id)}).json()
+        april = api_client.get("/v1/metrics/customers/", {"start_date": "2026-04-01", "end_date": "2026-04-30"}).json()
+        bad = api_client.get("/v1/metrics/customers/", {**params, "sorting": "name"})
+    assert [c["external_customer_id"] for c in by_revenue["items"]] == ["carol", "bob"]
+    assert by_revenue["pagination"] == {"total_count": 4, "max_page": 2}
+    assert [c["external_customer_id"] for c in dave["items"]] == ["dave"]
+    assert [(c["external_customer_id"], c["revenue"]) for c in april["items"]] == [("alice", 3000), ("dave", 1000)]
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "sorting"]
+
+
+def test_costs_per_product_and_meter(api_client, world, organization):
+    from tests.factories.usage import MeterFactory
+
+    name_is = lambda value: {"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": value}]}  # noqa: E731
+    MeterFactory(organization=organization, name="LLM calls", filter=name_is("llm"))
+    MeterFactory(organization=organization, name="Logins", filter=name_is("login"))
+    with clock.freeze(NOW):
+        body = api_client.get("/v1/metrics/costs", {"start_date": "2026-01-01", "end_date": "2026-05-31"}).json()
+    products = [(p["name"], p["orders"], p["net_revenue"], p["costs"], p["margin"]) for p in body["products"]]
+    # Costs go to the product of the subscription the customer had when the event happened (Alice's is Pro).
+    assert products == [
+        ("Basic", 8, 8000, 50.25, 7949.75),
+        ("Pro", 3, 7333, 300.5, 7032.5),
+        ("Book", 1, 1500, 0, 1500),
+    ]
+    assert [(m["name"], m["events"], m["costs"]) for m in body["meters"]] == [("LLM calls", 4, 350.75), ("Logins", 1, 0)]
+
+
+def test_unit_economics_are_scoped_to_the_organization(other_api_client, world):
+    params = {"start_date": "2026-01-01", "end_date": "2026-05-31"}
+    assert other_api_client.get("/v1/metrics/customers/", params).json()["items"] == []
+    assert other_api_client.get("/v1/metrics/costs", params).json() == {"products": [], "meters": []}

@@ -9,7 +9,8 @@ history: a world of five months made by time-travelling the services would test 
   and 100¢ (Mar 12).
 - Bob: Basic from Feb 1, renewal Mar 1, cancels Mar 15 (too expensive, at period end), ends Apr 1: the churn.
 - Carol: a one-time purchase of 25.00 on Feb 14, 10.00 of it refunded.
-- Dave: Basic from Mar 5; the Apr 5 renewal fails (past due) and is recovered on Apr 8; renewal May 5.
+- Dave: Basic from Mar 5; the Apr 5 renewal's charge fails (a failed payment) and is recovered on Apr 8;
+  renewal May 5.
   Event cost "50.25"¢ (Apr 2, a string), and one without a cost (Apr 3).
 - Erin: Basic, trialing from May 1 to May 20. An event without a cost (May 3).
 - Checkouts: three in February (Bob's and Carol's succeeded, one expired), Dave's in March (succeeded).
@@ -17,7 +18,7 @@ history: a world of five months made by time-travelling the services would test 
 
 import datetime as dt
 
-from billing.models import Checkout, Order, OrderItem, Subscription
+from billing.models import Checkout, Order, OrderItem, Payment, PaymentMethod, Subscription
 from billing.usage.services import events_ingest
 from tests.factories import CustomerFactory
 from tests.factories.subscriptions import monthly_product, one_time_product
@@ -81,7 +82,7 @@ class World:
         order = Order.objects.create(
             organization=self.organization,
             customer=customer,
-            product=product or (subscription.product if subscription else None),
+            product=product or (price.product if price else None),
             subscription=subscription,
             billing_reason=reason,
             status=status or ("partially_refunded" if refunded else ("paid" if paid_at else "pending")),
@@ -109,6 +110,32 @@ class World:
             period_end=period[1] if period else None,
         )
         return order
+
+    def payment(self, order, status, created_at):
+        method, _ = PaymentMethod.objects.get_or_create(
+            organization=self.organization,
+            customer=order.customer,
+            defaults={
+                "processor": "sandbox",
+                "processor_ref": f"pm_{order.customer.external_id}",
+                "brand": "visa",
+                "last4": "4242",
+                "exp_month": 12,
+                "exp_year": 2030,
+            },
+        )
+        payment = Payment.objects.create(
+            organization=self.organization,
+            customer=order.customer,
+            payment_method=method,
+            order=order,
+            amount=order.total_amount,
+            currency="usd",
+            status=status,
+            processor="sandbox",
+            idempotency_key=f"order:{order.id}:{status}",
+        )
+        Payment.objects.filter(pk=payment.pk).update(created_at=created_at)
 
     def checkout(self, product, created_at, status, customer=None):
         checkout = Checkout.objects.create(
@@ -213,7 +240,7 @@ class World:
         self.order(
             self.dave, "subscription_create", 1000, paid_at=at(3, 5), subscription=dave, price=basic, period=(at(3, 5), at(4, 5))
         )
-        self.order(
+        recovered = self.order(
             self.dave,
             "subscription_cycle",
             1000,
@@ -223,6 +250,8 @@ class World:
             price=basic,
             period=(at(4, 5), at(5, 5)),
         )
+        self.payment(recovered, "failed", at(4, 5))
+        self.payment(recovered, "succeeded", at(4, 8))
         self.order(
             self.dave, "subscription_cycle", 1000, paid_at=at(5, 5), subscription=dave, price=basic, period=(at(5, 5), at(6, 5))
         )

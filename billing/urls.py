@@ -100,6 +100,7 @@ urlpatterns += [
     path("events/names", events_api.EventNameListApi.as_view(), name="events-names"),
     path("events/<str:id>", events_api.EventDetailApi.as_view(), name="events-detail"),
     path("event-types/", events_api.EventTypeListApi.as_view(), name="event-types-list"),
+    path("event-types/<str:id>", events_api.EventTypeDetailApi.as_view(), name="event-types-detail"),
     path("meters/", meters_api.MeterListApi.as_view(), name="meters-list"),
     path("meters/<str:id>/quantities", meters_api.MeterQuantitiesApi.as_view(), name="meters-quantities"),
     path("meters/<str:id>", meters_api.MeterDetailApi.as_view(), name="meters-detail"),

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from billing.usage import selectors, services
-from billing.usage.payloads import event_name_payload, event_payload, event_type_payload
+from billing.usage.payloads import event_name_payload, event_payload, event_type_payload, stored_event_type_payload
 from polar.api.fields import BoundedDateTimeField
 from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
 from polar.api.views import PolarAPIView
@@ -153,7 +153,34 @@ class EventTypeListApi(PolarAPIView):
             queryset = queryset.none()
         order_by = [*self.sorting()[:-1], "name", "source"]
         organization_id = self.organization.id
-        return self.paginated(queryset.order_by(*order_by), _ListPayloads(lambda row: event_type_payload(row, organization_id)))
+        stored = selectors.event_types_by_name(organization=self.organization)
+        return self.paginated(
+            queryset.order_by(*order_by),
+            _ListPayloads(lambda row: event_type_payload(row, organization_id, stored.get(row["name"]))),
+        )
+
+
+class EventTypeUpdateInput(serializers.Serializer):
+    label = serializers.CharField(min_length=1, max_length=128)
+    label_property_selector = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=256)
+
+    def validate_label_property_selector(self, value):
+        return (value or "").strip() or None
+
+
+class EventTypeDetailApi(PolarAPIView):
+    """``PATCH /v1/event-types/{id}``: the merchant's label for an event type (the id the list shows)."""
+
+    scope = "events"
+
+    @extend_schema(operation_id="event_types:update", request=EventTypeUpdateInput, responses=None)
+    def patch(self, request, id):
+        event_type_id = self.parse_id(id)
+        data = self.parse_body(EventTypeUpdateInput)
+        event_type = services.event_type_update(organization=self.organization, id=event_type_id, **data)
+        if event_type is None:
+            raise ResourceNotFound()
+        return self.respond(stored_event_type_payload(event_type))
 
 
 class EventDetailApi(PolarAPIView):

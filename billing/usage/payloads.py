@@ -1,5 +1,6 @@
 """Renderers of usage resources in Polar's wire shapes (plain dicts: cheap, and exact about required keys)."""
 
+from billing.models import event_type_id
 from customers.payloads import CustomerOutput
 
 
@@ -42,16 +43,31 @@ def event_name_payload(row) -> dict:
     }
 
 
-def event_type_payload(row, organization_id) -> dict:
-    """Polar's EventTypeWithStats from a row of ``selectors.event_name_list``. Event types are not stored
-    yet (no custom labels): ``id``, ``created_at`` and ``modified_at`` are null, the label is the name."""
+def event_type_payload(row, organization_id, stored=None) -> dict:
+    """Polar's EventTypeWithStats from a row of ``selectors.event_name_list`` and the merchant's stored
+    label, if any (``stored``: an ``EventType``). The id is derived from the name (``event_type_id``);
+    ``created_at`` / ``modified_at`` are null until the type is labelled."""
     return {
-        "id": None,
-        "created_at": None,
-        "modified_at": None,
-        "label_property_selector": None,
-        "organization_id": str(organization_id),
         **event_name_payload(row),
+        "id": str(event_type_id(organization_id, row["name"])),
+        "created_at": stored.created_at if stored else None,
+        "modified_at": stored.modified_at if stored else None,
+        "label": stored.label if stored else row["name"],
+        "label_property_selector": stored.label_property_selector if stored else None,
+        "organization_id": str(organization_id),
+    }
+
+
+def stored_event_type_payload(event_type) -> dict:
+    """Polar's EventType (the answer of ``PATCH /v1/event-types/{id}``)."""
+    return {
+        "id": str(event_type.id),
+        "created_at": event_type.created_at,
+        "modified_at": event_type.modified_at,
+        "name": event_type.name,
+        "label": event_type.label,
+        "label_property_selector": event_type.label_property_selector,
+        "organization_id": str(event_type.organization_id),
     }
 
 

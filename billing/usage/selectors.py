@@ -16,7 +16,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from psycopg import sql
 
-from billing.models import CustomerMeter, Event, Meter
+from billing.models import CustomerMeter, Event, EventType, Meter
 from billing.usage.sql import compile_aggregation, compile_filter
 from customers.models import Customer
 from polar import clock
@@ -99,6 +99,11 @@ def event_name_list(
         .values("name", "source")
         .annotate(occurrences=Count("id"), first_seen=Min("timestamp"), last_seen=Max("timestamp"))
     )
+
+
+def event_types_by_name(*, organization) -> dict:
+    """The organization's labelled event types, by event name."""
+    return {row.name: row for row in EventType.objects.filter(organization=organization)}
 
 
 # --- meters ---------------------------------------------------------------------------------------------------

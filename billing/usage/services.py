@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from billing import metrics as billing_metrics
+from billing.models import Event, EventType, event_type_id
 from billing.usage.partitions import ensure_partitions_for, forget_partitions
 from customers import services as customers_services
 from customers.models import Customer
@@ -468,3 +469,26 @@ def meter_quantity(*, meter, customer, start: dt.datetime, end: dt.datetime) -> 
     from billing.usage.selectors import meter_quantity as select_meter_quantity
 
     return select_meter_quantity(meter=meter, customer=customer, start=start, end=end)
+
+
+def event_type_update(*, organization, id, label: str, label_property_selector: str | None = None):
+    """Label the event type ``id`` (Polar's ``PATCH /v1/event-types/{id}``). ``id`` is the one the list
+    shows, derived from the event name: the row is created on the first update (``EventType``'s unique
+    (organization, name) makes a concurrent first update an update of the same row). None when the
+    organization has no event type with that id (the API answers 404). No webhook, as on Polar."""
+    with transaction.atomic():
+        event_type = EventType.objects.select_for_update().filter(organization=organization, pk=id).first()
+        if event_type is None:
+            names = Event.objects.filter(organization_id=organization.id).values_list("name", flat=True).distinct()
+            name = next((n for n in names.iterator() if event_type_id(organization.id, n) == id), None)
+            if name is None:
+                return None
+            event_type, _created = EventType.objects.get_or_create(
+                organization=organization, name=name, defaults={"id": id, "label": label}
+            )
+            event_type = EventType.objects.select_for_update().get(pk=event_type.pk)
+        event_type.label = label
+        event_type.label_property_selector = label_property_selector
+        event_type.modified_at = clock.now()
+        event_type.save()
+    return event_type

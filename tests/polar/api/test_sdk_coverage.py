@@ -82,7 +82,6 @@ NOT_YET_OPERATIONS = {
     ("PATCH", "/v1/custom-fields/{id}"),
     ("PATCH", "/v1/customers/external/{external_id}/members/{member_external_id}"),
     ("PATCH", "/v1/customers/{id}/members/{member_id}"),
-    ("PATCH", "/v1/event-types/{id}"),
     ("PATCH", "/v1/orders/{id}"),
     ("POST", "/v1/custom-fields/"),
     ("POST", "/v1/customer-seats"),

@@ -1,6 +1,7 @@
-"""Billing's server-rendered pages (outside /v1/): the hosted checkout and the signed invoice link."""
+"""Billing's server-rendered pages (outside /v1/): the hosted checkout, the signed invoice link and the
+customer portal (/portal/, billing/portal/pages_urls.py)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from billing.checkouts import pages as checkout_pages
 from billing.orders import pages as order_pages
@@ -9,4 +10,5 @@ urlpatterns = [
     path("demo/checkout", checkout_pages.demo_checkout_page, name="demo-checkout-page"),
     path("checkout/<str:client_secret>", checkout_pages.checkout_page, name="checkout-page"),
     path("invoices/<uuid:order_id>/<str:signature>", order_pages.invoice_page, name="invoice-page"),
+    path("portal/", include("billing.portal.pages_urls")),
 ]

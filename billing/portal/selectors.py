@@ -6,12 +6,14 @@ from django.db.models import Q
 
 from billing.benefits import selectors as benefit_selectors
 from billing.license_keys import selectors as license_key_selectors
-from billing.models import Product, ProductVisibility
+from billing.models import CustomerSession, Product, ProductVisibility
 from billing.orders import selectors as order_selectors
 from billing.payments import selectors as payment_selectors
 from billing.subscriptions import selectors as subscription_selectors
 from billing.usage import selectors as usage_selectors
 from customers import selectors as customer_selectors
+from customers.models import Customer
+from polar import clock
 
 
 def portal_customer_get(*, organization, id=None, external_id: str | None = None):
@@ -118,3 +120,34 @@ def portal_organization_by_slug(*, slug: str):
     from polar.organizations.models import Organization
 
     return Organization.objects.filter(slug=slug).exclude(status=Organization.Status.DENIED).first()
+
+
+# --- the /portal/ pages' sign-in ---------------------------------------------------------------------------
+
+
+def portal_session_get(*, id):
+    """The live customer session ``id`` (the pages keep its id in the Django session): None once expired,
+    when its customer is deleted or its organization may not use the API (as ``customer_session_authenticate``)."""
+    session = (
+        CustomerSession.objects.select_related("customer", "organization")
+        .filter(pk=id, expires_at__gt=clock.now(), customer__deleted_at__isnull=True)
+        .first()
+    )
+    if session is None or not session.organization.can_use_api():
+        return None
+    return session
+
+
+def portal_session_organization(*, id):
+    """The organization of session ``id`` even once expired (the expired page links to its sign-in page)."""
+    session = CustomerSession.objects.select_related("organization").filter(pk=id).first()
+    return session.organization if session else None
+
+
+def portal_customer_by_email(*, organization, email: str):
+    """The organization's (not deleted) customer with this e-mail address, case-insensitively."""
+    return (
+        Customer.objects.filter(organization=organization, email__iexact=email, deleted_at__isnull=True)
+        .order_by("created_at", "id")
+        .first()
+    )

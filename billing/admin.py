@@ -3,6 +3,7 @@
 from billing.benefits import admin as benefits_admin  # noqa: F401
 from billing.catalog import admin as catalog_admin  # noqa: F401
 from billing.discounts import admin as discounts_admin  # noqa: F401
+from billing.dunning import admin as dunning_admin  # noqa: F401
 from billing.license_keys import admin as license_keys_admin  # noqa: F401
 from billing.payments import admin as payments_admin  # noqa: F401
 from billing.subscriptions import admin as subscriptions_admin  # noqa: F401

@@ -61,3 +61,15 @@ class BillingConfig(AppConfig):
         auditlog.register(models.Meter)
         # Customer sessions are access: who could act as a customer, until when (the token hash stays out).
         auditlog.register(models.CustomerSession, exclude_fields=["token_hash"])
+
+        # Dunning: the retry schedule of a failed order and every charge tried for it (money).
+        for model in (models.DunningSettings, models.DunningCase, models.DunningAttempt):
+            auditlog.register(model)
+
+        # A declined renewal opens its dunning case (billing.renewals.cycle calls the hooks; renewals and
+        # dunning never import each other's services).
+        from billing.dunning.services import dunning_on_renewal_failed
+        from billing.renewals.cycle import RENEWAL_PAYMENT_FAILED_HOOKS
+
+        if dunning_on_renewal_failed not in RENEWAL_PAYMENT_FAILED_HOOKS:
+            RENEWAL_PAYMENT_FAILED_HOOKS.append(dunning_on_renewal_failed)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from billing.disputes.services import disputes_sync
+from billing.dunning.services import dunning_run_due
 from billing.fulfilment.services import fulfilment_sweep
 from billing.models import (
     Order,
@@ -115,6 +116,15 @@ def _step_payouts(*, now):
 # Payouts (docs/ledger.md): the automatic weekly payouts are made, then pending payouts are sent and the
 # ones due are settled (succeeded, or failed and returned to the merchant's available balance).
 TIME_DRIVEN_STEPS.append(("payouts", _step_payouts))
+
+
+def _step_dunning(*, now):
+    return dunning_run_due(now=now)
+
+
+# Dunning (docs/billing.md, "Dunning"): the retries due now, answers that came late, benefits suspended after
+# the grace period. After reconcile_payments, so a retry's late answer is known before the next slot.
+TIME_DRIVEN_STEPS.append(("dunning", _step_dunning))
 
 
 def billing_run(*, now: dt.datetime) -> dict:

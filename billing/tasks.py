@@ -6,6 +6,7 @@ sweep sends ``billing.tasks.subscription_cycle_batch`` by name (``billing.renewa
 from celery import shared_task
 
 from billing.disputes.services import disputes_sync as disputes_sync_run
+from billing.dunning.services import dunning_run_due
 from billing.fulfilment.services import fulfilment_sweep as fulfilment_sweep_run
 from billing.orders.emails import order_receipt_send as order_receipt_send_run
 from billing.payments.services import PaymentProcessorTimeout
@@ -116,3 +117,11 @@ def order_receipt_send(order_id: str) -> bool:
     """After an order is paid (enqueued on commit by billing.orders.services): email its receipt, at most
     once per order (billing.orders.emails)."""
     return order_receipt_send_run(order_id)
+
+
+@shared_task(name="billing.tasks.dunning_run", acks_late=True, reject_on_worker_lost=True)
+def dunning_run() -> dict:
+    """Beat, every hour: the dunning step (billing.dunning.services.dunning_run_due): scheduled retries
+    due now, late answers settled, benefits suspended after the grace period. Each slot is claimed once."""
+    with system_actor("billing.tasks.dunning_run"):
+        return dunning_run_due(now=clock.now())

@@ -226,3 +226,10 @@ urlpatterns += [
     path("metrics/customers/", analytics.MetricsCustomersApi.as_view(), name="metrics-customers"),
     path("metrics/costs", analytics.MetricsCostsApi.as_view(), name="metrics-costs"),
 ]
+
+from billing.dunning import api as dunning_api  # noqa: E402
+
+urlpatterns += [
+    path("orders/<str:id>/retry-payment", dunning_api.OrderRetryPaymentApi.as_view(), name="orders-retry-payment"),
+    path("orders/<str:id>/payment-attempts", dunning_api.OrderPaymentAttemptsApi.as_view(), name="orders-payment-attempts"),
+]

@@ -6,6 +6,15 @@ from billing.models.checkout_links import CheckoutLink, CheckoutLinkProduct  # n
 from billing.models.checkouts import Checkout, CheckoutProduct  # noqa: F401
 from billing.models.discounts import Discount, DiscountAmount, DiscountProduct, DiscountRedemption  # noqa: F401
 from billing.models.disputes import Dispute, DisputeStatus  # noqa: F401
+from billing.models.dunning import (  # noqa: F401
+    DunningAttempt,
+    DunningAttemptKind,
+    DunningAttemptStatus,
+    DunningCase,
+    DunningCaseStatus,
+    DunningEndAction,
+    DunningSettings,
+)
 from billing.models.event_types import EventType, event_type_id  # noqa: F401
 from billing.models.events import Event, EventExternalId  # noqa: F401
 from billing.models.meters import CustomerMeter, Meter  # noqa: F401

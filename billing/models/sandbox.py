@@ -37,6 +37,7 @@ class SandboxPaymentMethod(models.Model):
         DECLINE_CHARGES = "decline_charges"
         INSUFFICIENT_FUNDS = "insufficient_funds"
         DISPUTE = "dispute"
+        LOST_CARD = "lost_card"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     ref = models.CharField(max_length=64, unique=True)

@@ -54,6 +54,27 @@ def order_subscription_output(subscription: Subscription) -> dict:
     return data
 
 
+def dunning_state_output(case) -> dict:
+    """Where the recovery of a failed order stands (``DunningCase``; not in Polar's shape, an extra key that
+    both SDKs ignore): attempts made, the next one, the deadline. Here because the subscription's payload,
+    which builds on this module, shows it too (``billing.dunning`` sits above both)."""
+    return {
+        "order_id": str(case.order_id),
+        "status": case.status,
+        "started_at": dt(case.started_at),
+        "attempts_made": case.attempts_made
+        if hasattr(case, "attempts_made")
+        else case.attempts.exclude(status="pending").count(),
+        "next_attempt_at": dt(case.next_attempt_at),
+        "deadline_at": dt(case.deadline_at),
+        "grace_ends_at": dt(case.grace_ends_at),
+        "benefits_suspended": case.benefits_suspended_at is not None,
+        "hard_declined": case.hard_declined,
+        "end_action": case.end_action,
+        "ended_at": dt(case.ended_at),
+    }
+
+
 def address_output(address: dict | None) -> dict | None:
     if not address or not address.get("country"):
         return None

@@ -39,6 +39,7 @@ import structlog
 from django.db import IntegrityError, transaction
 
 from billing import metrics as billing_metrics
+from billing.dunning.selectors import order_is_usage_only
 from billing.models import (
     Order,
     OrderBillingReason,
@@ -64,7 +65,8 @@ from polar.webhooks.events import WebhookEventType
 logger = structlog.get_logger(__name__)
 
 # Called as hook(subscription=..., order=..., payment=...) after a renewal charge failed and the
-# subscription was moved to past_due, outside any transaction. Dunning (a later issue) appends here.
+# subscription was moved to past_due, outside any transaction. ``billing.apps`` installs dunning's
+# (``billing.dunning.services.dunning_on_renewal_failed``: opens the order's retry schedule).
 RENEWAL_PAYMENT_FAILED_HOOKS: list[Callable] = []
 
 
@@ -177,16 +179,19 @@ def _payment_method_for(subscription: Subscription):
 
 
 def subscription_mark_past_due(subscription: Subscription, *, order: Order, payment: Payment | None) -> None:
-    """A renewal charge failed: ``active``/``trialing`` → ``past_due`` (locked), then the dunning hooks."""
-    with transaction.atomic():
-        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
-        if locked.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
-            now = clock.now()
-            locked.status = SubscriptionStatus.PAST_DUE
-            locked.past_due_at = now
-            locked.modified_at = now
-            locked.save(update_fields=["status", "past_due_at", "modified_at"])
-            subscription_emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
+    """A renewal charge failed: ``active``/``trialing`` → ``past_due`` (locked; ``subscription.updated`` +
+    ``subscription.past_due``), then the dunning hooks. A bill of metered usage only leaves the
+    subscription as it is (dunning retries it, then voids it)."""
+    if not order_is_usage_only(order):
+        with transaction.atomic():
+            locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+            if locked.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
+                now = clock.now()
+                locked.status = SubscriptionStatus.PAST_DUE
+                locked.past_due_at = now
+                locked.modified_at = now
+                locked.save(update_fields=["status", "past_due_at", "modified_at"])
+                subscription_emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED, WebhookEventType.SUBSCRIPTION_PAST_DUE)
     for hook in RENEWAL_PAYMENT_FAILED_HOOKS:
         hook(subscription=subscription, order=order, payment=payment)
 

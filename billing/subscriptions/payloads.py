@@ -4,8 +4,8 @@ from rest_framework import serializers
 
 from billing.catalog.payloads import ProductOutput, ProductPriceOutput
 from billing.discounts.payloads import DiscountOutput
-from billing.models import PendingSubscriptionUpdate, Subscription
-from billing.orders.payloads import order_subscription_output
+from billing.models import DunningCase, PendingSubscriptionUpdate, Subscription, SubscriptionStatus
+from billing.orders.payloads import dunning_state_output, order_subscription_output
 from customers.payloads import customer_output
 from polar.api.formatting import dt, sid
 
@@ -47,4 +47,8 @@ class SubscriptionOutput(serializers.BaseSerializer):
         else:
             pending = subscription.pending_updates.filter(applied_at__isnull=True, canceled_at__isnull=True).first()
         data["pending_update"] = pending_update_output(pending)
+        if subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
+            # Extra key (the SDKs ignore it): the recovery of its failed order (docs/billing.md, "Dunning").
+            case = DunningCase.objects.filter(subscription_id=subscription.id).order_by("-started_at").first()
+            data["dunning"] = dunning_state_output(case) if case is not None else None
         return data

@@ -197,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payouts.tasks.ledger_release_due",
         "schedule": timedelta(hours=1),
     },
+    # Dunning: retries of failed renewals on each organization's schedule (docs/billing.md, "Dunning").
+    "dunning-run": {
+        "task": "billing.tasks.dunning_run",
+        "schedule": timedelta(hours=1),
+    },
     # Disputes reported by the processor: recorded, followed and posted to the ledger.
     "disputes-sync": {
         "task": "billing.tasks.disputes_sync",

@@ -28,6 +28,7 @@ class WebhookEventType(models.TextChoices):
     SUBSCRIPTION_CANCELED = "subscription.canceled"
     SUBSCRIPTION_UNCANCELED = "subscription.uncanceled"
     SUBSCRIPTION_REVOKED = "subscription.revoked"
+    SUBSCRIPTION_PAST_DUE = "subscription.past_due"
     PRODUCT_CREATED = "product.created"
     PRODUCT_UPDATED = "product.updated"
     BENEFIT_CREATED = "benefit.created"
@@ -48,7 +49,6 @@ _POLAR_TYPES_NOT_EMITTED_YET = (
     "member.created",
     "member.updated",
     "member.deleted",
-    "subscription.past_due",
     "subscription.paused",
     "subscription.resumed",
     "benefit_grant.cycled",

@@ -13,6 +13,7 @@ pm_card_visa_chargeDeclined                    4000 0000 0000 0002  declined whe
 pm_card_chargeCustomerFail                     4000 0000 0000 0341  attaches; every charge card_declined
 pm_card_visa_chargeDeclinedInsufficientFunds   4000 0000 0000 9995  attaches; charges insufficient_funds
 pm_card_createDispute                          4000 0000 0000 0259  charge succeeds, then a dispute opens
+pm_card_visa_chargeDeclinedLostCard            4000 0000 0000 9987  attaches; charges lost_card (a hard decline)
 =============================================  ===================  =======================================
 
 Any other number that passes the Luhn check attaches and charges successfully; one that fails it is
@@ -64,6 +65,7 @@ DECLINE_MESSAGES = {
     "insufficient_funds": "Your card has insufficient funds.",
     "incorrect_number": "Your card number is incorrect.",
     "invalid_token": "No such payment method token.",
+    "lost_card": "Your card has been reported lost.",
 }
 
 
@@ -71,7 +73,7 @@ DECLINE_MESSAGES = {
 class TestCard:
     number: str
     brand: str
-    behaviour: str  # "succeed" | "decline_attach" | "decline_charges" | "insufficient_funds" | "dispute"
+    behaviour: str  # "succeed" | "decline_attach" | "decline_charges" | "insufficient_funds" | "dispute" | "lost_card"
 
 
 TEST_CARDS: dict[str, TestCard] = {
@@ -82,6 +84,7 @@ TEST_CARDS: dict[str, TestCard] = {
     "pm_card_chargeCustomerFail": TestCard("4000000000000341", "visa", "decline_charges"),
     "pm_card_visa_chargeDeclinedInsufficientFunds": TestCard("4000000000009995", "visa", "insufficient_funds"),
     "pm_card_createDispute": TestCard("4000000000000259", "visa", "dispute"),
+    "pm_card_visa_chargeDeclinedLostCard": TestCard("4000000000009987", "visa", "lost_card"),
 }
 CARDS_BY_NUMBER = {card.number: card for card in TEST_CARDS.values()}
 
@@ -276,6 +279,7 @@ class SandboxProcessor(PaymentProcessor):
         code = {
             SandboxPaymentMethod.Behaviour.DECLINE_CHARGES: "card_declined",
             SandboxPaymentMethod.Behaviour.INSUFFICIENT_FUNDS: "insufficient_funds",
+            SandboxPaymentMethod.Behaviour.LOST_CARD: "lost_card",
         }.get(method.behaviour)
         return SandboxCharge(
             ref=_ref("ch"),

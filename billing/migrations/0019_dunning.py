@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0014_disputes'),
+        ('billing', '0018_event_types'),
         ('customers', '0001_initial'),
         ('organizations', '0003_organizations_write_scope'),
     ]

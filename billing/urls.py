@@ -72,6 +72,7 @@ urlpatterns += [
     path("orders/export", exports.OrderExportApi.as_view(), name="orders-export"),
     path("orders/<str:id>", orders.OrderDetailApi.as_view(), name="orders-detail"),
     path("orders/<str:id>/invoice", orders.OrderInvoiceApi.as_view(), name="orders-invoice"),
+    path("orders/<str:id>/receipt", orders.OrderReceiptApi.as_view(), name="orders-receipt"),
     path("checkouts/", checkouts.CheckoutListApi.as_view(), name="checkouts-list"),
     path("checkout-links/", checkout_links.CheckoutLinkListApi.as_view(), name="checkout-links-list"),
     path("checkout-links/<str:id>", checkout_links.CheckoutLinkDetailApi.as_view(), name="checkout-links-detail"),

@@ -1,19 +1,22 @@
-"""``/v1/orders/``: list, get, and the invoice.
+"""``/v1/orders/``: list, get, update (billing name and address), the invoice and the receipt.
 
 ``GET /v1/orders/{id}/invoice`` answers ``{"url": ...}`` (Polar's SDK shape: the invoice lives at a
 URL, like Polar's presigned link) pointing at ``/invoices/{order_id}/{signature}``: the HTML invoice
 rendered from ``templates/invoices/invoice.html`` by ``billing.orders.pages.invoice_page``, readable without a
 token for ``INVOICE_URL_MAX_AGE`` seconds (a signed, expiring link a browser can open). No PDF: no PDF
-library is installed.
+library is installed. ``POST /v1/orders/{id}/invoice`` answers 202 as Polar does once the order can carry
+an invoice (nothing to generate here: the page is rendered from the order when opened).
+``GET /v1/orders/{id}/receipt`` is the same signed document for a paid order (its invoice reads "paid").
 """
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
-from billing.orders import selectors
+from billing.orders import selectors, services
 from billing.orders.pages import invoice_signed_path
 from billing.orders.payloads import OrderOutput
-from billing.orders.serializers import OrderListQuery
+from billing.orders.serializers import OrderListQuery, OrderUpdateInput
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
 
@@ -44,6 +47,13 @@ class OrderDetailApi(_OrderMixin, PolarAPIView):
     def get(self, request, id):
         return self.respond(OrderOutput(self.get_order(id)).data)
 
+    @extend_schema(operation_id="orders:update", request=OrderUpdateInput, responses=OpenApiTypes.OBJECT)
+    def patch(self, request, id):
+        order = self.get_order(id)
+        data = self.parse_body(OrderUpdateInput, partial=True)
+        services.order_update(order=order, **data)
+        return self.respond(OrderOutput(self.get_order(id)).data)
+
 
 class OrderInvoiceApi(_OrderMixin, PolarAPIView):
     scope = "orders"
@@ -51,4 +61,21 @@ class OrderInvoiceApi(_OrderMixin, PolarAPIView):
     @extend_schema(operation_id="orders:invoice", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         order = self.get_order(id)
+        return self.respond({"url": request.build_absolute_uri(invoice_signed_path(order))})
+
+    @extend_schema(operation_id="orders:generate_invoice", request=None, responses={202: None})
+    def post(self, request, id):
+        services.order_invoice_check(order=self.get_order(id))
+        # Polar answers 202 with a JSON ``null`` body (both SDKs parse the body as JSON).
+        return HttpResponse(b"null", status=202, content_type="application/json")
+
+
+class OrderReceiptApi(_OrderMixin, PolarAPIView):
+    scope = "orders"
+
+    @extend_schema(operation_id="orders:receipt", responses=OpenApiTypes.OBJECT)
+    def get(self, request, id):
+        order = self.get_order(id)
+        if not order.paid:
+            raise ResourceNotFound(f"No receipt allocated for order {order.id}.")
         return self.respond({"url": request.build_absolute_uri(invoice_signed_path(order))})

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from billing.models import OrderBillingReason, OrderStatus
+from polar.api.fields import AddressInput
 
 
 class OrderListQuery(serializers.Serializer):
@@ -18,3 +19,13 @@ class OrderListQuery(serializers.Serializer):
     # Polar's filter on the ordered product's billing type: both SDKs send it, and an unknown query key
     # would otherwise be ignored silently (every order listed).
     product_billing_type = serializers.ListField(child=serializers.ChoiceField(choices=["one_time", "recurring"]), required=False)
+
+
+class OrderUpdateInput(serializers.Serializer):
+    """Polar's ``OrderUpdate``: what the invoice shows."""
+
+    billing_name = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=256)
+    billing_address = AddressInput(required=False, allow_null=True)
+
+    def validate_billing_name(self, value):
+        return (value or "").strip() or None

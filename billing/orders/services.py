@@ -47,7 +47,7 @@ from billing.pricing import (
     price,
 )
 from polar import clock
-from polar.errors import ConflictError
+from polar.errors import ConflictError, PolarRequestValidationError
 from polar.webhooks.events import WebhookEventType
 from polar.webhooks.services import webhook_event_emit
 
@@ -521,3 +521,52 @@ def orders_mark_paid(orders: list[Order], *, attempt: int) -> None:
                 (row.organization, WebhookEventType.ORDER_PAID, data),
             ]
         webhook_events_emit(emitted)
+
+
+# --- merchant edits ------------------------------------------------------------------------------
+
+
+def order_update(*, order: Order, **changes) -> Order:
+    """Change what the invoice shows: ``billing_name`` and ``billing_address`` (Polar's ``OrderUpdate``).
+
+    Locks the order row. Once an order has an address, its country and state are fixed (they decided the
+    tax charged): changing them is a 422 on that field, nothing written. Emits ``order.updated``."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        address, current = changes.get("billing_address"), locked.billing_address
+        if address is not None and current and current.get("country"):
+            errors = [
+                {"loc": ["body", "billing_address", name], "msg": f"{name.capitalize()} cannot be changed", "type": "value_error"}
+                for name in ("country", "state")
+                if (address.get(name) or None) != (current.get(name) or None)
+            ]
+            if errors:
+                raise PolarRequestValidationError(errors)
+        for name in ("billing_name", "billing_address"):
+            if name in changes:
+                setattr(locked, name, changes[name])
+        locked.modified_at = clock.now()
+        locked.save()
+        _emit(locked, WebhookEventType.ORDER_UPDATED)
+    return locked
+
+
+class OrderNotEligibleForInvoice(ConflictError):
+    error = "OrderNotEligibleForInvoice"
+
+
+class MissingInvoiceBillingDetails(ConflictError):
+    status_code = 422
+    error = "MissingInvoiceBillingDetails"
+
+
+def order_invoice_check(*, order: Order) -> None:
+    """Whether an invoice can be generated for ``order`` (Polar's ``POST /v1/orders/{id}/invoice``): a void
+    order has none (409), and an invoice names its buyer (422 without a billing name and address). Our
+    invoice is rendered when it is opened, from the order as it is then: nothing to generate or store."""
+    if order.status == OrderStatus.VOID:
+        raise OrderNotEligibleForInvoice(
+            f"Order {order.id} is not eligible for invoice generation (current status: {order.status})."
+        )
+    if not order.billing_name or not (order.billing_address or {}).get("country"):
+        raise MissingInvoiceBillingDetails("Billing name and address are required to generate an invoice for this order.")

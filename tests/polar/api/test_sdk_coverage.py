@@ -78,11 +78,9 @@ NOT_YET_OPERATIONS = {
     ("GET", "/v1/customers/external/{external_id}/payment-methods"),
     ("GET", "/v1/customers/{id}/members"),
     ("GET", "/v1/customers/{id}/members/{member_id}"),
-    ("GET", "/v1/orders/{id}/receipt"),
     ("PATCH", "/v1/custom-fields/{id}"),
     ("PATCH", "/v1/customers/external/{external_id}/members/{member_external_id}"),
     ("PATCH", "/v1/customers/{id}/members/{member_id}"),
-    ("PATCH", "/v1/orders/{id}"),
     ("POST", "/v1/custom-fields/"),
     ("POST", "/v1/customer-seats"),
     ("POST", "/v1/customer-seats/claim"),
@@ -91,7 +89,6 @@ NOT_YET_OPERATIONS = {
     ("POST", "/v1/customers/{id}/members"),
     ("POST", "/v1/orders/"),
     ("POST", "/v1/orders/{id}/finalize"),
-    ("POST", "/v1/orders/{id}/invoice"),
 }
 
 

@@ -25,6 +25,7 @@ from billing.benefits import api as benefits  # noqa: E402
 from billing.catalog import api as products  # noqa: E402
 from billing.discounts import api as discounts  # noqa: E402
 from billing.license_keys import api as license_keys  # noqa: E402
+from billing.portal import api_license_keys as portal_keys  # noqa: E402
 
 urlpatterns += [
     path("products/", products.ProductListApi.as_view(), name="products-list"),
@@ -49,11 +50,16 @@ urlpatterns += [
         license_keys.LicenseKeyActivationDetailApi.as_view(),
         name="license-keys-activation-detail",
     ),
-    path("customer-portal/license-keys/validate", license_keys.LicenseKeyValidateApi.as_view(), name="license-keys-validate"),
-    path("customer-portal/license-keys/activate", license_keys.LicenseKeyActivateApi.as_view(), name="license-keys-activate"),
+    # The customer-portal versions (public on Polar: no credential, a customer session or a token).
+    path(
+        "customer-portal/license-keys/validate", portal_keys.PortalLicenseKeyValidateApi.as_view(), name="license-keys-validate"
+    ),
+    path(
+        "customer-portal/license-keys/activate", portal_keys.PortalLicenseKeyActivateApi.as_view(), name="license-keys-activate"
+    ),
     path(
         "customer-portal/license-keys/deactivate",
-        license_keys.LicenseKeyDeactivateApi.as_view(),
+        portal_keys.PortalLicenseKeyDeactivateApi.as_view(),
         name="license-keys-deactivate",
     ),
 ]

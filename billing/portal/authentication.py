@@ -7,10 +7,12 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.permissions import BasePermission
 
+from billing.models.portal import CUSTOMER_SESSION_TOKEN_PREFIX
 from billing.portal.sessions import customer_session_authenticate
 from polar import ratelimit
+from polar.api.permissions import HasTokenScopes
 from polar.observability import context as observability_context
-from polar.organizations.authentication import AUTH_FAILURES_SCOPE
+from polar.organizations.authentication import AUTH_FAILURES_SCOPE, OrganizationTokenAuthentication
 
 
 class CustomerSessionPrincipal:
@@ -63,3 +65,29 @@ class IsCustomerSession(BasePermission):
 
     def has_permission(self, request, view):
         return isinstance(request.user, CustomerSessionPrincipal)
+
+
+class LicenseKeyCallerAuthentication(BaseAuthentication):
+    """Polar's public license-key endpoints (validate, activate, deactivate): no credential at all (the key
+    and the organization id are the credential, for software running on a customer's machine), a customer
+    session token, or an organization token (as before: needs a license_keys scope)."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        if header.split()[-1].startswith(CUSTOMER_SESSION_TOKEN_PREFIX):
+            return CustomerSessionAuthentication().authenticate(request)
+        return OrganizationTokenAuthentication().authenticate(request)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class LicenseKeyCallerPermission(HasTokenScopes):
+    """Anyone and customer sessions pass; an organization token needs ``license_keys:read`` or ``:write``."""
+
+    def has_permission(self, request, view):
+        if request.user is None or isinstance(request.user, CustomerSessionPrincipal):
+            return True
+        return super().has_permission(request, view)

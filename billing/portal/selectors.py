@@ -151,3 +151,10 @@ def portal_customer_by_email(*, organization, email: str):
         .order_by("created_at", "id")
         .first()
     )
+
+
+def portal_organization_by_id(*, id):
+    """An organization named by id in a public license-key call (no credential): a denied one is not found."""
+    from polar.organizations.models import Organization
+
+    return Organization.objects.filter(pk=id).exclude(status=Organization.Status.DENIED).first()

@@ -229,3 +229,27 @@ def test_032_expired_session_is_401(sdk032, jane, token):
     with pytest.raises(m032.SDKError) as raised:
         sdk032.customer_portal.customers.get(security={"customer_session": token})
     assert raised.value.status_code == 401
+
+
+def test_10_license_key_actions_with_a_customer_session(sdk10, contract_organization, contract_other_organization, jane, token):
+    benefit = make_license_keys_benefit(organization=contract_organization)
+    product = monthly_product(contract_organization, name="Pro", amount=1000)
+    product_benefits_set(product=product, benefits=[benefit.pk])
+    benefit_grants_create_for(customer=jane, product=product, subscription_id=uuid.uuid4())
+    key = LicenseKey.objects.get(customer=jane)
+    body = {"key": key.key, "organization_id": str(contract_organization.id)}
+    activated, validated, deactivated, elsewhere = sdk10.run(
+        op("customer_portal.license_keys.activate", label="laptop", access_token=token, **body),
+        op("customer_portal.license_keys.validate", activation_id="${0.id}", access_token=token, **body),
+        op("customer_portal.license_keys.deactivate", activation_id="${0.id}", access_token=token, **body),
+        op(
+            "customer_portal.license_keys.validate",
+            key=key.key,
+            organization_id=str(contract_other_organization.id),
+            access_token=token,
+        ),
+    )
+    assert ok(activated)["label"] == "laptop"
+    assert ok(validated)["id"] == str(key.id)
+    assert ok(deactivated) is None
+    failed(elsewhere, "ResourceNotFound", 404)

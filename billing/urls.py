@@ -232,6 +232,9 @@ urlpatterns += [
     path("metrics/limits", analytics.MetricsLimitsApi.as_view(), name="metrics-limits"),
     path("metrics/customers/", analytics.MetricsCustomersApi.as_view(), name="metrics-customers"),
     path("metrics/costs", analytics.MetricsCostsApi.as_view(), name="metrics-costs"),
+    path("metrics/export", analytics.MetricsExportApi.as_view(), name="metrics-export"),
+    path("metrics/dashboards", analytics.MetricDashboardListApi.as_view(), name="metrics-dashboards"),
+    path("metrics/dashboards/<str:id>", analytics.MetricDashboardDetailApi.as_view(), name="metrics-dashboards-detail"),
 ]
 
 from billing.dunning import api as dunning_api  # noqa: E402

@@ -1,15 +1,22 @@
-"""``/v1/metrics/``: the organization's metrics over time (Polar's ``metrics.get``) and their limits."""
+"""``/v1/metrics/``: the organization's metrics over time (Polar's ``metrics.get``), their limits and CSV export,
+the user-defined dashboards, and the unit-economics reads (customers ranked, costs per product and meter)."""
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
-from billing.analytics import payloads, selectors
-from billing.analytics.serializers import EconomicsQuery, MetricsQuery
+from billing.analytics import payloads, selectors, services
+from billing.analytics.serializers import (
+    EconomicsQuery,
+    MetricDashboardCreateInput,
+    MetricDashboardUpdateInput,
+    MetricsQuery,
+)
 from billing.usage.selectors import check_time_zone
 from polar import clock
 from polar.api.pagination import PolarPagination
-from polar.api.views import PolarAPIView
-from polar.errors import PolarRequestValidationError
+from polar.api.views import PolarAPIView, check_organization_id
+from polar.errors import PolarRequestValidationError, ResourceNotFound
 
 
 def metrics_scope(view, query) -> selectors.MetricsScope:
@@ -101,3 +108,69 @@ class MetricsCostsApi(PolarAPIView):
     def get(self, request):
         query = self.parse_query(EconomicsQuery)
         return self.respond(payloads.costs_breakdown(scope=metrics_scope(self, query)))
+
+
+class MetricsExportApi(PolarAPIView):
+    """The periods of ``metrics.get`` as CSV (Polar's ``metrics.export``)."""
+
+    scope = "metrics"
+
+    def perform_content_negotiation(self, request, force=False):
+        # Clients ask for ``text/csv``: the CSV bypasses renderers, and errors still render as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(operation_id="metrics:export", responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request):
+        query = self.parse_query(MetricsQuery)
+        response = payloads.metrics_response(scope=metrics_scope(self, query), slugs=query.get("metrics"))
+        csv_response = HttpResponse(payloads.metrics_csv(response), content_type="text/csv")
+        csv_response["Content-Disposition"] = 'attachment; filename="polar-metrics.csv"'
+        return csv_response
+
+
+class MetricDashboardListApi(PolarAPIView):
+    required_scopes = {"GET": ["metrics:read", "metrics:write"], "POST": ["metrics:write"]}
+
+    @extend_schema(operation_id="metrics:list_dashboards", responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        ids = request.query_params.getlist("organization_id")
+        if ids and str(self.organization.id) not in ids:
+            return self.respond([])
+        dashboards = selectors.metric_dashboard_list(organization=self.organization)
+        return self.respond([payloads.metric_dashboard_payload(d) for d in dashboards])
+
+    @extend_schema(operation_id="metrics:create_dashboard", request=MetricDashboardCreateInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        data = self.parse_body(MetricDashboardCreateInput)
+        data = dict(data)
+        if data.get("organization_id") is not None:
+            data["organization_id"] = str(data["organization_id"])
+            check_organization_id(self, data)
+        dashboard = services.metric_dashboard_create(organization=self.organization, name=data["name"], metrics=data["metrics"])
+        return self.respond(payloads.metric_dashboard_payload(dashboard), status=201)
+
+
+class MetricDashboardDetailApi(PolarAPIView):
+    required_scopes = {"GET": ["metrics:read", "metrics:write"], "PATCH": ["metrics:write"], "DELETE": ["metrics:write"]}
+
+    def get_dashboard(self, id):
+        dashboard = selectors.metric_dashboard_get(organization=self.organization, id=self.parse_id(id))
+        if dashboard is None:
+            raise ResourceNotFound()
+        return dashboard
+
+    @extend_schema(operation_id="metrics:get_dashboard", responses=OpenApiTypes.OBJECT)
+    def get(self, request, id):
+        return self.respond(payloads.metric_dashboard_payload(self.get_dashboard(id)))
+
+    @extend_schema(operation_id="metrics:update_dashboard", request=MetricDashboardUpdateInput, responses=OpenApiTypes.OBJECT)
+    def patch(self, request, id):
+        dashboard = self.get_dashboard(id)
+        data = self.parse_body(MetricDashboardUpdateInput, partial=True)
+        dashboard = services.metric_dashboard_update(dashboard=dashboard, name=data.get("name"), metrics=data.get("metrics"))
+        return self.respond(payloads.metric_dashboard_payload(dashboard))
+
+    @extend_schema(operation_id="metrics:delete_dashboard", responses={204: None})
+    def delete(self, request, id):
+        services.metric_dashboard_delete(dashboard=self.get_dashboard(id))
+        return self.respond(None, status=204)

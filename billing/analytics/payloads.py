@@ -3,7 +3,9 @@ requested time zone), ``totals`` and ``metrics`` (the definitions). The figures 
 ``selectors``; here the periods' rows are merged and the ratios of each period are divided (a loop over
 buckets, never over orders or events)."""
 
+import csv
 import datetime as dt
+import io
 import zoneinfo
 from decimal import Decimal
 
@@ -192,3 +194,26 @@ def costs_breakdown(*, scope: selectors.MetricsScope) -> dict:
         for row in selectors.meter_costs(scope)
     ]
     return {"products": products, "meters": meters}
+
+
+def metric_dashboard_payload(dashboard) -> dict:
+    """Polar's ``MetricDashboardSchema``."""
+    return {
+        "id": str(dashboard.id),
+        "created_at": dashboard.created_at.isoformat(),
+        "modified_at": dashboard.modified_at.isoformat() if dashboard.modified_at else None,
+        "name": dashboard.name,
+        "metrics": list(dashboard.metrics),
+        "organization_id": str(dashboard.organization_id),
+    }
+
+
+def metrics_csv(response: dict) -> str:
+    """The periods of a ``MetricsResponse`` as CSV: a ``timestamp`` column, then one column per metric."""
+    slugs = list(response["metrics"])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["timestamp", *slugs])
+    for period in response["periods"]:
+        writer.writerow([period["timestamp"], *(period[slug] for slug in slugs)])
+    return out.getvalue()

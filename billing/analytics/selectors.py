@@ -28,7 +28,7 @@ from billing.analytics.buckets import (  # noqa: F401  (bucket_range, INTERVAL_L
     bucket_key,
     bucket_range,
 )
-from billing.models import Meter
+from billing.models import Meter, MetricDashboard
 from billing.usage.sql import compile_filter
 
 
@@ -239,3 +239,14 @@ def meter_costs(scope: MetricsScope) -> list[dict]:
         {"meter_id": meter.id, "name": meter.name, "events": row[2 * i] or 0, "costs": row[2 * i + 1] or 0}
         for i, meter in enumerate(meters)
     ]
+
+
+# --- dashboards --------------------------------------------------------------------------------------------------
+
+
+def metric_dashboard_list(*, organization):
+    return MetricDashboard.objects.filter(organization=organization).order_by("created_at", "id")
+
+
+def metric_dashboard_get(*, organization, id) -> MetricDashboard | None:
+    return MetricDashboard.objects.filter(organization=organization, pk=id).first()

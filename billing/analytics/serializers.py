@@ -43,3 +43,14 @@ class EconomicsQuery(serializers.Serializer):
         if (data["end_date"] - data["start_date"]).days > 10 * 366:
             raise serializers.ValidationError({"end_date": "At most ten years"})
         return data
+
+
+class MetricDashboardCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=256)
+    metrics = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list, max_length=100)
+    organization_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class MetricDashboardUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=256, required=False, allow_null=True)
+    metrics = serializers.ListField(child=serializers.CharField(max_length=64), required=False, allow_null=True, max_length=100)

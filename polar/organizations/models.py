@@ -95,6 +95,7 @@ class Scope(models.TextChoices):
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_WRITE = "webhooks:write"
     METRICS_READ = "metrics:read"
+    METRICS_WRITE = "metrics:write"
     LICENSE_KEYS_READ = "license_keys:read"
     LICENSE_KEYS_WRITE = "license_keys:write"
 

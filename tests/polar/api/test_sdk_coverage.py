@@ -16,7 +16,6 @@ from tests.contract.harness import sdk10_python
 
 OAUTH2 = "out of scope (issue 13): OAuth2"
 FILES = "out of scope (issue 13): file uploads"
-ISSUE_18 = "issue 18 (metrics)"
 NOT_YET = "issue 13, not yet"
 PORTAL_EMAIL = "issue 15: a customer's e-mail change needs a verification e-mail flow, not built"
 PORTAL_ORDER_INVOICE = (
@@ -30,13 +29,6 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("POST", "/v1/organizations/"): "user-token only on Polar: no organization-token operation",
     # The files of a downloadables benefit: no files without uploads.
     ("GET", "/v1/benefits/{id}/files"): FILES,
-    # Metrics export and user-defined dashboards (issue 18, points 1 and 3): not built yet.
-    ("GET", "/v1/metrics/export"): ISSUE_18,
-    ("GET", "/v1/metrics/dashboards"): ISSUE_18,
-    ("POST", "/v1/metrics/dashboards"): ISSUE_18,
-    ("GET", "/v1/metrics/dashboards/{id}"): ISSUE_18,
-    ("PATCH", "/v1/metrics/dashboards/{id}"): ISSUE_18,
-    ("DELETE", "/v1/metrics/dashboards/{id}"): ISSUE_18,
     # Customer portal (issue 15): what the portal does not serve, and why.
     ("GET", "/v1/customer-portal/customers/me/email-update/check"): PORTAL_EMAIL,
     ("POST", "/v1/customer-portal/customers/me/email-update/request"): PORTAL_EMAIL,

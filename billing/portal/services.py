@@ -7,7 +7,17 @@ customer), so nothing here can reach another customer's data."""
 import structlog
 from django.db import transaction
 
-from billing.models import Payment, PaymentMethod, Product, Subscription, SubscriptionStatus
+from billing.dunning.services import OrderNotEligibleForRetry, dunning_retry_for_customer, dunning_retry_order
+from billing.models import (
+    DunningAttemptKind,
+    DunningCase,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
 from billing.orders.services import order_charge
 from billing.payments.services import payment_method_attach, payment_method_delete
 from billing.subscriptions import changes, lifecycle
@@ -22,11 +32,6 @@ logger = structlog.get_logger(__name__)
 
 class UpdateSubscriptionPlanNotAllowed(NotPermitted):
     error = "UpdateSubscriptionPlanNotAllowed"
-
-
-class OrderNotEligibleForRetry(PolarError):
-    status_code = 422
-    error = "OrderNotEligibleForRetry"
 
 
 class PaymentAlreadyInProgress(PolarError):
@@ -67,24 +72,20 @@ def portal_customer_update(*, customer: Customer, changes_: dict) -> Customer:
 
 def portal_payment_method_add(*, customer: Customer, token: str, set_default: bool) -> PaymentMethod:
     """Save a card (a sandbox token such as ``pm_card_visa``) through ``payment_method_attach`` (which
-    locks the customer and writes the method; a declined card writes nothing), then retry at once what
-    is past due for this customer (issue 15: a new card recovers failed payments). Not idempotent by
-    itself: the API's Idempotency-Key replays the first answer."""
+    locks the customer and writes the method; a declined card writes nothing); when it is now the
+    customer's default, retry at once what is past due (issue 15: a new card recovers failed payments,
+    through ``dunning_retry_for_customer``). Not idempotent by itself: the API's Idempotency-Key replays
+    the first answer."""
     method = payment_method_attach(customer=customer, token=token, set_default=set_default)
-    retry_past_due_after_new_payment_method(customer=customer)
+    if customer.default_payment_method_id == method.id:
+        retry_past_due_after_new_payment_method(customer=customer)
     return method
 
 
 def retry_past_due_after_new_payment_method(*, customer: Customer) -> list:
-    """The one place the portal asks dunning to retry a customer's past-due orders now.
-
-    DUNNING CALL SITE: ``billing.dunning.services.dunning_retry_for_customer`` is built by the dunning work
-    (issue 15 points 1-3). Until it is on main this retries nothing; once it is, it is called here, after
-    the card is committed, outside any transaction (it charges)."""
-    try:
-        from billing.dunning.services import dunning_retry_for_customer
-    except ImportError:
-        return []
+    """The one place the portal asks dunning to retry a customer's past-due orders now, once the customer
+    has a new default card (dunning charges that card first). Called after the card is committed, outside
+    any transaction (it charges); retries nothing when nothing is past due."""
     return dunning_retry_for_customer(customer=customer)
 
 
@@ -176,21 +177,32 @@ def portal_order_payment_status(*, order) -> dict:
 
 def portal_order_confirm_payment(*, order, payment_method: PaymentMethod | None = None, token: str | None = None) -> dict:
     """Retry the payment of a pending order now, with one of the customer's saved cards or a new card
-    token (saved first, not made the default). Refuses an order that is not pending or owes nothing (422
+    token (saved first). Refuses an order that is not pending or owes nothing (422
     ``OrderNotEligibleForRetry``) and one whose payment is in flight (409 ``PaymentAlreadyInProgress``).
-    The charge goes through ``order_charge`` (key ``order:<id>:attempt:<n>``: a repeated request never
-    charges twice for one attempt); a paid order of a past-due subscription returns it to active
-    (``subscription_recover_if_settled``). Call with no transaction open."""
-    if order.status != "pending" or order.due_amount <= 0:
+
+    An order in dunning (a failed renewal) is retried by dunning (``dunning_retry_order``, kind
+    ``customer``: an attempt recorded on its case, the case closed and the subscription back with its
+    benefits on success, the e-mails); dunning charges the customer's default card, so the chosen card
+    becomes the default first (the customer is fixing their card). Any other pending order is charged
+    through ``order_charge`` (key ``order:<id>:attempt:<n>``: a repeated request never charges twice for
+    one attempt). Call with no transaction open. A decline answers ``failed``, not an error."""
+    if order.status != OrderStatus.PENDING or order.due_amount <= 0:
         raise OrderNotEligibleForRetry("Order is not eligible for payment retry.")
     if Payment.objects.filter(order_id=order.id, status=Payment.Status.PENDING).exists():
         raise PaymentAlreadyInProgress("Payment for order is already in progress.")
+    in_dunning = DunningCase.objects.filter(order_id=order.id).exists()
     if payment_method is None:
         if not token:
             raise PolarRequestValidationError.single(
                 ["body", "payment_method_id"], "Send payment_method_id or confirmation_token_id."
             )
-        payment_method = payment_method_attach(customer=order.customer, token=token, set_default=False)
+        payment_method = payment_method_attach(customer=order.customer, token=token, set_default=in_dunning)
+    if in_dunning:
+        if order.customer.default_payment_method_id != payment_method.id:
+            portal_customer_update(customer=order.customer, changes_={"default_payment_method_id": payment_method.id})
+        attempt = dunning_retry_order(order=order, kind=DunningAttemptKind.CUSTOMER)
+        logger.info("portal.order_retry", order_id=str(order.id), dunning_attempt_id=str(attempt.id), status=attempt.status)
+        return {"status": attempt.status, "client_secret": None}
     payment = order_charge(order=order, payment_method=payment_method, trigger=Payment.Trigger.RETRY_CUSTOMER)
     if payment is None:
         return {"status": "succeeded", "client_secret": None}
@@ -198,7 +210,5 @@ def portal_order_confirm_payment(*, order, payment_method: PaymentMethod | None 
         subscription = order.subscription
         if subscription.status == SubscriptionStatus.PAST_DUE:
             subscription_recover_if_settled(subscription=subscription)
-    logger.info(
-        "portal.order_retry", order_id=str(order.id), payment_id=str(payment.id), status=payment.status, at=str(clock.now())
-    )
+    logger.info("portal.order_retry", order_id=str(order.id), payment_id=str(payment.id), status=payment.status)
     return {"status": payment.status, "client_secret": None}

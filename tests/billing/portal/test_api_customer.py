@@ -1,14 +1,26 @@
 """customer_portal.customers: me get/update and the payment methods, scoped to the session's customer."""
 
-import pytest
+import datetime as dt
 
-from billing.models import PaymentMethod, Subscription
-from billing.portal import services
+import pytest
+from django.core.management import call_command
+
+from billing.models import (
+    DunningAttempt,
+    DunningAttemptKind,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    Subscription,
+    SubscriptionStatus,
+)
 from tests.billing.portal.conftest import subscribe
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import monthly_product
 
 pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 1, 31, 12, 0, tzinfo=dt.UTC)
 
 
 def test_me_is_the_sessions_customer(portal, customer):
@@ -97,12 +109,40 @@ def test_the_only_card_of_a_live_subscription_cannot_be_deleted(portal, organiza
     assert Subscription.objects.get(customer=customer).payment_method_id == other.id
 
 
-def test_adding_a_card_asks_dunning_to_retry(monkeypatch, portal, customer):
-    calls = []
-    monkeypatch.setattr(services, "retry_past_due_after_new_payment_method", lambda *, customer: calls.append(customer.pk) or [])
-    portal.post(
+def past_due_renewal(organization, customer):
+    """A subscription whose renewal charge failed: past due, its cycle order pending in dunning."""
+    product = monthly_product(organization, name="Pro", amount=1000)
+    subscription = subscribe(customer, product, at=T0)
+    declining = attach_card(customer, "pm_card_chargeCustomerFail")  # the new default: renewals fail
+    Subscription.objects.filter(pk=subscription.pk).update(payment_method=declining)
+    call_command("run_billing", now=dt.datetime(2026, 2, 28, 12, tzinfo=dt.UTC).isoformat())
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.PAST_DUE
+    return subscription, Order.objects.get(subscription=subscription, billing_reason="subscription_cycle")
+
+
+def test_adding_a_default_card_retries_what_is_past_due(portal, organization, customer):
+    subscription, order = past_due_renewal(organization, customer)
+    response = portal.post(
         "/v1/customer-portal/customers/me/payment-methods",
         {"confirmation_token_id": "pm_card_visa", "set_default": True, "return_url": "https://acme.test"},
         format="json",
     )
-    assert calls == [customer.pk]
+    assert response.status_code == 201, response.json()
+    order.refresh_from_db()
+    subscription.refresh_from_db()
+    assert (order.status, subscription.status) == (OrderStatus.PAID, SubscriptionStatus.ACTIVE)
+    attempt = DunningAttempt.objects.get(order=order, kind=DunningAttemptKind.CUSTOMER)
+    assert str(attempt.payment_method_id) == response.json()["payment_method"]["id"]
+
+
+def test_adding_a_card_that_is_not_the_default_retries_nothing(portal, organization, customer):
+    subscription, order = past_due_renewal(organization, customer)
+    portal.post(
+        "/v1/customer-portal/customers/me/payment-methods",
+        {"confirmation_token_id": "pm_card_visa", "set_default": False, "return_url": "https://acme.test"},
+        format="json",
+    )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert not DunningAttempt.objects.filter(order=order, kind=DunningAttemptKind.CUSTOMER).exists()

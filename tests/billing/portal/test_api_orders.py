@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
-from billing.models import Order, OrderStatus, SubscriptionStatus
+from billing.models import DunningAttempt, DunningAttemptKind, DunningCaseStatus, Order, OrderStatus, SubscriptionStatus
 from tests.billing.portal.conftest import subscribe
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import monthly_product, pending_order
@@ -101,3 +101,8 @@ def test_retry_of_a_past_due_renewal_recovers_the_subscription(portal, organizat
     order.refresh_from_db()
     subscription.refresh_from_db()
     assert (order.status, subscription.status) == (OrderStatus.PAID, SubscriptionStatus.ACTIVE)
+    # Through dunning: the attempt is on the order's case (now recovered), the new card the default.
+    attempt = DunningAttempt.objects.get(order=order, kind=DunningAttemptKind.CUSTOMER)
+    assert attempt.case.status == DunningCaseStatus.RECOVERED
+    customer.refresh_from_db()
+    assert customer.default_payment_method_id == attempt.payment_method_id

@@ -10,6 +10,7 @@ from billing.dunning.services import dunning_run_due
 from billing.fulfilment.services import fulfilment_sweep as fulfilment_sweep_run
 from billing.orders.emails import order_receipt_send as order_receipt_send_run
 from billing.payments.services import PaymentProcessorTimeout
+from billing.portal.sessions import customer_portal_url, customer_session_create
 from billing.renewals.batch import subscription_cycles_run
 from billing.renewals.cycle import subscription_cycle as subscription_cycle_run
 from billing.renewals.late_usage import late_usage_after_end as late_usage_after_end_run
@@ -116,7 +117,15 @@ def fulfilment_sweep() -> dict:
 def order_receipt_send(order_id: str) -> bool:
     """After an order is paid (enqueued on commit by billing.orders.services): email its receipt, at most
     once per order (billing.orders.emails)."""
-    return order_receipt_send_run(order_id)
+    return order_receipt_send_run(order_id, portal_url_for=portal_link_for)
+
+
+def portal_link_for(customer) -> str:
+    """A link into the customer portal for an e-mail: a fresh customer session (an hour; after that the
+    portal's "link expired" page e-mails a new one). Made here because this module sits above both
+    billing.orders (the receipt) and billing.portal, which reads orders, so neither imports the other."""
+    _session, token = customer_session_create(customer=customer)
+    return customer_portal_url(token=token)
 
 
 @shared_task(name="billing.tasks.dunning_run", acks_late=True, reject_on_worker_lost=True)

@@ -26,14 +26,15 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.checkouts.pages import SANDBOX_TEST_CARDS
+from billing.dunning.services import dunning_retry_for_customer
 from billing.orders.pages import invoice_render
 from billing.payments import services as payment_services
 from billing.portal import emails as portal_emails
 from billing.portal import selectors
 from billing.portal.forms import CancelForm, CardForm, LinkRequestForm
-from billing.portal.sessions import customer_session_authenticate
+from billing.portal.sessions import customer_session_authenticate, customer_session_organization
 from billing.subscriptions import lifecycle
-from polar import money
+from polar import clock, money
 from polar.audit import customer_session_actor
 from polar.errors import PolarError
 from polar.pages import status_badge
@@ -135,11 +136,12 @@ def portal_home(request):
     session = customer_session_authenticate(token)
     if session is None:
         request.session.pop(SESSION_KEY, None)
-        return _signed_out(request, expired=True)
+        return _signed_out(request, expired=True, organization=customer_session_organization(token))
     # A new session key at sign-in (no fixation); the Django session ends with the customer session.
     request.session.cycle_key()
     request.session[SESSION_KEY] = str(session.pk)
-    request.session.set_expiry(session.expires_at)
+    # In seconds from the business clock (polar.clock), so a time-travelled clock keeps the two in step.
+    request.session.set_expiry(max(1, int((session.expires_at - clock.now()).total_seconds())))
     logger.info("portal.signed_in", customer_id=str(session.customer_id), customer_session_id=str(session.pk))
     return _home()
 
@@ -239,7 +241,8 @@ def _sandbox_cards():
 @require_http_methods(["GET", "POST"])
 @portal_required
 def portal_card_add(request, session):
-    """Add a card as the customer's default (``payment_method_attach``)."""
+    """Add a card as the customer's default (``payment_method_attach``), then retry what is past due
+    (``dunning_retry_for_customer``): a customer fixing a failed payment is paid up at once."""
     if request.method == "GET":
         return _card_page(request, session, CardForm())
     form = CardForm(request.POST)
@@ -256,6 +259,12 @@ def portal_card_add(request, session):
         form.add_error(None, str(exc.detail))
         return _card_page(request, session, form, status=exc.status_code)
     messages.success(request, f"{card.brand.title()} •••• {card.last4} is now your default card.")
+    retried = dunning_retry_for_customer(customer=customer)
+    paid = [order for order in retried if order.status == "paid"]
+    if paid:
+        messages.success(request, f"Paid {len(paid)} overdue invoice{'s' if len(paid) > 1 else ''} with it.")
+    if len(paid) < len(retried):
+        messages.error(request, "A past-due payment was declined with this card too. Try another card.")
     return _home()
 
 

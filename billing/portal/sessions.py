@@ -56,6 +56,15 @@ def customer_session_authenticate(token: str) -> CustomerSession | None:
     return session
 
 
+def customer_session_organization(token: str):
+    """The organization of ``token``'s session even once it has expired (None for an unknown token): the
+    portal's "link expired" page offers that organization's form for a new sign-in link."""
+    if not token or not token.startswith(CUSTOMER_SESSION_TOKEN_PREFIX):
+        return None
+    session = CustomerSession.objects.select_related("organization").filter(token_hash=_hash(token)).first()
+    return session.organization if session is not None else None
+
+
 def customer_portal_url(*, token: str) -> str:
     """The absolute URL of the portal pages that signs in with ``token`` (``/portal/?customer_session_token=``)."""
     base = settings.PUBLIC_BASE_URL.rstrip("/")

@@ -77,7 +77,10 @@ def test_an_expired_token_shows_the_link_expired_page(client, customer, subscrip
         _session, token = customer_session_create(customer=customer)
     response = client.get(f"/portal/?customer_session_token={token}")
     assert response.status_code == 403
-    assert "This link has expired" in response.content.decode()
+    html = response.content.decode()
+    assert "This link has expired" in html
+    # The session's merchant is known: the page offers its form for a new link.
+    assert f'action="/portal/{customer.organization.slug}/"' in html
     assert client.get("/portal/").status_code == 403  # not signed in
 
 
@@ -303,3 +306,63 @@ def test_the_checkout_success_page_links_to_the_merchants_portal_sign_in(client,
     checkout = subscription.checkout
     html = client.get(f"/checkout/{checkout.client_secret}").content.decode()
     assert "Thank you!" in html and f'href="/portal/{organization.slug}/"' in html
+
+
+def test_the_receipt_links_into_the_portal_with_a_fresh_session(
+    organization, customer, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the receipt task runs eagerly on commit
+        subscribe(organization, customer)
+    body = mailoutbox[-1].body
+    link = urlsplit(re.search(r"Customer portal \(subscriptions, cards, invoices\): (\S+)", body).group(1))
+    assert link.path == "/portal/" and link.query.startswith("customer_session_token=polar_cst_")
+    assert client.get(f"{link.path}?{link.query}").status_code == 302
+    assert "Pro plan" in client.get("/portal/").content.decode()
+    assert 'href="http' in mailoutbox[-1].alternatives[0][0] and "your customer portal</a>" in mailoutbox[-1].alternatives[0][0]
+
+
+def test_a_new_card_pays_what_is_past_due_at_once(organization, customer, client):
+    from django.core.management import call_command
+
+    from tests.factories.payments import attach_card
+
+    start = dt.datetime(2026, 1, 31, 12, 0, tzinfo=dt.UTC)
+    with clock.freeze(start):
+        subscription = subscribe(organization, customer, amount=2000)
+        # The card on file starts failing before the renewal (as tests/billing/dunning).
+        failing = attach_card(customer, "pm_card_chargeCustomerFail")
+        subscription.payment_method = failing
+        subscription.save(update_fields=["payment_method"])
+    call_command("run_billing", now="2026-02-28T13:00:00+00:00")
+    subscription.refresh_from_db()
+    assert subscription.status == "past_due"
+    renewal = Order.objects.get(subscription=subscription, billing_reason="subscription_cycle")
+    assert renewal.status == "pending"
+    with clock.freeze(dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)):
+        sign_in(client, customer)
+        home = client.get("/portal/").content.decode()
+        assert 'data-testid="payment-due"' in home and "A payment failed" in home
+        client.post("/portal/cards/new", {"card_number": "4242 4242 4242 4242"})
+        home = client.get("/portal/").content.decode()
+    renewal.refresh_from_db()
+    subscription.refresh_from_db()
+    assert renewal.status == "paid" and subscription.status == "active"
+    assert "Paid 1 overdue invoice with it." in home and 'data-testid="payment-due"' not in home
+
+
+def test_a_new_card_that_declines_the_past_due_payment_says_so(organization, customer, client):
+    from django.core.management import call_command
+
+    from tests.factories.payments import attach_card
+
+    with clock.freeze(dt.datetime(2026, 1, 31, 12, 0, tzinfo=dt.UTC)):
+        subscription = subscribe(organization, customer, amount=2000)
+        subscription.payment_method = attach_card(customer, "pm_card_chargeCustomerFail")
+        subscription.save(update_fields=["payment_method"])
+    call_command("run_billing", now="2026-02-28T13:00:00+00:00")
+    with clock.freeze(dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)):
+        sign_in(client, customer)
+        client.post("/portal/cards/new", {"card_number": "4000 0000 0000 9995"})  # saves, then declines charges
+        home = client.get("/portal/").content.decode()
+    assert "declined with this card too" in home
+    assert Order.objects.get(subscription=subscription, billing_reason="subscription_cycle").status == "pending"

@@ -73,3 +73,16 @@ class BillingConfig(AppConfig):
 
         if dunning_on_renewal_failed not in RENEWAL_PAYMENT_FAILED_HOOKS:
             RENEWAL_PAYMENT_FAILED_HOOKS.append(dunning_on_renewal_failed)
+        # Dunning e-mails link into the portal with a customer session (the portal calls dunning, so
+        # dunning cannot import the portal: the link is installed here).
+        from billing.dunning import emails as dunning_emails
+
+        dunning_emails.PORTAL_LINK_PROVIDER = portal_link_for_customer
+
+
+def portal_link_for_customer(customer) -> str:
+    """A portal link that signs ``customer`` in (a new customer session, ``billing.portal.sessions``)."""
+    from billing.portal.sessions import customer_portal_url, customer_session_create
+
+    _session, raw = customer_session_create(customer=customer)
+    return customer_portal_url(token=raw)

@@ -124,8 +124,12 @@ def seed_demo_billing(*, organization_slug: str = "demo") -> dict:
 
 @demo_seed_step("billing", order=100, atomic=False)
 def seed_billing(seed: DemoSeed) -> None:
+    from billing.dunning.demo import seed_demo_dunning
     from billing.models import Order
+    from billing.scheduler import billing_run
 
     before = Order.objects.filter(organization=seed.organization).count()
     seed_demo_billing(organization_slug=seed.organization.slug)
+    # Customers whose card fails (billing/dunning/demo.py).
+    seed_demo_dunning(organization=seed.organization, billing_run=billing_run)
     seed.count("billing", Order.objects.filter(organization=seed.organization).count() - before)

@@ -26,7 +26,7 @@ import datetime as dt
 
 import structlog
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from billing.dunning import emails
 from billing.dunning.selectors import HARD_DECLINE_CODES, order_is_usage_only
@@ -428,7 +428,7 @@ def _case_close_if_settled(*, case_id) -> bool:
     with transaction.atomic():
         case = DunningCase.objects.select_for_update().get(pk=case_id)
         order = Order.objects.get(pk=case.order_id)
-        if not case.is_open or order.status == OrderStatus.PENDING:
+        if not (case.is_open or _unpaid(case)) or order.status == OrderStatus.PENDING:
             return False
         case.status = DunningCaseStatus.RECOVERED if order.paid else DunningCaseStatus.CLOSED
         case.next_attempt_at = None
@@ -483,6 +483,16 @@ def dunning_run_due(*, now: dt.datetime, limit: int = 500) -> dict:
     for attempt in stale[:limit]:
         if _charge(attempt).status != DunningAttemptStatus.PENDING:
             settled += 1
+    # Orders paid (or voided) by another path since — the portal's confirm_retry_payment, a merchant's
+    # charge: end their cases now (the subscription back with its benefits, the recovery e-mail).
+    elsewhere = list(
+        DunningCase.objects.filter(
+            Q(status=DunningCaseStatus.OPEN) | Q(status=DunningCaseStatus.EXHAUSTED, end_action=DunningEndAction.UNPAID)
+        )
+        .exclude(order__status=OrderStatus.PENDING)
+        .values_list("id", flat=True)[:limit]
+    )
+    closed = sum(_case_close_if_settled(case_id=case_id) for case_id in elsewhere)
     attempted = recovered = 0
     due = list(
         DunningCase.objects.filter(status=DunningCaseStatus.OPEN, next_attempt_at__lte=now)
@@ -502,6 +512,7 @@ def dunning_run_due(*, now: dt.datetime, limit: int = 500) -> dict:
     notices = _notices_unsent(now=now, limit=limit)
     return {
         "settled": settled,
+        "closed": closed,
         "attempted": attempted,
         "recovered": recovered,
         "benefits_suspended": suspended,

@@ -2,6 +2,7 @@
 schedule, recovered with a new card; or ended at the deadline as the organization chose."""
 
 import datetime as dt
+import re
 
 from billing.dunning.services import dunning_retry_for_customer
 from billing.models import (
@@ -16,6 +17,7 @@ from billing.models import (
     Payment,
     SubscriptionStatus,
 )
+from billing.portal.sessions import customer_session_authenticate
 from polar import clock
 from tests.factories.payments import attach_card
 
@@ -44,8 +46,13 @@ def test_failing_card_goes_past_due_with_the_first_retry_scheduled(organization,
     mail = mailoutbox[0]
     assert mail.to == ["ada@example.com"]
     assert "failed" in mail.subject
-    assert "/portal/acme/" in mail.body and "2 March 2026" in mail.body
-    assert "/portal/acme/" in mail.alternatives[0][0]
+    assert "2 March 2026" in mail.body and "card ending in 0341" in mail.body
+    # The link signs the customer into the portal (a customer session of billing.portal).
+    link = re.search(r"(http\S+/portal/\?customer_session_token=(\S+))", mail.body)
+    assert link is not None and link.group(1) in mail.alternatives[0][0]
+    with clock.freeze(RENEWAL + dt.timedelta(minutes=30)):  # a session lives one hour (CUSTOMER_SESSION_TTL)
+        session = customer_session_authenticate(link.group(2))
+    assert session is not None and session.customer_id == subscription.customer_id
 
 
 def test_retries_happen_exactly_on_schedule_and_a_new_card_recovers(organization, customer, subscription, mailoutbox):

@@ -26,14 +26,13 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.checkouts.pages import SANDBOX_TEST_CARDS
-from billing.dunning.services import dunning_retry_for_customer
 from billing.orders.pages import invoice_render
 from billing.payments import services as payment_services
 from billing.portal import emails as portal_emails
 from billing.portal import selectors
+from billing.portal import services as portal_services
 from billing.portal.forms import CancelForm, CardForm, LinkRequestForm
 from billing.portal.sessions import customer_session_authenticate, customer_session_organization
-from billing.subscriptions import lifecycle
 from polar import clock, money
 from polar.audit import customer_session_actor
 from polar.errors import PolarError
@@ -189,17 +188,15 @@ def portal_subscription(request, session, id):
 @require_POST
 @portal_required
 def portal_subscription_cancel(request, session, id):
-    """Cancel at the end of the period (``subscription_cancel``, as the API)."""
+    """Cancel at the end of the period (``portal_subscription_cancel``, as the customer-portal API)."""
     subscription = _subscription_or_404(session, id)
     form = CancelForm(request.POST)
     if not form.is_valid():
         context = {**_base_context(session), "sub": _subscription_row(subscription), "form": form}
         return render(request, "portal/subscription.html", context, status=422)
     try:
-        subscription = lifecycle.subscription_cancel(
-            subscription=subscription,
-            customer_cancellation_reason=form.cleaned_data["reason"] or None,
-            customer_cancellation_comment=form.cleaned_data["comment"] or None,
+        subscription = portal_services.portal_subscription_cancel(
+            subscription=subscription, reason=form.cleaned_data["reason"] or None, comment=form.cleaned_data["comment"] or None
         )
     except PolarError as exc:
         messages.error(request, str(exc.detail))
@@ -216,10 +213,11 @@ def portal_subscription_cancel(request, session, id):
 @require_POST
 @portal_required
 def portal_subscription_uncancel(request, session, id):
-    """Keep a subscription that was set to cancel (``subscription_uncancel``, as the API)."""
+    """Keep a subscription that was set to cancel (``portal_subscription_cancel`` with
+    ``cancel_at_period_end=False``, as the customer-portal API)."""
     subscription = _subscription_or_404(session, id)
     try:
-        subscription = lifecycle.subscription_uncancel(subscription=subscription)
+        subscription = portal_services.portal_subscription_cancel(subscription=subscription, cancel_at_period_end=False)
     except PolarError as exc:
         messages.error(request, str(exc.detail))
     else:
@@ -241,16 +239,19 @@ def _sandbox_cards():
 @require_http_methods(["GET", "POST"])
 @portal_required
 def portal_card_add(request, session):
-    """Add a card as the customer's default (``payment_method_attach``), then retry what is past due
-    (``dunning_retry_for_customer``): a customer fixing a failed payment is paid up at once."""
+    """Add a card as the customer's default through ``portal_payment_method_add`` (as the customer-portal
+    API), which retries at once what is past due: a customer fixing a failed payment is paid up."""
     if request.method == "GET":
         return _card_page(request, session, CardForm())
     form = CardForm(request.POST)
     if not form.is_valid():
         return _card_page(request, session, form, status=422)
     customer = session.customer
+    unpaid_before = _unpaid_count(customer)
     try:
-        card = payment_services.payment_method_attach(customer=customer, token=form.cleaned_data["card_number"], set_default=True)
+        card = portal_services.portal_payment_method_add(
+            customer=customer, token=form.cleaned_data["card_number"], set_default=True
+        )
     except payment_services.PaymentMethodSetupFailed as exc:
         code = exc.decline_code or "card_declined"
         form.add_error("card_number", f"Your card was declined ({code}). Try another card.")
@@ -259,24 +260,33 @@ def portal_card_add(request, session):
         form.add_error(None, str(exc.detail))
         return _card_page(request, session, form, status=exc.status_code)
     messages.success(request, f"{card.brand.title()} •••• {card.last4} is now your default card.")
-    retried = dunning_retry_for_customer(customer=customer)
-    paid = [order for order in retried if order.status == "paid"]
-    if paid:
-        messages.success(request, f"Paid {len(paid)} overdue invoice{'s' if len(paid) > 1 else ''} with it.")
-    if len(paid) < len(retried):
+    unpaid_after = _unpaid_count(customer)
+    if unpaid_after < unpaid_before:
+        paid = unpaid_before - unpaid_after
+        messages.success(request, f"Paid {paid} overdue invoice{'s' if paid > 1 else ''} with it.")
+    if unpaid_after:
         messages.error(request, "A past-due payment was declined with this card too. Try another card.")
     return _home()
+
+
+def _unpaid_count(customer) -> int:
+    return selectors.portal_order_list(customer=customer).filter(status="pending").count()
 
 
 @require_POST
 @portal_required
 def portal_card_delete(request, session, id):
-    """Remove a saved card (``payment_method_delete``)."""
+    """Remove a saved card (``portal_payment_method_delete``: another card takes over; the only card of a
+    live subscription is refused)."""
     card = selectors.portal_payment_method_get(customer=session.customer, id=id)
     if card is None:
         raise Http404("Card not found")
-    payment_services.payment_method_delete(payment_method=card)
-    messages.success(request, f"{card.brand.title()} •••• {card.last4} is removed.")
+    try:
+        portal_services.portal_payment_method_delete(payment_method=card)
+    except PolarError as exc:  # the only card of a live subscription
+        messages.error(request, str(exc.detail))
+    else:
+        messages.success(request, f"{card.brand.title()} •••• {card.last4} is removed.")
     return _home()
 
 

@@ -217,12 +217,24 @@ def test_a_number_that_is_not_a_card_is_refused_before_the_processor(signed_in, 
     assert PaymentMethod.objects.filter(customer=customer).count() == before
 
 
-def test_removing_a_card(signed_in, customer):
+def test_the_only_card_of_a_live_subscription_is_not_removed(signed_in, customer):
     card = PaymentMethod.objects.get(customer=customer)
     assert signed_in.post(f"/portal/cards/{card.id}/delete").status_code == 302
     card.refresh_from_db()
-    assert card.deleted_at is not None
-    assert "No saved card" in signed_in.get("/portal/").content.decode()
+    assert card.deleted_at is None
+    assert "add another card first" in signed_in.get("/portal/").content.decode()
+
+
+def test_removing_a_card_hands_its_place_to_the_other(signed_in, customer, subscription):
+    old = PaymentMethod.objects.get(customer=customer)
+    signed_in.post("/portal/cards/new", {"card_number": "5555 5555 5555 4444"})
+    new = PaymentMethod.objects.get(customer=customer, last4="4444")
+    assert signed_in.post(f"/portal/cards/{old.id}/delete").status_code == 302
+    old.refresh_from_db()
+    subscription.refresh_from_db()
+    assert old.deleted_at is not None and subscription.payment_method_id == new.id
+    html = signed_in.get("/portal/").content.decode()
+    assert "Visa •••• 4242 is removed." in html and "Visa •••• 4242</strong>" not in html
 
 
 # --- invoices ------------------------------------------------------------------------------------------------

@@ -1,10 +1,13 @@
 """``/v1/customer-portal/orders/``: the session's customer's orders, their invoice and receipt links,
 the latest payment's status, and a retry of a pending order's payment."""
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
 from billing.orders.pages import invoice_signed_path
+from billing.orders.serializers import OrderUpdateInput
+from billing.orders.services import order_invoice_check, order_update
 from billing.portal import selectors, services
 from billing.portal.api import PortalAPIView
 from billing.portal.payloads import customer_order_output
@@ -39,14 +42,33 @@ class PortalOrderDetailApi(_OrderApi):
     def get(self, request, id):
         return self.respond(customer_order_output(self.get_order(id)))
 
+    @extend_schema(operation_id="customer_portal:orders:update", request=OrderUpdateInput, responses=OpenApiTypes.OBJECT)
+    def patch(self, request, id):
+        """What the invoice shows (billing name and address), through the merchant's ``order_update``
+        (the country and state of an address, which decided the tax, stay fixed)."""
+        order = self.get_order(id)
+        order_update(order=order, **self.parse_body(OrderUpdateInput))
+        return self.respond(customer_order_output(self.get_order(id)))
+
 
 class PortalOrderInvoiceApi(_OrderApi):
     """The invoice page's signed link (as the merchant's ``orders.invoice``): an HTML invoice, valid for
-    ``INVOICE_URL_MAX_AGE`` seconds."""
+    ``INVOICE_URL_MAX_AGE`` seconds. ``POST`` is Polar's "generate": the page is rendered from the order
+    when opened, so it only checks the order can carry one (``order_invoice_check``) and answers 202."""
 
     @extend_schema(operation_id="customer_portal:orders:invoice", responses=OpenApiTypes.OBJECT)
     def get(self, request, id):
         return self.respond({"url": request.build_absolute_uri(invoice_signed_path(self.get_order(id)))})
+
+    @extend_schema(operation_id="customer_portal:orders:generate_invoice", request=None, responses={202: None})
+    def post(self, request, id):
+        order_invoice_check(order=self.get_order(id))
+        return _accepted()
+
+
+def _accepted():
+    # Polar answers 202 with a JSON ``null`` body (the SDKs parse the body as JSON).
+    return HttpResponse(b"null", status=202, content_type="application/json")
 
 
 class PortalOrderReceiptApi(_OrderApi):
@@ -57,7 +79,7 @@ class PortalOrderReceiptApi(_OrderApi):
     def get(self, request, id):
         order = self.get_order(id)
         if not order.paid:
-            return self.respond(None, status=202)
+            return _accepted()
         return self.respond({"url": request.build_absolute_uri(invoice_signed_path(order))})
 
 

@@ -132,6 +132,16 @@ def test_10_orders(sdk10, jane, bob, token):
     failed(other_pay, "ResourceNotFound", 404)
     assert Order.objects.get(pk=foreign.pk).status == OrderStatus.PENDING
 
+    address = {"line1": "1 Main St", "postal_code": "10115", "city": "Berlin", "country": "DE"}
+    updated, generated, other_update = sdk10.run(
+        op("customer_portal.orders.update", str(order.id), billing_name="Jane GmbH", billing_address=address, access_token=token),
+        op("customer_portal.orders.generate_invoice", str(order.id), access_token=token),
+        op("customer_portal.orders.update", str(foreign.id), billing_name="X", access_token=token),
+    )
+    assert ok(updated)["billing_name"] == "Jane GmbH"
+    assert ok(generated) is None
+    failed(other_update, "ResourceNotFound", 404)
+
 
 def test_10_grants_license_keys_meters_downloadables_organization(sdk10, contract_organization, jane, bob, token):
     benefit = make_license_keys_benefit(organization=contract_organization)

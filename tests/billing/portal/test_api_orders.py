@@ -106,3 +106,23 @@ def test_retry_of_a_past_due_renewal_recovers_the_subscription(portal, organizat
     assert attempt.case.status == DunningCaseStatus.RECOVERED
     customer.refresh_from_db()
     assert customer.default_payment_method_id == attempt.payment_method_id
+
+
+def test_update_billing_details_and_generate_invoice(portal, customer, other_customer):
+    order = pending_order(customer, amount=2000)
+    response = portal.post(f"/v1/customer-portal/orders/{order.id}/invoice")
+    assert response.status_code == 422
+    assert response.json()["error"] == "MissingInvoiceBillingDetails"
+    address = {"line1": "1 Main St", "postal_code": "10115", "city": "Berlin", "country": "DE"}
+    response = portal.patch(
+        f"/v1/customer-portal/orders/{order.id}", {"billing_name": "Jane GmbH", "billing_address": address}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["billing_name"], response.json()["billing_address"]["country"]) == ("Jane GmbH", "DE")
+    response = portal.post(f"/v1/customer-portal/orders/{order.id}/invoice")
+    assert (response.status_code, response.content) == (202, b"null")
+    foreign = pending_order(other_customer, amount=500)
+    assert portal.patch(f"/v1/customer-portal/orders/{foreign.id}", {"billing_name": "X"}, format="json").status_code == 404
+    assert portal.post(f"/v1/customer-portal/orders/{foreign.id}/invoice").status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.billing_name != "X"

@@ -18,9 +18,6 @@ OAUTH2 = "out of scope (issue 13): OAuth2"
 FILES = "out of scope (issue 13): file uploads"
 NOT_YET = "issue 13, not yet"
 PORTAL_EMAIL = "issue 15: a customer's e-mail change needs a verification e-mail flow, not built"
-PORTAL_ORDER_INVOICE = (
-    "issue 15: billing details are edited and invoices regenerated with the merchant's orders.update/invoice (issue 13, not yet)"
-)
 PORTAL_SEATS = "issue 15: customer members and seats are not modelled yet (issue 13's seats work)"
 
 # (method, path) -> who owns it. Paths as polar-sdk 1.0.2 writes them.
@@ -37,8 +34,6 @@ EXCLUDED: dict[tuple[str, str], str] = {
         "PATCH",
         "/v1/customer-portal/benefit-grants/{id}",
     ): "only GitHub/Discord grants take customer input on Polar; those benefit types do not exist here",
-    ("PATCH", "/v1/customer-portal/orders/{id}"): PORTAL_ORDER_INVOICE,
-    ("POST", "/v1/customer-portal/orders/{id}/invoice"): PORTAL_ORDER_INVOICE,
     ("GET", "/v1/customer-portal/wallets/"): "issue 16: no customer wallets (balances) in the ledger yet",
     ("GET", "/v1/customer-portal/wallets/{id}"): "issue 16: no customer wallets (balances) in the ledger yet",
     ("GET", "/v1/customer-portal/members"): PORTAL_SEATS,

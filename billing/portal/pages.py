@@ -15,6 +15,7 @@ Forms carry Django's CSRF token (the middleware refuses a POST without it).
 from __future__ import annotations
 
 import functools
+from urllib.parse import urlencode
 
 import structlog
 from django.conf import settings
@@ -32,7 +33,7 @@ from billing.portal import emails as portal_emails
 from billing.portal import selectors
 from billing.portal import services as portal_services
 from billing.portal.forms import CancelForm, CardForm, LinkRequestForm
-from billing.portal.sessions import customer_session_authenticate, customer_session_organization
+from billing.portal.sessions import customer_session_authenticate, customer_session_create, customer_session_organization
 from polar import clock, money
 from polar.audit import customer_session_actor
 from polar.errors import PolarError
@@ -322,3 +323,16 @@ def portal_link_request(request, organization_slug):
         sent = True
     context = {"organization": organization, "form": form, "sent": sent, "expired": False}
     return render(request, "portal/signed_out.html", context, status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET"])
+def demo_portal_page(request):
+    """``/demo/portal`` (development and demo only): sign in as the demo merchant's customer (a past-due one
+    when the dunning demo seeded it) through a fresh customer session, so the landing page can link to it."""
+    if not (getattr(settings, "DEVELOPMENT", False) or settings.DEBUG):
+        raise Http404("No demo here")
+    customer = selectors.portal_demo_customer(organization_slug="demo")
+    if customer is None:
+        raise Http404("The demo merchant is not seeded (make seed)")
+    _session, token = customer_session_create(customer=customer)
+    return HttpResponseRedirect(f"{reverse('customer-portal-page')}?{urlencode({'customer_session_token': token})}")

@@ -158,3 +158,18 @@ def portal_organization_by_id(*, id):
     from polar.organizations.models import Organization
 
     return Organization.objects.filter(pk=id).exclude(status=Organization.Status.DENIED).first()
+
+
+def portal_demo_customer(*, organization_slug: str):
+    """The demo's customer to open the portal as (``/demo/portal``, development only): one with a past-due
+    subscription (the dunning demo) if any, else the newest subscriber of the organization."""
+    from billing.models import Subscription
+
+    subscriptions = Subscription.objects.filter(
+        organization__slug=organization_slug, customer__deleted_at__isnull=True
+    ).select_related("customer")
+    subscription = (
+        subscriptions.filter(status="past_due").order_by("-created_at", "-id").first()
+        or subscriptions.order_by("-created_at", "-id").first()
+    )
+    return subscription.customer if subscription is not None else None

@@ -378,3 +378,34 @@ def test_a_new_card_that_declines_the_past_due_payment_says_so(organization, cus
         home = client.get("/portal/").content.decode()
     assert "declined with this card too" in home
     assert Order.objects.get(subscription=subscription, billing_reason="subscription_cycle").status == "pending"
+
+
+# --- the demo's link -------------------------------------------------------------------------------------------
+
+
+def test_demo_portal_signs_in_as_the_demo_customer_with_a_past_due_subscription_first(client, db):
+    from tests.factories import CustomerFactory, OrganizationFactory
+
+    demo = OrganizationFactory(slug="demo", name="Demo merchant")
+    assert client.get("/demo/portal").status_code == 404  # not seeded yet
+    happy = CustomerFactory(organization=demo, email="happy@demo.example", name="Happy")
+    late = CustomerFactory(organization=demo, email="late@demo.example", name="Late")
+    subscribe(demo, late, name="Late plan")
+    subscribe(demo, happy, name="Happy plan")
+    response = client.get("/demo/portal")
+    assert response.status_code == 302 and response["Location"].startswith("/portal/?customer_session_token=polar_cst_")
+    client.get(response["Location"])
+    assert "Happy plan" in client.get("/portal/").content.decode()  # the newest subscriber
+    Subscription.objects.filter(customer=late).update(status="past_due")  # test setup: as the dunning demo leaves it
+    client.get(client.get("/demo/portal")["Location"])
+    assert "Late plan" in client.get("/portal/").content.decode()
+
+
+def test_demo_portal_is_404_outside_development(client, settings, db):
+    settings.DEVELOPMENT = False
+    settings.DEBUG = False
+    assert client.get("/demo/portal").status_code == 404
+
+
+def test_the_landing_page_links_to_the_demo_portal(client, db):
+    assert 'href="/demo/portal"' in client.get("/").content.decode()

@@ -10,7 +10,7 @@ from billing.dunning.services import dunning_run_due
 from billing.fulfilment.services import fulfilment_sweep as fulfilment_sweep_run
 from billing.orders.emails import order_receipt_send as order_receipt_send_run
 from billing.payments.services import PaymentProcessorTimeout
-from billing.portal.sessions import customer_portal_url, customer_session_create
+from billing.portal.sessions import customer_portal_url, customer_session_create, customer_sessions_prune
 from billing.renewals.batch import subscription_cycles_run
 from billing.renewals.cycle import subscription_cycle as subscription_cycle_run
 from billing.renewals.late_usage import late_usage_after_end as late_usage_after_end_run
@@ -134,3 +134,10 @@ def dunning_run() -> dict:
     due now, late answers settled, benefits suspended after the grace period. Each slot is claimed once."""
     with system_actor("billing.tasks.dunning_run"):
         return dunning_run_due(now=clock.now())
+
+
+@shared_task(name="billing.tasks.customer_sessions_prune", acks_late=True, reject_on_worker_lost=True)
+def customer_sessions_prune_task() -> int:
+    """Beat, hourly: delete customer sessions expired more than a week ago. Idempotent."""
+    with system_actor("billing.tasks.customer_sessions_prune"):
+        return customer_sessions_prune()

@@ -69,3 +69,19 @@ def customer_portal_url(*, token: str) -> str:
     """The absolute URL of the portal pages that signs in with ``token`` (``/portal/?customer_session_token=``)."""
     base = settings.PUBLIC_BASE_URL.rstrip("/")
     return f"{base}/portal/?{urlencode({'customer_session_token': token})}"
+
+
+# Expired sessions are kept a week: the portal pages still name the organization of an expired link (its
+# sign-in page) when the customer comes back to it; after that the row is only clutter.
+EXPIRED_SESSIONS_KEPT = dt.timedelta(days=7)
+
+
+def customer_sessions_prune(*, now=None, limit: int = 5000) -> int:
+    """Delete sessions expired more than ``EXPIRED_SESSIONS_KEPT`` ago (at most ``limit``, oldest first).
+    Locks nothing (nobody can use an expired session); idempotent. Returns how many were deleted."""
+    cutoff = (now or clock.now()) - EXPIRED_SESSIONS_KEPT
+    ids = list(CustomerSession.objects.filter(expires_at__lt=cutoff).order_by("expires_at").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return 0
+    deleted, _ = CustomerSession.objects.filter(pk__in=ids).delete()
+    return deleted

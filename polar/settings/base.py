@@ -202,6 +202,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.dunning_run",
         "schedule": timedelta(hours=1),
     },
+    # Customer sessions (the portal's tokens) expired more than a week ago are deleted.
+    "customer-sessions-prune": {
+        "task": "billing.tasks.customer_sessions_prune",
+        "schedule": timedelta(hours=1),
+    },
     # Disputes reported by the processor: recorded, followed and posted to the ledger.
     "disputes-sync": {
         "task": "billing.tasks.disputes_sync",

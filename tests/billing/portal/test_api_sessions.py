@@ -107,3 +107,18 @@ def test_portal_url_is_absolute_on_the_public_base_url(settings):
     assert (
         customer_portal_url(token="polar_cst_a b") == "https://billing.example.com/portal/?customer_session_token=polar_cst_a+b"
     )
+
+
+def test_sessions_expired_over_a_week_ago_are_pruned(customer):
+    from billing.portal.sessions import customer_sessions_prune
+    from billing.tasks import customer_sessions_prune_task
+
+    old, old_raw = customer_session_create(customer=customer)
+    recent, _ = customer_session_create(customer=customer)
+    live, live_raw = customer_session_create(customer=customer)
+    CustomerSession.objects.filter(pk=old.pk).update(expires_at=clock.now() - dt.timedelta(days=8))
+    CustomerSession.objects.filter(pk=recent.pk).update(expires_at=clock.now() - dt.timedelta(days=6))
+    assert customer_sessions_prune_task.apply().get() == 1
+    assert set(CustomerSession.objects.values_list("pk", flat=True)) == {recent.pk, live.pk}
+    assert customer_sessions_prune() == 0
+    assert customer_session_authenticate(live_raw) == live

@@ -228,6 +228,10 @@ def _claim(case_id, *, kind: str, now: dt.datetime, slot: int | None) -> Dunning
         )
         if order.status != OrderStatus.PENDING:
             return None
+        # One charge of an order in flight at a time (a scheduled slot and the customer's new card at the
+        # same moment could otherwise both succeed): the case lock serialises this check.
+        if DunningAttempt.objects.filter(order=order, status=DunningAttemptStatus.PENDING).exists():
+            return None
         method = _payment_method_for(order, kind=kind)
         number = None
         if method is not None:

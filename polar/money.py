@@ -48,4 +48,6 @@ def format_amount(amount: int, currency: str) -> str:
     symbol = CURRENCY_SYMBOLS.get(currency)
     if symbol:
         return f"{sign}{symbol}{number}"
+    if not currency:
+        return f"{sign}{number}"
     return f"{sign}{currency.upper()} {number}"

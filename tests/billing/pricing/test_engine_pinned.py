@@ -1,0 +1,300 @@
+"""Behaviours of the pricing engine that a mutation run found unpinned (issue 23), each with exact amounts:
+a fixed discount beside a credit line, a fixed discount in the order's currency, the ``discountable`` flag,
+proration with sub-second boundaries, negative halves, the engine's own refusals, and the dict form of its
+result (stored with every order)."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+
+from billing.pricing import (
+    DiscountInput,
+    LineInput,
+    Period,
+    PriceVersion,
+    PricingError,
+    PricingInput,
+    SeatTier,
+    price,
+    seat_amount,
+)
+from billing.pricing.engine import full_amount, proration_factor
+from billing.pricing.periods import iter_periods, next_period_end, period_seconds
+
+UTC = dt.UTC
+JAN = Period(dt.datetime(2025, 1, 1, tzinfo=UTC), dt.datetime(2025, 2, 1, tzinfo=UTC))
+
+
+def fixed(amount, price_id="p_fixed", currency="usd"):
+    return PriceVersion(price_id=price_id, amount_type="fixed", currency=currency, amount=amount)
+
+
+def order(*lines, discount=None, period=JAN, currency="usd"):
+    return PricingInput(period=period, currency=currency, lines=tuple(lines), discount=discount)
+
+
+def fixed_off(**amounts):
+    return DiscountInput(discount_id="d", type="fixed", amounts=amounts, duration="forever")
+
+
+def percent_off(basis_points):
+    return DiscountInput(discount_id="d", type="percentage", basis_points=basis_points, duration="forever")
+
+
+def refused(message):
+    return pytest.raises(PricingError, match="^" + re.escape(message) + "$")
+
+
+# --- fixed discounts -----------------------------------------------------------------------------
+
+
+def test_a_fixed_discount_never_touches_a_credit_line():
+    # The credit comes first; the fixed discount goes to the charge, not to the (negative) credit.
+    result = price(
+        order(
+            LineInput(price=fixed(500, "p_old"), label="Unused Basic", kind="credit"),
+            LineInput(price=fixed(2000, "p_new"), label="Pro"),
+            discount=fixed_off(usd=300),
+        )
+    )
+    credit, charge = result.lines
+    assert (credit.amount, credit.discount_amount) == (-500, 0)
+    assert (charge.amount, charge.discount_amount) == (2000, 300)
+    assert (result.subtotal_amount, result.discount_amount, result.total_amount) == (1500, 300, 1200)
+
+
+def test_a_fixed_discount_larger_than_the_charges_stops_at_each_line():
+    result = price(
+        order(
+            LineInput(price=fixed(200, "p_a"), label="A"),
+            LineInput(price=fixed(100, "p_b"), label="B"),
+            discount=fixed_off(usd=250),
+        )
+    )
+    assert [line.discount_amount for line in result.lines] == [200, 50]
+    assert (result.total_amount, result.amount_due) == (50, 50)
+    everything = price(order(LineInput(price=fixed(200), label="A"), discount=fixed_off(usd=1000)))
+    assert (everything.lines[0].discount_amount, everything.total_amount) == (200, 0)
+
+
+def test_a_fixed_discount_is_taken_in_the_orders_currency():
+    discount = fixed_off(usd=300, eur=200)
+    in_eur = price(order(LineInput(price=fixed(1000, currency="eur"), label="Pro"), discount=discount, currency="eur"))
+    assert in_eur.lines[0].discount_amount == 200
+    in_usd = price(order(LineInput(price=fixed(1000), label="Pro"), discount=discount))
+    assert in_usd.lines[0].discount_amount == 300
+    # No amount in the order's currency: nothing off.
+    in_gbp = price(order(LineInput(price=fixed(1000, currency="gbp"), label="Pro"), discount=discount, currency="gbp"))
+    assert (in_gbp.lines[0].discount_amount, in_gbp.total_amount) == (0, 1000)
+
+
+def test_a_percentage_discount_ignores_its_fixed_amounts_and_a_fixed_one_its_basis_points():
+    both = DiscountInput(discount_id="d", type="percentage", basis_points=1000, amounts={"usd": 999}, duration="forever")
+    assert price(order(LineInput(price=fixed(1000), label="Pro"), discount=both)).discount_amount == 100
+    fixed_only = DiscountInput(discount_id="d", type="fixed", basis_points=5000, amounts={"usd": 10}, duration="forever")
+    assert price(order(LineInput(price=fixed(1000), label="Pro"), discount=fixed_only)).discount_amount == 10
+
+
+def test_an_inactive_discount_takes_nothing():
+    expired = DiscountInput(discount_id="d", type="percentage", basis_points=5000, duration="repeating", months_remaining=0)
+    not_applied = DiscountInput(discount_id="d", type="fixed", amounts={"usd": 100}, applies=False)
+    for discount in (expired, not_applied):
+        result = price(order(LineInput(price=fixed(1000), label="Pro"), discount=discount))
+        assert (result.discount_amount, result.total_amount) == (0, 1000)
+
+
+# --- the discountable flag -----------------------------------------------------------------------
+
+
+def test_a_line_that_is_not_discountable_keeps_its_full_amount():
+    lines = (
+        LineInput(price=fixed(1000, "p_setup"), label="Setup", discountable=False),
+        LineInput(price=fixed(1000, "p_plan"), label="Plan"),
+    )
+    by_percent = price(order(*lines, discount=percent_off(2500)))
+    assert [line.discount_amount for line in by_percent.lines] == [0, 250]
+    # The fixed budget skips the line that is not discountable and goes to the next one.
+    by_amount = price(order(*lines, discount=fixed_off(usd=400)))
+    assert [line.discount_amount for line in by_amount.lines] == [0, 400]
+    assert by_amount.total_amount == 1600
+
+
+# --- proration -----------------------------------------------------------------------------------
+
+
+def test_proration_drops_sub_second_remainders_of_the_period_and_the_instant():
+    # Business time has microseconds. Period of 10.9 s → 10 whole seconds; 4.7 s left → 4 whole seconds.
+    start = dt.datetime(2025, 1, 1, 0, 0, 0, 100_000, tzinfo=UTC)
+    period = Period(start, start + dt.timedelta(seconds=10, microseconds=900_000))
+    assert period_seconds(period.start, period.end) == 10
+    instant = period.end - dt.timedelta(seconds=4, microseconds=700_000)
+    assert period_seconds(instant, period.end) == 4
+    assert proration_factor(period, instant) == Decimal(4) / Decimal(10)
+    result = price(order(LineInput(price=fixed(1000), label="Pro", prorate_from=instant), period=period))
+    assert result.lines[0].amount == 400
+    assert result.lines[0].period_start == instant
+
+
+def test_proration_factor_at_the_edges_and_outside():
+    assert proration_factor(JAN, JAN.start) == 1
+    assert proration_factor(JAN, JAN.end) == 0
+    with refused("proration instant 2025-02-01T00:00:01+00:00 is outside the period"):
+        proration_factor(JAN, JAN.end + dt.timedelta(seconds=1))
+    with refused("proration instant 2024-12-31T23:59:59+00:00 is outside the period"):
+        proration_factor(JAN, JAN.start - dt.timedelta(seconds=1))
+
+
+def test_a_negative_half_rounds_away_from_zero_so_a_credit_mirrors_its_charge():
+    # 1 cent over 2 seconds, 1 second left: exactly half a cent, charged as 1 and credited as -1.
+    period = Period(dt.datetime(2025, 1, 1, tzinfo=UTC), dt.datetime(2025, 1, 1, 0, 0, 2, tzinfo=UTC))
+    half = dt.datetime(2025, 1, 1, 0, 0, 1, tzinfo=UTC)
+    charge = price(order(LineInput(price=fixed(1), label="Pro", prorate_from=half), period=period))
+    credit = price(order(LineInput(price=fixed(1), label="Pro", prorate_from=half, kind="credit"), period=period))
+    assert charge.lines[0].amount == 1
+    assert credit.lines[0].amount == -1
+    assert (credit.total_amount, credit.amount_due, credit.credit_carried) == (-1, 0, 1)
+
+
+def test_taxes_and_percentage_discounts_on_a_credit_keep_its_sign():
+    # 25 % off a -1,001 credit: -250.25 → -250; 20 % tax on -751: -150.2 → -150.
+    result = price(
+        order(LineInput(price=fixed(1001), label="Unused", kind="credit", tax_rate_bps=2000), discount=percent_off(2500))
+    )
+    line = result.lines[0]
+    assert (line.amount, line.discount_amount, line.net_amount, line.tax_amount, line.total_amount) == (
+        -1001, -250, -751, -150, -901,
+    )  # fmt: skip
+    assert (result.amount_due, result.credit_carried) == (0, 901)
+
+
+def test_tax_on_a_half_rounds_away_from_zero():
+    # 5 % of 1,010 = 50.5 → 51 (and -51 on the credit).
+    charge = price(order(LineInput(price=fixed(1010), label="Pro", tax_rate_bps=500)))
+    credit = price(order(LineInput(price=fixed(1010), label="Pro", tax_rate_bps=500, kind="credit")))
+    assert (charge.tax_amount, credit.tax_amount) == (51, -51)
+
+
+def test_a_zero_line_takes_no_discount():
+    free = PriceVersion(price_id="p_free", amount_type="free", currency="usd")
+    result = price(
+        order(LineInput(price=free, label="Free"), LineInput(price=fixed(100), label="Pro"), discount=fixed_off(usd=30))
+    )
+    assert [line.discount_amount for line in result.lines] == [0, 30]
+    assert full_amount(LineInput(price=free, label="Free")) == 0
+
+
+# --- refusals inside the engine ------------------------------------------------------------------
+
+
+def test_metered_lines_cannot_be_prorated():
+    metered = PriceVersion(price_id="p_m", amount_type="metered_unit", currency="usd", unit_amount=Decimal(1))
+    with refused("metered lines are billed on usage and cannot be prorated"):
+        price(order(LineInput(price=metered, label="Calls", units=Decimal(5), prorate_from=JAN.start)))
+
+
+def test_seats_outside_the_tiers():
+    bounded = PriceVersion(
+        price_id="p_s", amount_type="seat_based", currency="usd", tiers=(SeatTier(1, 5, 100), SeatTier(6, 10, 80))
+    )
+    with refused("11 seats are outside the tiers of price p_s"):
+        seat_amount(bounded, 11)
+    graduated = PriceVersion(
+        price_id="p_g", amount_type="seat_based", currency="usd", tiers=(SeatTier(1, 5, 100),), tier_mode="graduated"
+    )
+    with refused("6 seats are outside the tiers of price p_g"):
+        seat_amount(graduated, 6)
+    assert seat_amount(graduated, 5) == 500
+    assert seat_amount(bounded, 0) == 0
+    assert seat_amount(graduated, 0) == 0
+
+
+def test_metered_usage_less_credits_then_the_cap():
+    metered = PriceVersion(
+        price_id="p_m", amount_type="metered_unit", currency="usd", unit_amount=Decimal("0.5"), cap_amount=1000
+    )
+    assert full_amount(LineInput(price=metered, label="Calls", units=Decimal(100), credited_units=Decimal(40))) == 30
+    assert full_amount(LineInput(price=metered, label="Calls", units=Decimal(10), credited_units=Decimal(40))) == 0
+    assert full_amount(LineInput(price=metered, label="Calls", units=Decimal(5000))) == 1000
+    assert full_amount(LineInput(price=metered, label="Calls", units=Decimal(2000))) == 1000
+    assert full_amount(LineInput(price=metered, label="Calls")) == 0
+
+
+# --- the result's dict form (stored with every order) --------------------------------------------
+
+
+def test_the_result_dict_form():
+    result = price(order(LineInput(price=fixed(1000), label="Pro", tax_rate_bps=1000), discount=percent_off(1000)))
+    assert result.to_dict() == {
+        "currency": "usd",
+        "lines": [
+            {
+                "label": "Pro",
+                "amount": 1000,
+                "currency": "usd",
+                "proration": False,
+                "price_id": "p_fixed",
+                "period_start": "2025-01-01T00:00:00+00:00",
+                "period_end": "2025-02-01T00:00:00+00:00",
+                "discount_amount": 100,
+                "tax_amount": 90,
+                "tax_rate_bps": 1000,
+            }
+        ],
+        "subtotal_amount": 1000,
+        "discount_amount": 100,
+        "net_amount": 900,
+        "tax_amount": 90,
+        "total_amount": 990,
+        "amount_due": 990,
+        "credit_carried": 0,
+    }
+
+
+# --- periods -------------------------------------------------------------------------------------
+
+
+def test_periods_refuse_what_they_cannot_compute():
+    start = dt.datetime(2025, 1, 31, tzinfo=UTC)
+    with pytest.raises(ValueError, match=r"^start must be an aware datetime$"):
+        next_period_end(dt.datetime(2025, 1, 31), "month")
+    with pytest.raises(ValueError, match=r"^interval must be one of \('day', 'week', 'month', 'year'\), not 'hour'$"):
+        next_period_end(start, "hour")
+    for count in (0, -1, 1.0):
+        with pytest.raises(ValueError, match=r"^count must be a positive integer$"):
+            next_period_end(start, "month", count)
+    for anchor in (0, 32):
+        with pytest.raises(ValueError, match=r"^anchor_day must be between 1 and 31$"):
+            next_period_end(start, "month", 1, anchor)
+    with pytest.raises(ValueError, match=r"^end must be an aware datetime$"):
+        period_seconds(start, dt.datetime(2025, 2, 1))
+
+
+def test_period_ends_for_each_interval_and_count():
+    start = dt.datetime(2025, 1, 31, 13, 30, tzinfo=UTC)
+    assert next_period_end(start, "day") == dt.datetime(2025, 2, 1, 13, 30, tzinfo=UTC)
+    assert next_period_end(start, "day", 3) == dt.datetime(2025, 2, 3, 13, 30, tzinfo=UTC)
+    assert next_period_end(start, "week", 2) == dt.datetime(2025, 2, 14, 13, 30, tzinfo=UTC)
+    assert next_period_end(start, "month") == dt.datetime(2025, 2, 28, 13, 30, tzinfo=UTC)
+    assert next_period_end(start, "month", 3) == dt.datetime(2025, 4, 30, 13, 30, tzinfo=UTC)
+    assert next_period_end(start, "year") == dt.datetime(2026, 1, 31, 13, 30, tzinfo=UTC)
+    assert next_period_end(start, "year", 2) == dt.datetime(2027, 1, 31, 13, 30, tzinfo=UTC)
+    assert next_period_end(dt.datetime(2025, 2, 28, tzinfo=UTC), "month", 1, 31) == dt.datetime(2025, 3, 31, tzinfo=UTC)
+    assert next_period_end(dt.datetime(2025, 12, 15, tzinfo=UTC), "month") == dt.datetime(2026, 1, 15, tzinfo=UTC)
+    assert next_period_end(dt.datetime(2025, 11, 15, tzinfo=UTC), "month", 1, 1) == dt.datetime(2025, 12, 1, tzinfo=UTC)
+
+
+def test_iter_periods_keeps_the_anchor_day_for_months_and_years_only():
+    monthly = iter_periods(dt.datetime(2025, 1, 31, tzinfo=UTC), "month")
+    ends = [next(monthly)[1].day for _ in range(4)]
+    assert ends == [28, 31, 30, 31]
+    weekly = iter_periods(dt.datetime(2025, 1, 31, tzinfo=UTC), "week", 1, None)
+    assert [next(weekly)[1] for _ in range(2)] == [dt.datetime(2025, 2, 7, tzinfo=UTC), dt.datetime(2025, 2, 14, tzinfo=UTC)]
+    yearly = iter_periods(dt.datetime(2024, 2, 29, tzinfo=UTC), "year")
+    assert [next(yearly)[1] for _ in range(4)] == [
+        dt.datetime(2025, 2, 28, tzinfo=UTC),
+        dt.datetime(2026, 2, 28, tzinfo=UTC),
+        dt.datetime(2027, 2, 28, tzinfo=UTC),
+        dt.datetime(2028, 2, 29, tzinfo=UTC),
+    ]

@@ -4,10 +4,39 @@ Organization B exists in every API test so that tenant isolation can be checked 
 """
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from polar.organizations.services import access_token_create
 from tests.factories import OrganizationFactory
+
+# The events tables are partitioned and unmanaged: Django's flush after a transactional test leaves them alone,
+# and with --reuse-db the database outlives the run. Both would leave events for later tests to count.
+UNMANAGED_TABLES = ("billing_event", "billing_event_external_id")
+
+
+def _truncate_unmanaged_tables() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(UNMANAGED_TABLES)}")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's database set-up, then no events from an earlier run of a reused database."""
+    with django_db_blocker.unblock():
+        _truncate_unmanaged_tables()
+
+
+@pytest.fixture(autouse=True)
+def _no_events_left_by_a_transactional_test(request, django_db_blocker):
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction", False)) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if transactional:
+        with django_db_blocker.unblock():
+            _truncate_unmanaged_tables()
 
 
 @pytest.fixture

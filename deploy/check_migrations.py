@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GRANDFATHERED = Path(__file__).resolve().parent / "migrations-grandfathered.txt"
-SKIP_DIRS = {".venv", ".git", "node_modules", ".data"}
+SKIP_DIRS = {".venv", ".git", "node_modules", ".data", "mutants"}
 MARK = "migration-safe:"
 
 ALWAYS_UNSAFE = {

@@ -82,7 +82,9 @@ def _home():
 
 
 def _base_context(session) -> dict:
-    return {"organization": session.organization, "customer": session.customer, "return_url": session.return_url}
+    # The merchant's "back" link, only as a web address (never a javascript: or data: link in our page).
+    return_url = session.return_url if (session.return_url or "").startswith(("https://", "http://")) else None
+    return {"organization": session.organization, "customer": session.customer, "return_url": return_url}
 
 
 def _fmt(amount, currency) -> str:

@@ -409,3 +409,11 @@ def test_demo_portal_is_404_outside_development(client, settings, db):
 
 def test_the_landing_page_links_to_the_demo_portal(client, db):
     assert 'href="/demo/portal"' in client.get("/").content.decode()
+
+
+def test_the_merchants_return_url_is_linked_only_as_a_web_address(client, customer, subscription):
+    for return_url, shown in [("https://acme.example/account", True), ("javascript:alert(1)", False)]:
+        _session, token = customer_session_create(customer=customer, return_url=return_url)
+        client.get(f"/portal/?customer_session_token={token}")
+        html = client.get("/portal/").content.decode()
+        assert (f'href="{return_url}"' in html) is shown and "javascript:" not in html

@@ -66,6 +66,7 @@ urlpatterns += [
 
 from billing.checkout_links import api as checkout_links  # noqa: E402
 from billing.checkouts import api as checkouts  # noqa: E402
+from billing.custom_fields import api as custom_fields  # noqa: E402
 from billing.exports import api as exports  # noqa: E402
 from billing.orders import api as orders  # noqa: E402
 from billing.subscriptions import api as subscriptions  # noqa: E402
@@ -80,6 +81,8 @@ urlpatterns += [
     path("orders/<str:id>/invoice", orders.OrderInvoiceApi.as_view(), name="orders-invoice"),
     path("orders/<str:id>/receipt", orders.OrderReceiptApi.as_view(), name="orders-receipt"),
     path("checkouts/", checkouts.CheckoutListApi.as_view(), name="checkouts-list"),
+    path("custom-fields/", custom_fields.CustomFieldListApi.as_view(), name="custom-fields-list"),
+    path("custom-fields/<str:id>", custom_fields.CustomFieldDetailApi.as_view(), name="custom-fields-detail"),
     path("checkout-links/", checkout_links.CheckoutLinkListApi.as_view(), name="checkout-links-list"),
     path("checkout-links/<str:id>", checkout_links.CheckoutLinkDetailApi.as_view(), name="checkout-links-detail"),
     path(

@@ -5,6 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from billing.catalog.selectors import product_is_deletable
+from billing.custom_fields.payloads import attached_custom_fields_output
 from billing.models import Benefit, Product, ProductPrice
 from polar.api.formatting import dt, sid
 
@@ -167,7 +168,7 @@ class ProductOutput(serializers.BaseSerializer):
         data["prices"] = ProductPriceOutput(product_active_prices(product), many=True).data
         data["benefits"] = BenefitOutput(product_benefits(product), many=True).data
         data["medias"] = []
-        data["attached_custom_fields"] = []
+        data["attached_custom_fields"] = attached_custom_fields_output(product)
         data["is_deletable"] = product_is_deletable(product=product)
         return data
 

@@ -2,7 +2,7 @@
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Prefetch, Q
 
-from billing.models import Product, ProductBenefit, ProductPrice
+from billing.models import Product, ProductBenefit, ProductCustomField, ProductPrice
 
 
 def _with_outputs(queryset):
@@ -20,6 +20,13 @@ def _with_outputs(queryset):
             "product_benefits",
             queryset=ProductBenefit.objects.filter(benefit__deleted_at__isnull=True).select_related("benefit"),
             to_attr="benefit_links",
+        ),
+        Prefetch(
+            "product_custom_fields",
+            queryset=ProductCustomField.objects.filter(custom_field__deleted_at__isnull=True)
+            .select_related("custom_field")
+            .order_by("order"),
+            to_attr="custom_field_links",
         ),
     )
 

@@ -9,6 +9,7 @@ Price outputs carry ``amount_type`` (1.0.2's required discriminator) and ``type`
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from billing.custom_fields.serializers import AttachedCustomFieldInput
 from billing.models import Product, ProductPrice, RecurringInterval
 from billing.pricing import Tier, TierError, Tiers
 from polar import money
@@ -254,11 +255,16 @@ class _ProductInputBase(serializers.Serializer):
     meter_interval = serializers.ChoiceField(choices=RecurringInterval.choices, required=False, allow_null=True)
     meter_interval_count = Int32Field(required=False, allow_null=True, min_value=1, max_value=999)
     medias = serializers.ListField(child=serializers.UUIDField(), required=False, allow_null=True, max_length=0)
-    attached_custom_fields = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, max_length=0)
+    attached_custom_fields = serializers.ListField(
+        child=AttachedCustomFieldInput(), required=False, allow_null=True, max_length=100
+    )
 
     def validate(self, attrs):
         attrs.pop("medias", None)
-        attrs.pop("attached_custom_fields", None)
+        if attrs.get("attached_custom_fields") is not None:
+            attrs["attached_custom_fields"] = [dict(entry) for entry in attrs["attached_custom_fields"]]
+        elif "attached_custom_fields" in attrs:
+            attrs["attached_custom_fields"] = []
         if "metadata" in attrs and attrs["metadata"] is None:
             attrs["metadata"] = {}
         return attrs

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from billing.catalog.payloads import ProductOutput
+from billing.custom_fields.services import product_custom_fields_set
 from billing.models import Benefit, Meter, Product, ProductBenefit, ProductPrice
 from polar import clock
 from polar.errors import PolarError, PolarRequestValidationError
@@ -243,6 +244,7 @@ def product_create(
     trial_interval_count: int | None = None,
     meter_interval: str | None = None,
     meter_interval_count: int | None = None,
+    attached_custom_fields: list[dict] | None = None,
 ) -> Product:
     """Create a product with its first price versions (version 1 each) and emit ``product.created``.
 
@@ -284,6 +286,8 @@ def product_create(
         )
         for fields in normalized:
             _insert_price(product=product, fields=fields)
+        if attached_custom_fields:
+            product_custom_fields_set(product=product, attached=attached_custom_fields)
         product_webhook_emit(product, WebhookEventType.PRODUCT_CREATED)
     return product
 
@@ -308,6 +312,7 @@ def product_update(
     meter_interval=_UNSET,
     meter_interval_count=_UNSET,
     prices=_UNSET,
+    attached_custom_fields=_UNSET,
 ) -> Product:
     """Change a product; only the arguments given change. Emits ``product.updated``.
 
@@ -447,6 +452,8 @@ def product_update(
         for _index, fields in new_specs:
             slot = _slot(fields["amount_type"], fields["price_currency"], fields["meter"].pk if fields.get("meter") else None)
             _insert_price(product=product, fields=fields, replaces=_latest_in_slot(product, slot))
+        if attached_custom_fields is not _UNSET:
+            product_custom_fields_set(product=product, attached=attached_custom_fields or [])
         product_webhook_emit(product, WebhookEventType.PRODUCT_UPDATED)
     return product
 

@@ -5,6 +5,7 @@ from billing.models.benefits import Benefit, BenefitGrant, LicenseKey, LicenseKe
 from billing.models.catalog import Product, ProductBenefit, ProductPrice, ProductVisibility, RecurringInterval  # noqa: F401
 from billing.models.checkout_links import CheckoutLink, CheckoutLinkProduct  # noqa: F401
 from billing.models.checkouts import Checkout, CheckoutProduct  # noqa: F401
+from billing.models.custom_fields import CustomField, CustomFieldType, ProductCustomField  # noqa: F401
 from billing.models.discounts import Discount, DiscountAmount, DiscountProduct, DiscountRedemption  # noqa: F401
 from billing.models.disputes import Dispute, DisputeStatus  # noqa: F401
 from billing.models.dunning import (  # noqa: F401

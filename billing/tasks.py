@@ -17,6 +17,7 @@ from billing.renewals.late_usage import late_usage_after_end as late_usage_after
 from billing.renewals.sweep import renewals_sweep as renewals_sweep_run
 from billing.scheduler import payments_reconcile_and_settle
 from billing.usage.partitions import ensure_partitions_ahead
+from billing.usage.rollups import meter_rollups_refresh_all
 from polar import clock
 from polar.audit import system_actor
 
@@ -141,3 +142,9 @@ def customer_sessions_prune_task() -> int:
     """Beat, hourly: delete customer sessions expired more than a week ago. Idempotent."""
     with system_actor("billing.tasks.customer_sessions_prune"):
         return customer_sessions_prune()
+
+
+@shared_task(name="billing.tasks.meter_rollups_refresh", acks_late=True, reject_on_worker_lost=True)
+def meter_rollups_refresh() -> int:
+    """Beat, every minute: add newly ingested events to the hourly meter rollups (billing/usage/rollups.py)."""
+    return meter_rollups_refresh_all()

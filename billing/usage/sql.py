@@ -278,3 +278,14 @@ def compile_aggregation(aggregation) -> tuple[sql.Composable, list]:
         return sql.SQL("count(DISTINCT {})").format(text_sql), params
     expr, params = numeric_expr(metadata_path(prop))
     return sql.SQL("{}({})").format(NUMERIC_FUNCS[func], expr), params
+
+
+def compile_value(aggregation) -> tuple[sql.Composable, list] | None:
+    """The per-event numeric value a rollup keeps partial aggregates of (count, sum, min, max), or None for an
+    aggregation a rollup cannot combine (``unique`` needs the distinct values themselves)."""
+    func = aggregation["func"]
+    if func == "count":
+        return sql.SQL("NULL::numeric"), []
+    if func == "unique":
+        return None
+    return numeric_expr(metadata_path(aggregation["property"]))

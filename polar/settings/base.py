@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.customer_sessions_prune",
         "schedule": timedelta(hours=1),
     },
+    # Hourly meter rollups: newly ingested events folded in behind a watermark (docs/events.md).
+    "meter-rollups-refresh": {
+        "task": "billing.tasks.meter_rollups_refresh",
+        "schedule": timedelta(minutes=1),
+    },
     # Disputes reported by the processor: recorded, followed and posted to the ledger.
     "disputes-sync": {
         "task": "billing.tasks.disputes_sync",

@@ -40,7 +40,7 @@ DROP TABLE IF EXISTS billing_meter_rollup;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0020_metric_dashboards"),
+        ("billing", "0021_custom_fields"),
     ]
 
     operations = [

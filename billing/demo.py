@@ -20,6 +20,7 @@ import random
 
 from django.db import transaction
 
+from billing.catalog.demo import seed_tiered_products
 from billing.models import Meter, PendingSubscriptionUpdate, Product, Subscription
 from billing.pricing import next_period_end
 from polar import clock
@@ -71,6 +72,7 @@ def seed_demo_billing(*, organization_slug: str = "demo") -> dict:
         )
     basic = _product(organization, name="Demo API", amount=2000, meter=meter)
     pro = _product(organization, name="Demo API Pro", amount=5000, meter=meter)
+    seed_tiered_products(organization=organization, meter=meter)  # metered_tiers + unit_based (issue 22)
     customer = Customer.objects.filter(organization=organization, email="metered@demo.example").first()
     if customer is None:
         customer = Customer.objects.create(organization=organization, email="metered@demo.example", name="Metered Demo Customer")

@@ -84,6 +84,7 @@ class CheckoutListApi(PolarAPIView):
                     "return_url",
                     "embed_origin",
                     "seats",
+                    "units",
                     "metadata",
                     "locale",
                 )

@@ -57,14 +57,28 @@ def _metered_prices(product, currency):
         if price.is_static:
             continue
         unit = price.unit_amount
+        tiers = [  # metered_tiers: "up to 1,000: 0", "above 100,000: 0.2" (graduated or volume)
+            (f"up to {t['bound']:,}" if t.get("bound") is not None else "above", t["unit_amount"])
+            for t in (price.tiers or {}).get("tiers") or ()
+        ]
         rows.append(
             {
                 "meter": price.meter.name if price.meter_id else "usage",
                 "unit_amount": f"{unit.normalize():f}" if unit is not None else "",
                 "currency": currency.upper(),
+                "tiers": tiers,
+                "tier_type": (price.tiers or {}).get("type"),
             }
         )
     return rows
+
+
+def _units_label(checkout, product) -> str | None:
+    """ "5 licences" for a unit_based price (the price's ``unit_label`` in the checkout's locale)."""
+    price = checkout.product_price if checkout.product_id == product.id else None
+    if price is None or price.amount_type != price.AmountType.UNIT_BASED or checkout.units is None:
+        return None
+    return f"{checkout.units:,} {price.unit_noun(checkout.units, (checkout.locale or 'en')[:2])}"
 
 
 def _page_context(checkout, *, form=None, error=None, field_errors=None, selected_product_id=None):
@@ -100,6 +114,7 @@ def _page_context(checkout, *, form=None, error=None, field_errors=None, selecte
         "tax_rate": f"{preview['tax_rate_bps'] / 100:g} %",
         "total_amount": fmt(preview["total_amount"]),
         "metered_prices": _metered_prices(selected, checkout.currency),
+        "units_label": _units_label(checkout, selected),
         "trial_end": trial_end,
         "form": form or {"customer_email": checkout.customer_email or "", "customer_name": checkout.customer_name or ""},
         "error": error,

@@ -88,6 +88,9 @@ class CheckoutOutput(serializers.BaseSerializer):
             seat_bounds = {"seats": checkout.seats, "min_seats": price.minimum_seats}
             if price.maximum_seats is not None:
                 seat_bounds["max_seats"] = price.maximum_seats
+        unit_bounds = {"units": None, "min_units": None, "max_units": None}
+        if price is not None and price.amount_type == ProductPrice.AmountType.UNIT_BASED:
+            unit_bounds = {"units": checkout.units, "min_units": price.minimum_units, "max_units": price.maximum_units}
         data = {
             "id": str(checkout.id),
             "created_at": dt(checkout.created_at),
@@ -147,9 +150,7 @@ class CheckoutOutput(serializers.BaseSerializer):
             "subscription_id": sid(checkout.subscription_id),
             "attached_custom_fields": [],
             "customer_metadata": checkout.customer_metadata or {},
-            "units": None,
-            "min_units": None,
-            "max_units": None,
+            **unit_bounds,
             "payment_method_type": "card",
             **seat_bounds,
         }

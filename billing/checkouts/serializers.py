@@ -31,6 +31,7 @@ class CheckoutCreateInput(serializers.Serializer):
     return_url = serializers.URLField(required=False, allow_null=True, max_length=2048)
     embed_origin = serializers.CharField(required=False, allow_null=True, max_length=512)
     seats = SeatsField(required=False, allow_null=True)
+    units = SeatsField(required=False, allow_null=True)
     metadata = serializers.JSONField(required=False, allow_null=True)
     locale = serializers.CharField(required=False, allow_null=True, max_length=16)
 
@@ -68,8 +69,8 @@ class CheckoutListQuery(serializers.Serializer):
 
 
 class CheckoutUpdatePublicInput(serializers.Serializer):
-    """Polar's ``CheckoutUpdatePublic`` (the buyer, by client secret). ``amount`` (custom prices), ``units``,
-    ``payment_method_type`` and ``custom_field_data`` are accepted and not used yet."""
+    """Polar's ``CheckoutUpdatePublic`` (the buyer, by client secret). ``amount`` (custom prices), ``payment_method_type``
+    and ``custom_field_data`` are accepted and not used yet; ``units`` is the quantity of a unit_based price."""
 
     product_id = serializers.UUIDField(required=False, allow_null=True)
     product_price_id = serializers.UUIDField(required=False, allow_null=True)

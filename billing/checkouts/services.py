@@ -100,7 +100,10 @@ def checkout_preview(checkout: Checkout, *, product: Product, discount: Discount
     tax_bps = order_services.tax_rate_bps_for(
         organization=checkout.organization, customer=checkout.customer, billing_address=checkout.customer_billing_address
     )
-    lines = [order_services.line_for(p, product_name=product.name, tax_rate_bps=tax_bps, seats=seats) for p in prices]
+    lines = [
+        order_services.line_for(p, product_name=product.name, tax_rate_bps=tax_bps, seats=seats, units=checkout.units)
+        for p in prices
+    ]
     result = price(
         PricingInput(
             period=Period(now, period_end),
@@ -144,6 +147,7 @@ def checkout_create(
     seats: int | None = None,
     metadata: dict | None = None,
     locale: str | None = None,
+    units: int | None = None,
 ) -> Checkout:
     """Open a checkout session for ``products`` (ids, in display order; the first is selected).
 
@@ -191,7 +195,7 @@ def checkout_create(
         )
     elif seats is not None:
         raise _invalid(("body", "seats"), "Seats can only be set on a seat-based product.")
-
+    units = subscription_services.validate_product_units(selected, currency, units)  # unit_based: minimum_units..
     if not organization.can_use_api():
         raise NotOpenCheckout("This organization cannot accept payments.")
     now = clock.now()
@@ -206,6 +210,7 @@ def checkout_create(
             product_price=selected_price,
             currency=currency,
             seats=seats,
+            units=units,
             discount=discount,
             allow_discount_codes=allow_discount_codes,
             allow_trial=allow_trial,
@@ -380,6 +385,7 @@ def checkout_confirm(
                     payment_method=payment_method,
                     discount=discount,
                     seats=checkout.seats,
+                    units=checkout.units,
                     trial_end=trial_end,
                     checkout=checkout,
                     currency=checkout.currency,
@@ -440,7 +446,10 @@ def _purchase(*, checkout: Checkout, customer, product: Product, discount, payme
             pricing_input = PricingInput(
                 period=Period(now, now + dt.timedelta(seconds=1)),
                 currency=locked.currency,
-                lines=[order_services.line_for(p, product_name=product.name, tax_rate_bps=tax_bps) for p in prices],
+                lines=[
+                    order_services.line_for(p, product_name=product.name, tax_rate_bps=tax_bps, units=checkout.units)
+                    for p in prices
+                ],
                 discount=order_services.discount_input_for(discount, first_order=True),
             )
             order = order_services.order_create(
@@ -561,6 +570,8 @@ def checkout_update(*, checkout: Checkout, public: bool = False, **changes) -> C
             if name in changes:
                 value = changes[name]
                 setattr(checkout, name, _NOT_NULL.get(name, value) if value is None else value)
+        units = changes.get("units", checkout.units if product == checkout.product else None)
+        checkout.units = subscription_services.validate_product_units(product, checkout.currency, units)
         checkout.product, checkout.product_price, checkout.discount, checkout.seats = product, product_price, discount, seats
         if checkout.success_url:
             checkout.success_url = checkout_success_url(checkout)

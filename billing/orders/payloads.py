@@ -43,7 +43,7 @@ def order_subscription_output(subscription: Subscription) -> dict:
         "product_id": str(subscription.product_id),
         "discount_id": sid(subscription.discount_id),
         "checkout_id": sid(subscription.checkout_id),
-        "units": None,
+        "units": subscription.units,
         "customer_cancellation_reason": subscription.customer_cancellation_reason,
         "customer_cancellation_comment": subscription.customer_cancellation_comment,
     }

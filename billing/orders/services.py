@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 import structlog
 from django.db import transaction
@@ -44,6 +45,7 @@ from billing.pricing import (
     PriceVersion,
     PricingInput,
     SeatTier,
+    Tiers,
     price,
 )
 from polar import clock
@@ -75,14 +77,24 @@ def price_version_for(product_price: ProductPrice, *, custom_amount: int | None 
             for t in product_price.seat_tiers or ()
         )
         return PriceVersion(amount_type="seat_based", tiers=tiers, tier_mode=product_price.seat_tier_type or "volume", **common)
+    if amount_type in (ProductPrice.AmountType.METERED_TIERS, ProductPrice.AmountType.UNIT_BASED):
+        # The schedule travels with the stored inputs, so billing_verify reprices from it alone.
+        return PriceVersion(
+            amount_type=amount_type,
+            rate_tiers=Tiers.from_dict(product_price.tiers),
+            cap_amount=product_price.cap_amount if amount_type == ProductPrice.AmountType.METERED_TIERS else None,
+            **common,
+        )
     return PriceVersion(
         amount_type="metered_unit", unit_amount=product_price.unit_amount, cap_amount=product_price.cap_amount, **common
     )
 
 
-def line_label(product_price: ProductPrice, *, product_name: str, seats: int | None = None) -> str:
+def line_label(product_price: ProductPrice, *, product_name: str, seats: int | None = None, units: int | None = None) -> str:
     if product_price.amount_type == ProductPrice.AmountType.SEAT_BASED and seats is not None:
         return f"{product_name} ({seats} seat{'s' if seats != 1 else ''})"
+    if product_price.amount_type == ProductPrice.AmountType.UNIT_BASED and units is not None:
+        return f"{product_name} ({units:,} {product_price.unit_noun(units)})"
     return product_name
 
 
@@ -92,18 +104,22 @@ def line_for(
     product_name: str,
     tax_rate_bps: int,
     seats: int | None = None,
+    units: int | None = None,
     custom_amount: int | None = None,
     kind: str = "charge",
     period: Period | None = None,
     prorate_from: dt.datetime | None = None,
     label_prefix: str = "",
 ) -> LineInput:
-    """One static (fixed/custom/seat) line. Metered prices are billed in arrears by the renewal."""
+    """One static (fixed/custom/seat/unit) line. Metered prices are billed in arrears by the renewal.
+    ``units``: the quantity of a unit_based price (the engine makes one line item per tier reached)."""
+    unit_based = product_price.amount_type == ProductPrice.AmountType.UNIT_BASED
     return LineInput(
         price=price_version_for(product_price, custom_amount=custom_amount),
-        label=label_prefix + line_label(product_price, product_name=product_name, seats=seats),
+        label=label_prefix + line_label(product_price, product_name=product_name, seats=seats, units=units),
         kind=kind,
         seats=seats if product_price.amount_type == ProductPrice.AmountType.SEAT_BASED else None,
+        units=Decimal(units or 0) if unit_based else None,
         period=period,
         prorate_from=prorate_from,
         tax_rate_bps=tax_rate_bps,

@@ -7,7 +7,8 @@ change applied at the boundary). Reads only: nothing here locks or writes.
 (``billing.renewals.preview``). It reads through a ``CycleReads``: one subscription at a time here, a
 whole batch from a few grouped queries in ``batch.BatchCycleReads``.
 
-Lines of a cycle: fixed/seat prices for the NEW period in advance, metered usage for the period that
+Lines of a cycle: fixed/seat/unit prices for the NEW period in advance, metered usage (per unit, or
+through tiers: one line item per tier reached, less meter credits, capped) for the period that
 CLOSED in arrears, late usage of earlier periods (``late_usage_lines``), unbilled prorations; the
 discount while it lasts.
 """
@@ -274,10 +275,11 @@ def cycle_plan(
             ),
         )
         pending = reads.pending_update(subscription, closed.end)
-        new_prices, seats, new_name = old_prices, subscription.seats, product_name
+        new_prices, seats, units, new_name = old_prices, subscription.seats, subscription.units, product_name
         if pending is not None:
             new_prices = list(pending.prices.all()) or old_prices
             seats = pending.seats if pending.seats is not None else subscription.seats
+            units = pending.units if pending.units is not None else subscription.units
             if pending.product_id is not None:
                 new_name = pending.product.name
         for product_price in new_prices:
@@ -288,6 +290,7 @@ def cycle_plan(
                         product_name=new_name,
                         tax_rate_bps=tax_bps,
                         seats=seats,
+                        units=units,
                         custom_amount=custom_amounts.get(product_price.id),
                         period=next_period,
                     )

@@ -61,6 +61,7 @@ class SubscriptionListApi(PolarAPIView):
             payment_method=_find(PaymentMethod, organization, data.get("payment_method_id"), "payment_method_id"),
             discount=_find(Discount, organization, data.get("discount_id"), "discount_id", deleted_at__isnull=True),
             seats=data.get("seats"),
+            units=data.get("units"),
             trial_end=data.get("trial_end"),
             metadata=data.get("metadata"),
         )
@@ -112,6 +113,12 @@ class SubscriptionDetailApi(PolarAPIView):
             changes.subscription_change_seats(
                 subscription=subscription,
                 seats=data["seats"],
+                proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior,
+            )
+        elif kind == "units":
+            changes.subscription_change_units(
+                subscription=subscription,
+                units=data["units"],
                 proration_behavior=data.get("proration_behavior") or self.organization.proration_behavior,
             )
         elif kind == "discount_id":

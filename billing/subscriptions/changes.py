@@ -61,6 +61,7 @@ from billing.subscriptions.services import (
     validate_discount,
     validate_seats,
     validate_subscription_product,
+    validate_units,
 )
 from polar import clock
 from polar.webhooks.events import WebhookEventType
@@ -98,12 +99,13 @@ def _change(
     prices: list[ProductPrice],
     seats: int | None,
     proration_behavior: str,
+    units: int | None = None,
 ) -> Subscription:
     if proration_behavior not in ProrationBehavior.values:
         raise invalid_field("proration_behavior", f"Input should be one of {', '.join(ProrationBehavior.values)}", "enum")
     validate_amounts(
         period_amount=subscription_period_amount(
-            product_name=product.name, prices=prices, seats=seats, currency=subscription.currency
+            product_name=product.name, prices=prices, seats=seats, currency=subscription.currency, units=units
         ),
         result=None,
         seats=seats if seats != subscription.seats else None,
@@ -123,6 +125,7 @@ def _change(
                 applies_at=locked.current_period_end,
                 product=product if product.id != locked.product_id else None,
                 seats=seats,
+                units=units,
             )
             pending.prices.set(prices)
             locked.modified_at = now
@@ -133,7 +136,7 @@ def _change(
             if now >= locked.current_period_end:
                 raise SubscriptionLocked("The subscription is due for renewal; try again after it renews.")
             # Nothing was charged for a trial: switch without proration.
-            subscription_switch_plan(locked, product=product, prices=prices, seats=seats, now=now)
+            subscription_switch_plan(locked, product=product, prices=prices, seats=seats, units=units, now=now)
             subscription_emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
             return locked
 
@@ -145,6 +148,7 @@ def _change(
             product_name=old_product_name,
             prices=old_prices,
             seats=locked.seats,
+            units=locked.units,
             tax_bps=tax_bps,
             custom_amounts=custom_amounts,
             kind="credit",
@@ -154,6 +158,7 @@ def _change(
             product_name=product.name,
             prices=prices,
             seats=seats,
+            units=units,
             tax_bps=tax_bps,
             custom_amounts=custom_amounts,
             period=period,
@@ -163,7 +168,7 @@ def _change(
             SubscriptionProration.objects.bulk_create(
                 [SubscriptionProration(subscription=locked, line_input=line.to_dict()) for line in lines]
             )
-            subscription_switch_plan(locked, product=product, prices=prices, seats=seats, now=now)
+            subscription_switch_plan(locked, product=product, prices=prices, seats=seats, units=units, now=now)
             subscription_emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
             return locked
 
@@ -191,7 +196,7 @@ def _change(
         locked.credit_balance = locked.credit_balance - applied + result.credit_carried
         locked.save(update_fields=["credit_balance"])
         if order.status == OrderStatus.PAID:
-            subscription_switch_plan(locked, product=product, prices=prices, seats=seats, now=now)
+            subscription_switch_plan(locked, product=product, prices=prices, seats=seats, units=units, now=now)
             subscription_emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
             return locked
         # Paid later: the update (applies now, linked to its order) keeps the subscription locked meanwhile.
@@ -200,6 +205,7 @@ def _change(
             applies_at=now,
             product=product if product.id != locked.product_id else None,
             seats=seats,
+            units=units,
             order=order,
         )
         pending.prices.set(prices)
@@ -235,7 +241,13 @@ def subscription_change_product(
     if not any(p.amount_type == ProductPrice.AmountType.SEAT_BASED for p in prices):
         seats = None
     seats = validate_seats(prices, seats)
-    return _change(subscription=subscription, product=product, prices=prices, seats=seats, proration_behavior=proration_behavior)
+    units = subscription.units
+    if not any(p.amount_type == ProductPrice.AmountType.UNIT_BASED for p in prices):
+        units = None
+    units = validate_units(prices, units, field="product_id")
+    return _change(
+        subscription=subscription, product=product, prices=prices, seats=seats, units=units, proration_behavior=proration_behavior
+    )
 
 
 def subscription_change_seats(
@@ -251,7 +263,37 @@ def subscription_change_seats(
     if seats == subscription.seats:
         return subscription
     return _change(
-        subscription=subscription, product=subscription.product, prices=prices, seats=seats, proration_behavior=proration_behavior
+        subscription=subscription,
+        product=subscription.product,
+        prices=prices,
+        seats=seats,
+        units=subscription.units,
+        proration_behavior=proration_behavior,
+    )
+
+
+def subscription_change_units(
+    *, subscription: Subscription, units: int, proration_behavior: str = ProrationBehavior.PRORATE
+) -> Subscription:
+    """Change the quantity of a unit_based subscription (same price versions) with ``proration_behavior``,
+    exactly as seats change: ``prorate`` credits the unused time of the old quantity and charges the
+    new one for the rest of the period (one line per tier reached, each rounded once) on the next
+    order; ``invoice`` charges it now; ``next_period`` schedules it. 422 when the subscription has no
+    unit_based price or ``units`` is outside ``[minimum_units, maximum_units]``."""
+    subscription = Subscription.objects.get(pk=subscription.pk)
+    prices, _ = pinned_prices(subscription)
+    if not any(p.amount_type == ProductPrice.AmountType.UNIT_BASED for p in prices):
+        raise invalid_field("units", "Units can only be set on a unit-based subscription.")
+    units = validate_units(prices, units)
+    if units == subscription.units:
+        return subscription
+    return _change(
+        subscription=subscription,
+        product=subscription.product,
+        prices=prices,
+        seats=subscription.seats,
+        units=units,
+        proration_behavior=proration_behavior,
     )
 
 

@@ -64,6 +64,7 @@ from billing.subscriptions.services import (
     validate_payment_method,
     validate_seats,
     validate_subscription_product,
+    validate_units,
 )
 from polar import clock
 from polar.webhooks.events import WebhookEventType
@@ -79,6 +80,7 @@ def subscription_create(
     seats: int | None = None,
     trial_end: dt.datetime | None = None,
     checkout=None,
+    units: int | None = None,
     currency: str | None = None,
     custom_amount: int | None = None,
     metadata: dict | None = None,
@@ -104,6 +106,7 @@ def subscription_create(
     prices = product_prices_in_currency(product, currency=currency)
     currency = prices[0].price_currency
     seats = validate_seats(prices, seats)
+    units = validate_units(prices, units)
     discount = validate_discount(discount, organization=organization, product=product, customer=customer, currency=currency)
     payment_method = validate_payment_method(payment_method, customer=customer) or payment_method_default(customer=customer)
     now = clock.now()
@@ -125,13 +128,13 @@ def subscription_create(
         anchor_day = now.day
     tax_bps = order_services.tax_rate_bps_for(organization=organization, customer=customer)
     period_amount = subscription_period_amount(
-        product_name=product.name, prices=prices, seats=seats, currency=currency, custom_amounts=custom_amounts
+        product_name=product.name, prices=prices, seats=seats, currency=currency, custom_amounts=custom_amounts, units=units
     )
     pricing_input = None
     result = None
     if trial_end is None:
         lines = static_price_lines(
-            product_name=product.name, prices=prices, seats=seats, tax_bps=tax_bps, custom_amounts=custom_amounts
+            product_name=product.name, prices=prices, seats=seats, tax_bps=tax_bps, custom_amounts=custom_amounts, units=units
         )
         pricing_input = PricingInput(
             period=period,
@@ -163,6 +166,7 @@ def subscription_create(
             started_at=now if trial_end else None,
             discount=discount,
             seats=seats,
+            units=units,
             payment_method=payment_method,
             checkout=checkout,
             metadata=metadata or {},

@@ -20,7 +20,7 @@ def pending_update_output(pending: PendingSubscriptionUpdate | None) -> dict | N
         "applies_at": dt(pending.applies_at),
         "product_id": sid(pending.product_id),
         "seats": pending.seats,
-        "units": None,
+        "units": pending.units,
     }
 
 

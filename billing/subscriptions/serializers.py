@@ -34,6 +34,7 @@ class SubscriptionCreateInput(serializers.Serializer):
     payment_method_id = serializers.UUIDField(required=False, allow_null=True)
     discount_id = serializers.UUIDField(required=False, allow_null=True)
     seats = SeatsField(required=False, allow_null=True)
+    units = SeatsField(required=False, allow_null=True)
     # At most MAX_TRIAL_AHEAD from now: a trial is weeks or months, and the preview must stay in range.
     trial_end = BoundedDateTimeField(required=False, allow_null=True, max_ahead=MAX_TRIAL_AHEAD)
     metadata = serializers.JSONField(required=False, allow_null=True)
@@ -58,11 +59,12 @@ class SubscriptionUpdateInput(serializers.Serializer):
     customer_cancellation_comment = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
     product_id = serializers.UUIDField(required=False)
     seats = SeatsField(required=False)
+    units = SeatsField(required=False)
     proration_behavior = serializers.ChoiceField(choices=ProrationBehavior.choices, required=False)
     discount_id = serializers.UUIDField(required=False, allow_null=True)
     pending_update = serializers.JSONField(required=False, allow_null=True)
 
-    KINDS = ("cancel_at_period_end", "revoke", "product_id", "seats", "discount_id", "pending_update")
+    KINDS = ("cancel_at_period_end", "revoke", "product_id", "seats", "units", "discount_id", "pending_update")
 
     def validate(self, data):
         kinds = [kind for kind in self.KINDS if kind in self.initial_data]

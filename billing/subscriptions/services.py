@@ -136,6 +136,29 @@ def validate_seats(prices: list[ProductPrice], seats: int | None) -> int | None:
     return seats
 
 
+def validate_units(prices: list[ProductPrice], units: int | None, *, field: str = "units") -> int | None:
+    """The quantity of a unit_based price: ``minimum_units`` when not given, else within
+    ``[minimum_units, maximum_units]`` (422 on ``field`` otherwise); None without such a price."""
+    unit_prices = [p for p in prices if p.amount_type == ProductPrice.AmountType.UNIT_BASED]
+    if not unit_prices:
+        if units is not None:
+            raise invalid_field(field, "Units can only be set on a unit-based product.")
+        return None
+    price_ = unit_prices[0]
+    minimum = price_.minimum_units or 1
+    if units is None:
+        return minimum
+    maximum = min(price_.maximum_units if price_.maximum_units is not None else MAX_SEATS, MAX_SEATS)
+    if units < minimum or units > maximum:
+        raise invalid_field(field, f"Units must be between {minimum} and {maximum}.", "value_error")
+    return units
+
+
+def validate_product_units(product: Product, currency: str, units: int | None) -> int | None:
+    """``validate_units`` on ``product``'s active prices in ``currency`` (checkouts: one-time or recurring)."""
+    return validate_units(list(product.all_prices.filter(is_archived=False, price_currency=currency)), units)
+
+
 # The most seats a subscription can hold (what the database column stores); the amount ceiling
 # (``polar.money.MAX_AMOUNT``, checked by ``validate_amounts``) usually bites first.
 MAX_SEATS = 2_147_483_647
@@ -179,7 +202,7 @@ def validate_discount(discount: Discount | None, *, organization, product, custo
 
 
 def static_price_lines(
-    *, product_name, prices, seats, tax_bps, custom_amounts=None, kind="charge", period=None, prorate_from=None
+    *, product_name, prices, seats, tax_bps, custom_amounts=None, kind="charge", period=None, prorate_from=None, units=None
 ):
     custom_amounts = custom_amounts or {}
     return [
@@ -188,6 +211,7 @@ def static_price_lines(
             product_name=product_name,
             tax_rate_bps=tax_bps,
             seats=seats,
+            units=units,
             custom_amount=custom_amounts.get(p.id),
             kind=kind,
             period=period,
@@ -199,10 +223,12 @@ def static_price_lines(
     ]
 
 
-def subscription_period_amount(*, product_name, prices, seats, currency, custom_amounts=None) -> int:
+def subscription_period_amount(*, product_name, prices, seats, currency, custom_amounts=None, units=None) -> int:
     """What the static prices cost for one whole period, before discount and tax (``Subscription.amount``)."""
     now = clock.now()
-    lines = static_price_lines(product_name=product_name, prices=prices, seats=seats, tax_bps=0, custom_amounts=custom_amounts)
+    lines = static_price_lines(
+        product_name=product_name, prices=prices, seats=seats, tax_bps=0, custom_amounts=custom_amounts, units=units
+    )
     if not lines:
         return 0
     return price(PricingInput(period=Period(now, now + dt.timedelta(days=1)), currency=currency, lines=lines)).subtotal_amount
@@ -298,9 +324,9 @@ def pinned_prices(subscription: Subscription) -> tuple[list[ProductPrice], dict]
 
 
 def subscription_switch_plan(
-    locked: Subscription, *, product: Product, prices: list[ProductPrice], seats: int | None, now
+    locked: Subscription, *, product: Product, prices: list[ProductPrice], seats: int | None, now, units: int | None = None
 ) -> None:
-    """Pin ``prices`` (and ``seats``) on the locked subscription; benefits follow a product change."""
+    """Pin ``prices`` (and ``seats``, ``units``) on the locked subscription; benefits follow a product change."""
     old_product_id = locked.product_id
     _, custom_amounts = pinned_prices(locked)
     for row in locked.subscription_prices.all():
@@ -310,7 +336,10 @@ def subscription_switch_plan(
     )
     locked.product = product
     locked.seats = seats
-    locked.amount = subscription_period_amount(product_name=product.name, prices=prices, seats=seats, currency=locked.currency)
+    locked.units = units
+    locked.amount = subscription_period_amount(
+        product_name=product.name, prices=prices, seats=seats, currency=locked.currency, units=units
+    )
     locked.modified_at = now
     locked.save()
     if product.id != old_product_id:
@@ -347,7 +376,12 @@ def subscription_change_settle(*, pending_update: PendingSubscriptionUpdate) -> 
             pending.save(update_fields=["applied_at"])
             prices = list(pending.prices.all())
             subscription_switch_plan(
-                locked, product=pending.product or locked.product, prices=prices, seats=pending.seats, now=now
+                locked,
+                product=pending.product or locked.product,
+                prices=prices,
+                seats=pending.seats,
+                now=now,
+                units=pending.units,
             )
             subscription_emit(locked, WebhookEventType.SUBSCRIPTION_UPDATED)
             return True
@@ -370,6 +404,7 @@ def subscription_static_lines(*, subscription: Subscription, tax_rate_bps: int, 
         product_name=subscription.product.name,
         prices=prices,
         seats=subscription.seats,
+        units=subscription.units,
         tax_bps=tax_rate_bps,
         custom_amounts=custom_amounts,
         period=period,
@@ -397,6 +432,7 @@ def subscription_apply_pending_update(*, subscription: Subscription, at) -> Pend
         product=pending.product or subscription.product,
         prices=list(pending.prices.all()),
         seats=pending.seats,
+        units=pending.units,
         now=now,
     )
     pending.applied_at = now

@@ -1,0 +1,132 @@
+"""metered_tiers renewals through run_billing (issue 22): usage that crosses tiers, meter credits taken
+off first, one order line per tier reached, a cap that bites; checked to the cent against hand
+computations, recomputed by billing_verify from the stored inputs, previewed by /upcoming."""
+
+import datetime as dt
+
+from django.core.management import call_command
+
+from billing.benefits.services import benefit_create
+from billing.catalog.services import product_benefits_set, product_create
+from billing.models import Order, OrderStatus
+from billing.renewals.preview import renewal_preview
+from billing.renewals.verify import order_mismatches
+from billing.usage.services import events_ingest
+from polar import clock
+
+from .conftest import T0, make_meter, subscribe
+
+API_TIERS = {
+    "type": "graduated",
+    "tiers": [
+        {"bound": 1000, "unit_amount": "0"},
+        {"bound": 100000, "unit_amount": "0.5"},
+        {"bound": None, "unit_amount": "0.2"},
+    ],
+}
+VOLUME_TIERS = {
+    "type": "volume",
+    "tiers": [{"bound": 1000, "unit_amount": "1"}, {"bound": 10000, "unit_amount": "0.8"}, {"bound": None, "unit_amount": "0.5"}],
+}
+
+
+def at(month, day, hour=12):
+    return dt.datetime(2026, month, day, hour, 0, tzinfo=dt.UTC)
+
+
+def calls_meter(organization):
+    meter = make_meter(organization, name="Calls", event_name="calls")
+    meter.aggregation = {"func": "sum", "property": "n"}
+    meter.save()
+    return meter
+
+
+def use(organization, customer, when, n):
+    with clock.freeze(when + dt.timedelta(seconds=1)):
+        events_ingest(
+            organization=organization,
+            events=[{"name": "calls", "customer_id": str(customer.id), "timestamp": when.isoformat(), "metadata": {"n": n}}],
+        )
+
+
+def tiered_product(organization, meter, tiers, cap=None, name="API"):
+    metered = {"amount_type": "metered_tiers", "price_currency": "usd", "meter_id": str(meter.id), "tiers": tiers}
+    if cap is not None:
+        metered["cap_amount"] = cap
+    return product_create(
+        organization=organization,
+        name=name,
+        recurring_interval="month",
+        prices=[{"amount_type": "fixed", "price_amount": 1000, "price_currency": "usd"}, metered],
+    )
+
+
+def cycle_orders(subscription):
+    return list(Order.objects.filter(subscription=subscription, billing_reason="subscription_cycle").order_by("period_start"))
+
+
+def usage_rows(order):
+    return [(i.label.split(" · ")[-1], i.amount) for i in order.items.order_by("position", "created_at")][1:]
+
+
+def test_graduated_usage_crosses_tiers_with_credits_and_a_cap_that_bites(organization, customer, card):
+    meter = calls_meter(organization)
+    product = tiered_product(organization, meter, API_TIERS, cap=50_000)
+    credit = benefit_create(
+        organization=organization,
+        type="meter_credit",
+        description="2,000 calls",
+        properties={"units": 2000, "meter_id": str(meter.id)},
+    )
+    product_benefits_set(product=product, benefits=[credit.id])
+    subscription = subscribe(organization, customer, product)
+    use(organization, customer, at(2, 3), 100_000)
+    use(organization, customer, at(2, 20), 52_000)  # month 1: 152,000 calls
+    use(organization, customer, at(3, 10), 3_003)  # month 2: 3,003 calls
+
+    # /upcoming mid-month shows the running amount of the usage so far (100,000 − 2,000 = 98,000 billable)
+    with clock.freeze(at(2, 10)):
+        preview = renewal_preview(subscription=subscription)
+    assert [i.amount for i in preview.items] == [1000, 0, 48_500]  # 97,000 × 0.5
+
+    call_command("run_billing", now=at(2, 28).isoformat())
+    call_command("run_billing", now=at(3, 31).isoformat())
+    first, second = cycle_orders(subscription)
+
+    # Month 1 by hand: 152,000 − 2,000 credited = 150,000 billable;
+    # 1,000 × 0 = 0; 99,000 × 0.5 = 49,500; 50,000 × 0.2 = 10,000 → 59,500, capped at 50,000:
+    # the third tier bills what is left of the cap, 500.
+    assert usage_rows(first) == [
+        ("units 1–1,000: 1,000 × 0¢", 0),
+        ("units 1,001–100,000: 99,000 × 0.5¢", 49_500),
+        ("units 100,001+: 50,000 × 0.2¢ (capped)", 500),
+    ]
+    assert (first.subtotal_amount, first.total_amount, first.status) == (51_000, 51_000, OrderStatus.PAID)
+    # Month 2: 3,003 − 2,000 = 1,003 billable: 0 + 3 × 0.5 = 1.5 → 2 (half away from zero); the cap does not bite.
+    assert usage_rows(second) == [("units 1–1,000: 1,000 × 0¢", 0), ("units 1,001–100,000: 3 × 0.5¢", 2)]
+    assert second.total_amount == 1002
+    # the inputs are on the order, and billing_verify recomputes both from them alone
+    line = first.pricing_inputs["lines"][1]
+    assert (line["units"], line["credited_units"], line["price"]["cap_amount"]) == ("152000", "2000", 50_000)
+    assert line["price"]["rate_tiers"]["tiers"][1] == {"bound": 100000, "unit_amount": "0.5"}
+    assert order_mismatches(first) == [] and order_mismatches(second) == []
+
+
+def test_volume_usage_prices_every_unit_at_the_tier_reached(organization, customer, card):
+    meter = calls_meter(organization)
+    product = tiered_product(organization, meter, VOLUME_TIERS, cap=5_000, name="Volume API")
+    subscription = subscribe(organization, customer, product)
+    use(organization, customer, at(2, 3), 1_000)  # month 1: exactly on the first bound
+    use(organization, customer, at(3, 3), 4_001)  # month 2: second tier
+    use(organization, customer, at(4, 3), 12_000)  # month 3: third tier, 6,000 → capped at 5,000
+    for now in (at(2, 28), at(3, 31), at(4, 30)):
+        call_command("run_billing", now=now.isoformat())
+    orders = cycle_orders(subscription)
+    assert [usage_rows(o) for o in orders] == [
+        [("1,000 units at the 1–1,000 rate: 1,000 × 1¢", 1_000)],
+        [("4,001 units at the 1,001–10,000 rate: 4,001 × 0.8¢", 3_201)],  # 3,200.8 → 3,201
+        [("12,000 units at the 10,001+ rate: 12,000 × 0.5¢ (capped)", 5_000)],
+    ]
+    assert [o.total_amount for o in orders] == [2_000, 4_201, 6_000]
+    assert all(order_mismatches(o) == [] for o in orders)
+    assert orders[0].period_start == at(2, 28) and orders[0].items.order_by("position").last().period_start == T0

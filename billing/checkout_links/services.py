@@ -12,7 +12,7 @@ from django.db import transaction
 from billing.checkouts import services as checkout_services
 from billing.discounts.services import discount_unusable_reason
 from billing.models import CheckoutLink, CheckoutLinkProduct, Discount, Product, ProductPrice, ProductVisibility
-from billing.subscriptions.services import validate_seats
+from billing.subscriptions.services import validate_seats, validate_units
 from polar import clock
 from polar.errors import PolarError, PolarRequestValidationError
 
@@ -88,6 +88,10 @@ def _validate_units(units: int, products) -> None:
     for product in products:
         if not any(p.amount_type == UNIT_BASED for p in _active_prices(product)):
             raise _invalid(("body", "units"), "Units can only be preconfigured when all products use unit-based pricing.")
+        try:
+            validate_units(_active_prices(product), units)
+        except PolarRequestValidationError:
+            raise _invalid(("body", "units"), f"Product '{product.name}' does not allow {units} units.")
 
 
 def _write_products(link: CheckoutLink, products) -> None:
@@ -237,6 +241,13 @@ def checkout_link_open(
             seats = link.seats
         except PolarRequestValidationError:
             seats = None
+    units = None
+    if link.units is not None:
+        try:  # a unit lock the selected product no longer allows is cleared, like seats
+            _validate_units(link.units, [selected])
+            units = link.units
+        except PolarRequestValidationError:
+            units = None
     metadata = {**(link.metadata or {}), **{k: v for k, v in (query_metadata or {}).items() if v}}
     options = dict(
         organization=link.organization,
@@ -252,6 +263,7 @@ def checkout_link_open(
         customer_name=customer_name,
         locale=locale,
         seats=seats,
+        units=units,
         metadata=metadata,
     )
     try:

@@ -49,3 +49,20 @@ def renewal_preview(*, subscription: Subscription) -> RenewalPreview | None:
     order.invoice_number, order.invoice_sequence, order.created_at = "", 0, now  # not numbered: never written
     items = order_services.order_items_from_lines(order=order, lines=lines, created_at=now)
     return RenewalPreview(order=order, items=items)
+
+
+def subscription_meter_amounts(*, subscription: Subscription) -> dict[str, int]:
+    """The running amount of each metered price of the current period, by meter id (as a string): the
+    usage so far priced exactly as the renewal will (per unit or through tiers, less meter credits,
+    capped), before discount and tax. Polar's ``SubscriptionMeter.amount``. Reads only."""
+    if subscription.status not in Subscription.RENEWABLE_STATUSES:
+        return {}
+    plan = cycle_plan(subscription=subscription, usage_end=min(clock.now(), subscription.current_period_end))
+    meter_of = {str(p.id): str(p.meter_id) for p in subscription.prices.all() if p.is_metered}
+    result = price(plan.pricing_input)
+    amounts = dict.fromkeys(meter_of.values(), 0)
+    for line in result.lines:
+        # Only this period's usage: late usage and prorations of earlier periods are not running amounts.
+        if line.price_id in meter_of and line.period_start == plan.closed.start:
+            amounts[meter_of[line.price_id]] += line.amount
+    return amounts

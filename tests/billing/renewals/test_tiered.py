@@ -9,7 +9,7 @@ from django.core.management import call_command
 from billing.benefits.services import benefit_create
 from billing.catalog.services import product_benefits_set, product_create
 from billing.models import Order, OrderStatus
-from billing.renewals.preview import renewal_preview
+from billing.renewals.preview import renewal_preview, subscription_meter_amounts
 from billing.renewals.verify import order_mismatches
 from billing.usage.services import events_ingest
 from polar import clock
@@ -87,7 +87,9 @@ def test_graduated_usage_crosses_tiers_with_credits_and_a_cap_that_bites(organiz
     # /upcoming mid-month shows the running amount of the usage so far (100,000 − 2,000 = 98,000 billable)
     with clock.freeze(at(2, 10)):
         preview = renewal_preview(subscription=subscription)
+        running = subscription_meter_amounts(subscription=subscription)
     assert [i.amount for i in preview.items] == [1000, 0, 48_500]  # 97,000 × 0.5
+    assert running == {str(meter.id): 48_500}  # Polar's SubscriptionMeter.amount
 
     call_command("run_billing", now=at(2, 28).isoformat())
     call_command("run_billing", now=at(3, 31).isoformat())

@@ -123,3 +123,16 @@ def test_units_on_a_product_without_a_unit_price_are_refused(organization, custo
     subscription = lifecycle.subscription_create(organization=organization, customer=customer, product=plain)
     with pytest.raises(PolarRequestValidationError):
         changes.subscription_change_units(subscription=subscription, units=3)
+
+
+def test_checkout_link_with_units_opens_checkouts_with_that_quantity(api_client, anonymous_client, organization):
+    product = licences(organization)
+    body = {"products": [str(product.id)], "payment_processor": "stripe"}
+    response = api_client.post("/v1/checkout-links/", {**body, "units": 2}, format="json")  # below minimum_units
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "units"]
+    link = api_client.post("/v1/checkout-links/", {**body, "units": 12}, format="json").json()
+    assert link["units"] == 12
+    response = anonymous_client.get(f"/v1/checkout-links/{link['client_secret']}/redirect")
+    assert response.status_code in (302, 303, 307), response.content
+    checkout = Checkout.objects.get()
+    assert (checkout.units, checkout.amount) == (12, 11_600)

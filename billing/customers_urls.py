@@ -5,6 +5,7 @@ from django.urls import path
 
 from billing import customers_api
 from billing.exports import api as exports_api
+from billing.payments import api as payments_api
 
 urlpatterns = [
     path("customers/", customers_api.CustomerListCreateApi.as_view(), name="customers-list"),
@@ -13,5 +14,10 @@ urlpatterns = [
         "customers/external/<str:external_id>/state",
         customers_api.CustomerExternalStateApi.as_view(),
         name="customers-external-state",
+    ),
+    path(
+        "customers/external/<str:external_id>/payment-methods",
+        payments_api.CustomerExternalPaymentMethodListApi.as_view(),
+        name="customers-external-payment-methods",
     ),
 ]

@@ -11,3 +11,4 @@ class CustomersConfig(AppConfig):
         from . import models
 
         auditlog.register(models.Customer)
+        auditlog.register(models.Member)

@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models.functions import Lower
 
-from polar.models import OrganizationOwnedModel
+from polar.models import OrganizationOwnedModel, TimestampedModel
 
 
 class Customer(OrganizationOwnedModel):
@@ -48,3 +48,47 @@ class Customer(OrganizationOwnedModel):
 
     def __str__(self):
         return self.email or self.external_id or str(self.id)
+
+
+class Member(TimestampedModel):
+    """A person of a customer (a team's employee, or an individual's own login): Polar's ``Member``.
+
+    Exactly one active owner per customer once members exist; a team has any number of other members
+    (``billing_manager`` or ``member``), an individual only its owner. Email is unique per customer
+    ignoring case, and so is ``external_id``, among members not deleted. Deletion is soft
+    (``deleted_at``): seats and audit entries keep pointing at the member.
+    """
+
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        BILLING_MANAGER = "billing_manager"
+        MEMBER = "member"
+
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="members")
+    email = models.EmailField(max_length=320)
+    name = models.CharField(max_length=256, null=True, blank=True)
+    external_id = models.CharField(max_length=256, null=True, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "customer", Lower("email"), condition=models.Q(deleted_at__isnull=True), name="member_email_unique_per_customer"
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "external_id"],
+                condition=models.Q(deleted_at__isnull=True, external_id__isnull=False),
+                name="member_external_id_unique_per_customer",
+            ),
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(deleted_at__isnull=True, role="owner"),
+                name="member_one_owner_per_customer",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "created_at"])]
+
+    def __str__(self):
+        return f"{self.email} ({self.role})"

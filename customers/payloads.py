@@ -84,3 +84,22 @@ def customer_output(customer) -> dict:
         "first_user_event_at": dt(customer.first_user_event_at),
         "avatar_url": None,
     }
+
+
+def member_output(member) -> dict:
+    """A member in Polar's ``Member`` shape (the API resource and the ``member.*`` webhooks' data)."""
+    return {
+        "id": str(member.id),
+        "created_at": dt(member.created_at),
+        "modified_at": dt(member.modified_at),
+        "customer_id": str(member.customer_id),
+        "email": member.email,
+        "name": member.name,
+        "external_id": member.external_id,
+        "role": member.role,
+    }
+
+
+class MemberOutput(serializers.BaseSerializer):
+    def to_representation(self, member) -> dict:
+        return member_output(member)

@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 
-from .models import Customer
+from .models import Customer, Member
 
 
 def customer_list(
@@ -46,3 +46,28 @@ def customer_get(*, organization, id) -> Customer | None:
 
 def customer_get_by_external_id(*, organization, external_id: str) -> Customer | None:
     return customer_list(organization=organization).filter(external_id=external_id).first()
+
+
+def member_list(*, customer, role: str | None = None):
+    """The customer's members that are not deleted (the customer was found through a scoped selector)."""
+    queryset = Member.objects.filter(customer=customer, deleted_at__isnull=True)
+    if role is not None:
+        queryset = queryset.filter(role=role)
+    return queryset
+
+
+def member_get(*, customer, id) -> Member | None:
+    return member_list(customer=customer).filter(pk=id).first()
+
+
+def member_get_by_external_id(*, customer, external_id: str) -> Member | None:
+    return member_list(customer=customer).filter(external_id=external_id).first()
+
+
+def member_get_for_organization(*, organization, id) -> Member | None:
+    """A member of any live customer of the organization (seats name members by id alone)."""
+    return (
+        Member.objects.filter(organization=organization, pk=id, deleted_at__isnull=True, customer__deleted_at__isnull=True)
+        .select_related("customer")
+        .first()
+    )

@@ -117,6 +117,20 @@ class CustomerPaymentMethodListApi(_CustomerScoped):
         return self.respond(output.data, status=201)
 
 
+class CustomerExternalPaymentMethodListApi(PolarAPIView):
+    scope = "customers"
+
+    @extend_schema(operation_id="customers:list_payment_methods_external", responses=PaymentMethodOutput(many=True))
+    def get(self, request, external_id):
+        customer = selectors.payment_customer_get_by_external_id(organization=self.organization, external_id=external_id)
+        if customer is None:
+            raise ResourceNotFound("Customer not found")
+        queryset = selectors.payment_method_list(organization=self.organization, customer=customer).order_by(*self.sorting())
+        return self.paginated(
+            queryset, PaymentMethodOutput, context={"default_payment_method_id": customer.default_payment_method_id}
+        )
+
+
 class CustomerPaymentMethodDetailApi(_CustomerScoped):
     @extend_schema(operation_id="customers:delete_payment_method", responses={204: None})
     def delete(self, request, id, payment_method_id):

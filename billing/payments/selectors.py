@@ -16,6 +16,11 @@ def payment_customer_get(*, organization, id: uuid.UUID) -> Customer | None:
     return Customer.objects.filter(organization=organization, id=id, deleted_at__isnull=True).first()
 
 
+def payment_customer_get_by_external_id(*, organization, external_id: str) -> Customer | None:
+    """The organization's (not deleted) customer with this external id, or None."""
+    return Customer.objects.filter(organization=organization, external_id=external_id, deleted_at__isnull=True).first()
+
+
 def payment_method_list(*, organization, customer: Customer):
     """A customer's usable (not deleted) saved methods."""
     return PaymentMethod.objects.filter(organization=organization, customer=customer, deleted_at__isnull=True)

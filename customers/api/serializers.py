@@ -9,7 +9,7 @@ from polar.api.metadata import MetadataField
 
 
 class OwnerInput(serializers.Serializer):
-    """Polar's MemberOwnerCreate. Accepted for compatibility; team members are not modelled yet."""
+    """Polar's MemberOwnerCreate: the customer's owner member, created with the customer."""
 
     email = serializers.EmailField()
     name = serializers.CharField(required=False, allow_null=True, max_length=256)
@@ -38,7 +38,8 @@ class CustomerCreateInput(serializers.Serializer):
             raise serializers.ValidationError(
                 {"organization_id": serializers.ErrorDetail("Organization not found.", code="value_error")}
             )
-        attrs.pop("owner", None)
+        if attrs.get("owner") is None:
+            attrs.pop("owner", None)
         return attrs
 
 
@@ -67,3 +68,24 @@ class CustomerListQuery(serializers.Serializer):
 
 class CustomerDeleteQuery(serializers.Serializer):
     anonymize = serializers.BooleanField(required=False, default=False)
+
+
+class MemberCreateInput(serializers.Serializer):
+    """Polar's MemberCreateFromCustomer: the customer is the one in the path; owners are made by transfer."""
+
+    email = serializers.EmailField(max_length=320)
+    name = serializers.CharField(required=False, allow_null=True, max_length=256)
+    external_id = serializers.CharField(required=False, allow_null=True, max_length=256)
+    role = serializers.ChoiceField(choices=["member", "billing_manager"], required=False, default="member")
+
+
+class MemberUpdateInput(serializers.Serializer):
+    """Polar's MemberUpdate."""
+
+    name = serializers.CharField(required=False, allow_null=True, max_length=256)
+    email = serializers.EmailField(required=False, allow_null=True, max_length=320)
+    role = serializers.ChoiceField(choices=["owner", "billing_manager", "member"], required=False, allow_null=True)
+
+
+class MemberListQuery(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["owner", "billing_manager", "member"], required=False)

@@ -9,8 +9,9 @@ import hashlib
 
 from django.db import IntegrityError, transaction
 
-from customers.models import Customer
+from customers.models import Customer, Member
 from customers.payloads import CustomerOutput
+from customers.services.members import member_create, members_delete_for_customer
 from customers.tax_ids import InvalidTaxID, validate_tax_id
 from polar import clock
 from polar.api.metadata import validate_metadata
@@ -101,6 +102,7 @@ def customer_create(
     locale: str | None = None,
     external_id: str | None = None,
     metadata: dict | None = None,
+    owner: dict | None = None,
 ) -> Customer:
     """Create a customer and emit ``customer.created`` in the same transaction.
 
@@ -108,7 +110,9 @@ def customer_create(
     organization's customers that are not deleted answers 422 naming the field, whether it is found
     by the pre-check or by the unique index (a concurrent create); nothing is written then.
     Not idempotent by itself: retries are made safe by the API's Idempotency-Key, or by the
-    external id (a second create with it fails with 422). Billing creates customers through
+    external id (a second create with it fails with 422). ``owner`` (Polar's ``MemberOwnerCreate``:
+    email, name, external_id) adds the customer's owner member in the same transaction (and emits
+    ``member.created`` after ``customer.created``). Billing creates customers through
     ``billing.usage.services.customer_create``, which also links the usage events ingested earlier.
     """
     if type not in Customer.Type.values:
@@ -136,6 +140,14 @@ def customer_create(
     )
     _save_unique(customer, force_insert=True)
     _emit(customer, WebhookEventType.CUSTOMER_CREATED)
+    if owner is not None:
+        member_create(
+            customer=customer,
+            email=owner["email"],
+            name=owner.get("name"),
+            external_id=owner.get("external_id"),
+            role=Member.Role.OWNER,
+        )
     return customer
 
 
@@ -238,5 +250,6 @@ def customer_delete(*, customer: Customer, anonymize: bool = False) -> Customer:
     customer.deleted_at = now
     customer.modified_at = now
     customer.save()
+    members_delete_for_customer(customer=customer)
     _emit(customer, WebhookEventType.CUSTOMER_DELETED)
     return customer

@@ -98,6 +98,10 @@ class Scope(models.TextChoices):
     METRICS_WRITE = "metrics:write"
     LICENSE_KEYS_READ = "license_keys:read"
     LICENSE_KEYS_WRITE = "license_keys:write"
+    MEMBERS_READ = "members:read"
+    MEMBERS_WRITE = "members:write"
+    CUSTOMER_SEATS_READ = "customer_seats:read"
+    CUSTOMER_SEATS_WRITE = "customer_seats:write"
 
 
 ALL_SCOPES = [choice.value for choice in Scope]

@@ -35,6 +35,12 @@ class WebhookEventType(models.TextChoices):
     BENEFIT_UPDATED = "benefit.updated"
     BENEFIT_GRANT_CREATED = "benefit_grant.created"
     BENEFIT_GRANT_REVOKED = "benefit_grant.revoked"
+    MEMBER_CREATED = "member.created"
+    MEMBER_UPDATED = "member.updated"
+    MEMBER_DELETED = "member.deleted"
+    CUSTOMER_SEAT_ASSIGNED = "customer_seat.assigned"
+    CUSTOMER_SEAT_CLAIMED = "customer_seat.claimed"
+    CUSTOMER_SEAT_REVOKED = "customer_seat.revoked"
 
 
 # Polar's other event names (polar-sdk's WebhookEventType). An endpoint may subscribe to them so that SDK

@@ -122,3 +122,27 @@ def test_10_payment_methods_and_payments(
     failed(results[3], "ResourceNotFound", 404)
     failed(results[4], "ResourceNotFound", 404)
     assert [p["id"] for p in ok(results[5])["items"]] == [payment["id"]]
+
+
+def test_032_payment_methods_by_external_id(sdk032, sdk032_other, live_server, contract_token, contract_organization):
+    customer = CustomerFactory(organization=contract_organization, external_id="user:42")
+    attached = _attach(live_server, contract_token, customer.id)
+    page = sdk032.customers.list_payment_methods_external(external_id="user:42").result
+    assert [method.id for method in page.items] == [attached["id"]]
+    assert isinstance(page.items[0], m032.CustomerPaymentMethodCard) and page.items[0].is_default is True
+    with pytest.raises(m032.ResourceNotFound):
+        sdk032_other.customers.list_payment_methods_external(external_id="user:42")
+
+
+def test_10_payment_methods_by_external_id(sdk10, live_server, contract_token, contract_other_token, contract_organization):
+    customer = CustomerFactory(organization=contract_organization, external_id="user:42")
+    attached = _attach(live_server, contract_token, customer.id)
+    results = sdk10.run(
+        op("customers.list_payment_methods_external", "user:42"),
+        op("customers.list_payment_methods_external", "user:42", access_token=contract_other_token),
+        op("customers.list_payment_methods_external", "nobody"),
+    )
+    [method] = ok(results[0])["items"]
+    assert method["__class__"] == "CustomerPaymentMethodCard" and method["id"] == attached["id"]
+    failed(results[1], "ResourceNotFound", 404)
+    failed(results[2], "ResourceNotFound", 404)

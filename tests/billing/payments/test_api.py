@@ -99,6 +99,21 @@ def test_list_of_another_organizations_customer_is_404(api_client, other_custome
     assert api_client.get(methods_url(other_customer.id)).status_code == 404
 
 
+def test_list_by_external_id(api_client, organization, other_api_client):
+    customer = CustomerFactory(organization=organization, external_id="user:7")
+    method = attach_card(customer)
+    CustomerFactory(organization=organization, external_id="user:8")  # no methods
+    response = api_client.get("/v1/customers/external/user:7/payment-methods")
+    assert response.status_code == 200
+    body = response.json()
+    sdk.ListResourceCustomerPaymentMethod.model_validate(body)
+    assert [(item["id"], item["is_default"]) for item in body["items"]] == [(str(method.id), True)]
+    assert api_client.get("/v1/customers/external/user:8/payment-methods").json()["items"] == []
+    assert api_client.get("/v1/customers/external/nobody/payment-methods").status_code == 404
+    # Another organization's external id is not ours.
+    assert other_api_client.get("/v1/customers/external/user:7/payment-methods").status_code == 404
+
+
 def test_delete_answers_204_and_the_method_leaves_the_list(api_client, customer):
     method = attach_card(customer)
     response = api_client.delete(f"{methods_url(customer.id)}/{method.id}")

@@ -53,22 +53,11 @@ _PREFIX_OWNERS = (
 # Merchant operations issue 13 asks for that are not built yet (see the issue's point 4).
 NOT_YET_OPERATIONS = {
     ("DELETE", "/v1/customer-seats/{seat_id}"),
-    ("DELETE", "/v1/customers/external/{external_id}/members/{member_external_id}"),
-    ("DELETE", "/v1/customers/{id}/members/{member_id}"),
     ("GET", "/v1/customer-seats"),
     ("GET", "/v1/customer-seats/claim/{invitation_token}"),
-    ("GET", "/v1/customers/external/{external_id}/members"),
-    ("GET", "/v1/customers/external/{external_id}/members/{member_external_id}"),
-    ("GET", "/v1/customers/external/{external_id}/payment-methods"),
-    ("GET", "/v1/customers/{id}/members"),
-    ("GET", "/v1/customers/{id}/members/{member_id}"),
-    ("PATCH", "/v1/customers/external/{external_id}/members/{member_external_id}"),
-    ("PATCH", "/v1/customers/{id}/members/{member_id}"),
     ("POST", "/v1/customer-seats"),
     ("POST", "/v1/customer-seats/claim"),
     ("POST", "/v1/customer-seats/{seat_id}/resend"),
-    ("POST", "/v1/customers/external/{external_id}/members"),
-    ("POST", "/v1/customers/{id}/members"),
     ("POST", "/v1/orders/"),
     ("POST", "/v1/orders/{id}/finalize"),
 }

@@ -80,6 +80,7 @@ urlpatterns += [
     path("orders/<str:id>", orders.OrderDetailApi.as_view(), name="orders-detail"),
     path("orders/<str:id>/invoice", orders.OrderInvoiceApi.as_view(), name="orders-invoice"),
     path("orders/<str:id>/receipt", orders.OrderReceiptApi.as_view(), name="orders-receipt"),
+    path("orders/<str:id>/finalize", orders.OrderFinalizeApi.as_view(), name="orders-finalize"),
     path("checkouts/", checkouts.CheckoutListApi.as_view(), name="checkouts-list"),
     path("custom-fields/", custom_fields.CustomFieldListApi.as_view(), name="custom-fields-list"),
     path("custom-fields/<str:id>", custom_fields.CustomFieldDetailApi.as_view(), name="custom-fields-detail"),

@@ -36,7 +36,7 @@ class CustomerExportQuery(serializers.Serializer):
 
 class OrderExportQuery(_Export):
     product_id = serializers.ListField(child=serializers.UUIDField(), required=False)
-    status = serializers.ListField(child=serializers.ChoiceField(choices=[*OrderStatus.values, "draft"]), required=False)
+    status = serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.values), required=False)
     created_after = AwareDateTimeField(required=False)
     created_before = AwareDateTimeField(required=False)
     columns = serializers.ListField(child=serializers.ChoiceField(choices=list(ORDER_HEADERS)), required=False)

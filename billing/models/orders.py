@@ -15,7 +15,9 @@ class OrderBillingReason(models.TextChoices):
 
 
 class OrderStatus(models.TextChoices):
+    # draft: a merchant's off-session charge not finalized yet (billing.orders.drafts); nothing charged.
     # pending: written before the charge (the crash marker); paid/refunded by services only.
+    DRAFT = "draft"
     PENDING = "pending"
     PAID = "paid"
     REFUNDED = "refunded"

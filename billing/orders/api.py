@@ -13,12 +13,14 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
-from billing.orders import selectors, services
+from billing.models import Product
+from billing.orders import drafts, selectors, services
 from billing.orders.pages import invoice_signed_path
 from billing.orders.payloads import OrderOutput
-from billing.orders.serializers import OrderListQuery, OrderUpdateInput
-from polar.api.views import PolarAPIView
-from polar.errors import ResourceNotFound
+from billing.orders.serializers import OrderCreateInput, OrderFinalizeInput, OrderListQuery, OrderUpdateInput
+from customers.models import Customer
+from polar.api.views import PolarAPIView, check_organization_id
+from polar.errors import PolarRequestValidationError, ResourceNotFound
 
 
 class OrderListApi(PolarAPIView):
@@ -30,6 +32,24 @@ class OrderListApi(PolarAPIView):
         query = self.parse_query(OrderListQuery)
         queryset = selectors.order_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, OrderOutput)
+
+    @extend_schema(operation_id="orders:create", request=OrderCreateInput, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        """A draft order (``billing.orders.drafts``): charged by ``POST /v1/orders/{id}/finalize``."""
+        data = self.parse_body(OrderCreateInput)
+        check_organization_id(self, data)
+        customer = Customer.objects.filter(
+            organization=self.organization, pk=data.pop("customer_id"), deleted_at__isnull=True
+        ).first()
+        if customer is None:
+            raise PolarRequestValidationError.single(["body", "customer_id"], "Customer does not exist.")
+        product = Product.objects.filter(organization=self.organization, pk=data.pop("product_id")).first()
+        if product is None:
+            raise PolarRequestValidationError.single(["body", "product_id"], "Product does not exist.")
+        for unused in ("units", "custom_field_data"):
+            data.pop(unused, None)
+        order = drafts.order_draft_create(organization=self.organization, customer=customer, product=product, **data)
+        return self.respond(OrderOutput(selectors.order_get(organization=self.organization, id=order.pk)).data, status=201)
 
 
 class _OrderMixin:
@@ -79,3 +99,14 @@ class OrderReceiptApi(_OrderMixin, PolarAPIView):
         if not order.paid:
             raise ResourceNotFound(f"No receipt allocated for order {order.id}.")
         return self.respond({"url": request.build_absolute_uri(invoice_signed_path(order))})
+
+
+class OrderFinalizeApi(_OrderMixin, PolarAPIView):
+    scope = "orders"
+
+    @extend_schema(operation_id="orders:finalize", request=OrderFinalizeInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request, id):
+        order = self.get_order(id)
+        data = self.parse_body(OrderFinalizeInput)
+        drafts.order_finalize(order=order, **data)
+        return self.respond(OrderOutput(self.get_order(id)).data)

@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from billing.models import OrderBillingReason, OrderStatus
-from polar.api.fields import AddressInput
+from polar.api.fields import AddressInput, Int32Field, Int64Field
+from polar.api.metadata import validate_metadata
 
 
 class OrderListQuery(serializers.Serializer):
@@ -29,3 +30,29 @@ class OrderUpdateInput(serializers.Serializer):
 
     def validate_billing_name(self, value):
         return (value or "").strip() or None
+
+
+class OrderCreateInput(serializers.Serializer):
+    """Polar's ``OrderCreate``: a draft order for an off-session charge."""
+
+    customer_id = serializers.UUIDField()
+    product_id = serializers.UUIDField()
+    organization_id = serializers.UUIDField(required=False, allow_null=True)
+    currency = serializers.CharField(required=False, allow_null=True, max_length=3)
+    amount = Int64Field(required=False, allow_null=True, min_value=0)
+    units = Int32Field(required=False, allow_null=True, min_value=1)
+    description = serializers.CharField(required=False, allow_null=True, max_length=512)
+    metadata = serializers.JSONField(required=False)
+    custom_field_data = serializers.DictField(required=False)
+
+    def validate_metadata(self, value):
+        return validate_metadata(value) if value else {}
+
+    def validate_units(self, value):
+        if value is not None:
+            raise serializers.ValidationError("Unit-based products are not supported by the off-session charge API.")
+        return value
+
+
+class OrderFinalizeInput(serializers.Serializer):
+    payment_method_id = serializers.UUIDField(required=False, allow_null=True)

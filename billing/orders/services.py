@@ -187,6 +187,11 @@ def _emit(order: Order, *events: WebhookEventType) -> None:
         webhook_event_emit(organization=order.organization, type=event, data=data)
 
 
+def order_emit(order: Order, *events: WebhookEventType) -> None:
+    """``_emit`` for the other order modules (draft orders)."""
+    _emit(order, *events)
+
+
 def order_invoice_numbers_next(organization, count: int = 1) -> list[tuple[int, str]]:
     """Allocate the next ``count`` numbers under the counter's row lock. The lock is held until the
     caller's transaction ends, which serialises numbering per organization; a rollback gives the

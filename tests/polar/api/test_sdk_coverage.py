@@ -58,8 +58,6 @@ NOT_YET_OPERATIONS = {
     ("POST", "/v1/customer-seats"),
     ("POST", "/v1/customer-seats/claim"),
     ("POST", "/v1/customer-seats/{seat_id}/resend"),
-    ("POST", "/v1/orders/"),
-    ("POST", "/v1/orders/{id}/finalize"),
 }
 
 

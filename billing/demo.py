@@ -60,9 +60,11 @@ def seed_demo_billing(*, organization_slug: str = "demo") -> dict:
     from billing.subscriptions.lifecycle import subscription_create
     from billing.usage.services import events_ingest
     from customers.models import Customer
+    from payouts.demo import demo_payout_account
     from polar.organizations.models import Organization
 
     organization, _ = Organization.objects.get_or_create(slug=organization_slug, defaults={"name": "Demo"})
+    demo_payout_account(organization)  # weekly payouts: the months below end with payouts paid (payouts/demo.py)
     with transaction.atomic():
         meter = Meter.objects.filter(organization=organization, name="Demo API calls").first() or Meter.objects.create(
             organization=organization,

@@ -8,7 +8,7 @@ class PayoutsConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from payouts.metrics import ledger_state
+        from payouts.metrics import ledger_state, payouts_state
         from payouts.models import Payout, PayoutAccount
         from polar.observability.metrics import SCRAPE_COLLECTORS
 
@@ -17,5 +17,6 @@ class PayoutsConfig(AppConfig):
         # Bank details and the risk freeze (who froze, why) are audited; the ledger is its own audit trail.
         auditlog.register(PayoutAccount)
         auditlog.register(Payout)
-        if ledger_state not in SCRAPE_COLLECTORS:
-            SCRAPE_COLLECTORS.append(ledger_state)
+        for collector in (ledger_state, payouts_state):
+            if collector not in SCRAPE_COLLECTORS:
+                SCRAPE_COLLECTORS.append(collector)

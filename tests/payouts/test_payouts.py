@@ -246,3 +246,27 @@ def test_two_organizations_payouts_do_not_mix():
     bank_account(second)
     assert payout_create(organization=first).amount == 1880
     assert payout_create(organization=second).amount == 3000 - 160
+
+
+def test_payout_gauges(organization, other_organization):
+    from payouts.metrics import payouts_state
+
+    def gauges():
+        return {(f.name, tuple(s.labels.values())): s.value for f in payouts_state() for s in f.samples}
+
+    assert gauges()[("polar_payouts_failed_last_day", ())] == 0
+    available_funds(organization)
+    bank_account(organization, number=FAILING_ACCOUNT)
+    payout_create(organization=organization)
+    payout_freeze(organization=other_organization, reason="review")
+    values = gauges()
+    assert values[("polar_payouts_in_transit", ("usd",))] == 1
+    assert values[("polar_payouts_in_transit_amount", ("usd",))] == 1880
+    assert values[("polar_payouts_frozen_organizations", ())] == 1
+    now = clock.now()
+    payouts_process(now=now)
+    with clock.freeze(now + TRANSIT_TIME):
+        payouts_process(now=now + TRANSIT_TIME)
+        values = gauges()
+    assert values[("polar_payouts_failed_last_day", ())] == 1
+    assert ("polar_payouts_in_transit", ("usd",)) not in values

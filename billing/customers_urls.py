@@ -6,6 +6,7 @@ from django.urls import path
 from billing import customers_api
 from billing.exports import api as exports_api
 from billing.payments import api as payments_api
+from billing.seats import api as seats_api
 
 urlpatterns = [
     path("customers/", customers_api.CustomerListCreateApi.as_view(), name="customers-list"),
@@ -20,4 +21,11 @@ urlpatterns = [
         payments_api.CustomerExternalPaymentMethodListApi.as_view(),
         name="customers-external-payment-methods",
     ),
+    # Member items: billing's, because deleting a member revokes its seats (billing.seats).
+    path(
+        "customers/external/<str:external_id>/members/<str:member_external_id>",
+        seats_api.CustomerExternalMemberApi.as_view(),
+        name="customers-external-members-detail",
+    ),
+    path("customers/<str:id>/members/<str:member_id>", seats_api.CustomerMemberApi.as_view(), name="customers-members-detail"),
 ]

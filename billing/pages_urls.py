@@ -7,6 +7,7 @@ from billing.analytics import pages as analytics_pages
 from billing.checkouts import pages as checkout_pages
 from billing.orders import pages as order_pages
 from billing.portal import pages as portal_pages
+from billing.seats import pages as seat_pages
 
 urlpatterns = [
     path("demo/checkout", checkout_pages.demo_checkout_page, name="demo-checkout-page"),
@@ -17,4 +18,5 @@ urlpatterns = [
     path("staff/metrics/", analytics_pages.staff_metrics_index, name="staff-metrics"),
     path("staff/metrics/<uuid:organization_id>/", analytics_pages.staff_metrics_page, name="staff-metrics-page"),
     path("staff/metrics/<uuid:organization_id>/data", analytics_pages.staff_metrics_data, name="staff-metrics-data"),
+    path("seats/claim", seat_pages.seat_claim_page, name="seat-claim-page"),
 ]

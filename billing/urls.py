@@ -247,3 +247,17 @@ urlpatterns += [
     path("orders/<str:id>/retry-payment", dunning_api.OrderRetryPaymentApi.as_view(), name="orders-retry-payment"),
     path("orders/<str:id>/payment-attempts", dunning_api.OrderPaymentAttemptsApi.as_view(), name="orders-payment-attempts"),
 ]
+
+from billing.seats import api as seats_api  # noqa: E402
+
+urlpatterns += [
+    path("customer-seats/", seats_api.CustomerSeatListApi.as_view(), name="customer-seats-list"),
+    path("customer-seats/claim", seats_api.CustomerSeatClaimApi.as_view(), name="customer-seats-claim"),
+    path(
+        "customer-seats/claim/<str:invitation_token>",
+        seats_api.CustomerSeatClaimInfoApi.as_view(),
+        name="customer-seats-claim-info",
+    ),
+    path("customer-seats/<str:seat_id>", seats_api.CustomerSeatApi.as_view(), name="customer-seats-detail"),
+    path("customer-seats/<str:seat_id>/resend", seats_api.CustomerSeatResendApi.as_view(), name="customer-seats-resend"),
+]

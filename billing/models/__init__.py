@@ -25,6 +25,7 @@ from billing.models.payments import Payment, PaymentMethod  # noqa: F401
 from billing.models.portal import CustomerSession  # noqa: F401
 from billing.models.refunds import Refund, RefundReason, RefundStatus  # noqa: F401
 from billing.models.sandbox import SandboxCharge, SandboxDispute, SandboxPaymentMethod, SandboxRefund, SandboxSettings  # noqa: F401
+from billing.models.seats import CustomerSeat, SeatStatus  # noqa: F401
 from billing.models.subscriptions import (  # noqa: F401
     CustomerCancellationReason,
     PendingSubscriptionUpdate,

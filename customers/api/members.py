@@ -94,13 +94,3 @@ class CustomerMemberListApi(MemberListCreateApi):
 @_list_schema("_external")
 class CustomerExternalMemberListApi(MemberListCreateApi):
     pass
-
-
-@item_schema("")
-class CustomerMemberApi(MemberItemApi):
-    pass
-
-
-@item_schema("_external")
-class CustomerExternalMemberApi(MemberItemApi):
-    pass

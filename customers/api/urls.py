@@ -12,12 +12,6 @@ urlpatterns = [
         name="customers-external-members",
     ),
     path("customers/<str:id>/members", members.CustomerMemberListApi.as_view(), name="customers-members"),
-    path(
-        "customers/external/<str:external_id>/members/<str:member_external_id>",
-        members.CustomerExternalMemberApi.as_view(),
-        name="customers-external-members-detail",
-    ),
-    path("customers/<str:id>/members/<str:member_id>", members.CustomerMemberApi.as_view(), name="customers-members-detail"),
     path("customers/external/<str:external_id>", views.CustomerExternalApi.as_view(), name="customers-external"),
     path("customers/<str:id>", views.CustomerDetailApi.as_view(), name="customers-detail"),
 ]

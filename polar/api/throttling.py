@@ -27,7 +27,7 @@ LICENSE_KEY_ROUTES = frozenset(
     }
 )
 INGEST_ROUTES = frozenset({"events-ingest"})
-PUBLIC_ROUTE_PREFIXES = ("checkouts-client-",)
+PUBLIC_ROUTE_PREFIXES = ("checkouts-client-", "customer-seats-claim")
 
 
 def _token_id(request) -> str | None:

@@ -52,12 +52,6 @@ _PREFIX_OWNERS = (
 )
 # Merchant operations issue 13 asks for that are not built yet (see the issue's point 4).
 NOT_YET_OPERATIONS = {
-    ("DELETE", "/v1/customer-seats/{seat_id}"),
-    ("GET", "/v1/customer-seats"),
-    ("GET", "/v1/customer-seats/claim/{invitation_token}"),
-    ("POST", "/v1/customer-seats"),
-    ("POST", "/v1/customer-seats/claim"),
-    ("POST", "/v1/customer-seats/{seat_id}/resend"),
 }
 
 

@@ -6,7 +6,18 @@ import uuid
 
 import pytest
 
+from polar import ratelimit
+
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _forget_the_auth_failures():
+    """The organization token this test sends to the customer-portal routes (which take customer sessions)
+    counts as failed authentications from 127.0.0.1; past the limit the address is locked out for ten
+    minutes, which would refuse every later test of this process (the live-server contract tests run last)."""
+    yield
+    ratelimit.flush_all()
 
 BODIES = [
     {},

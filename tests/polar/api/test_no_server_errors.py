@@ -19,6 +19,7 @@ def _forget_the_auth_failures():
     yield
     ratelimit.flush_all()
 
+
 BODIES = [
     {},
     {"a": 1},

@@ -82,3 +82,14 @@ def other_api_client(other_token):
 @pytest.fixture
 def anonymous_client():
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit_counters():
+    """Every test starts with no rate-limit counter left by an earlier one: the failed-authentication
+    lockout counts per client address, and every test client is 127.0.0.1, so a test that sends wrong
+    credentials on purpose (tests/polar/api/test_no_server_errors.py sends an organization token to every
+    customer-portal route) would otherwise lock the following tests out for ten minutes."""
+    from polar import ratelimit
+
+    ratelimit.flush_all()

@@ -36,7 +36,7 @@ from billing.pricing.inputs import (
     PricingInput,
 )
 from billing.pricing.periods import period_seconds
-from billing.pricing.tiers import TierError, tier_breakdown, tier_line_label
+from billing.pricing.tiers import Tier, TierError, Tiers, tier_breakdown, tier_line_label
 from polar.money import round_minor_units
 
 _BPS = Decimal(10_000)
@@ -133,30 +133,24 @@ class PricingResult:
 
 
 def seat_amount(price: PriceVersion, seats: int) -> int:
-    """The full-period amount for ``seats`` seats of a seat-based price (exact: integers throughout).
+    """The full-period amount for ``seats`` seats of a seat-based price, through the tier engine
+    (``billing.pricing.tiers``: the seat tiers are the schedule with ``bound = max_seats``, the shape
+    API 2027-01 shows them in; seat prices are whole cents, so nothing is rounded).
 
     ``volume``: every seat at the price of the tier that contains ``seats``.
     ``graduated``: seats 1..n each at the price of the tier they fall in (first seats in the first tier).
-    Zero seats cost 0. Raises ``PricingError`` when ``seats`` lies beyond the tiers.
+    Zero seats cost 0. Raises ``PricingError`` when ``seats`` lies outside the tiers.
     """
     if seats == 0:
         return 0
     tiers = sorted(price.tiers, key=lambda t: t.min_seats)
-    if price.tier_mode == "volume":
-        for tier in tiers:
-            if tier.min_seats <= seats and (tier.max_seats is None or seats <= tier.max_seats):
-                return tier.price_per_seat * seats
+    if seats < tiers[0].min_seats:
         raise PricingError(f"{seats} seats are outside the tiers of price {price.price_id}")
-    total = 0
-    counted = 0
-    for tier in tiers:
-        upper = seats if tier.max_seats is None else min(seats, tier.max_seats)
-        in_tier = max(0, upper - max(tier.min_seats, 1) + 1)
-        total += in_tier * tier.price_per_seat
-        counted += in_tier
-    if counted != seats:
-        raise PricingError(f"{seats} seats are outside the tiers of price {price.price_id}")
-    return total
+    try:
+        schedule = Tiers(price.tier_mode, tuple(Tier(t.max_seats, Decimal(t.price_per_seat)) for t in tiers))
+        return tier_breakdown(schedule, seats).amount
+    except TierError:
+        raise PricingError(f"{seats} seats are outside the tiers of price {price.price_id}") from None
 
 
 def full_amount(line: LineInput) -> Decimal:

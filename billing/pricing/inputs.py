@@ -126,8 +126,6 @@ class PriceVersion:
         if self.amount_type == "metered_unit":
             if self.unit_amount is None or self.unit_amount < 0:
                 raise ValueError("a metered price needs a non-negative unit_amount")
-            if self.cap_amount is not None and self.cap_amount < 0:
-                raise ValueError("cap_amount must be non-negative")
         if self.amount_type == "seat_based":
             if not self.tiers:
                 raise ValueError("a seat-based price needs tiers")

@@ -298,3 +298,103 @@ def test_iter_periods_keeps_the_anchor_day_for_months_and_years_only():
         dt.datetime(2027, 2, 28, tzinfo=UTC),
         dt.datetime(2028, 2, 29, tzinfo=UTC),
     ]
+
+
+# --- seats and rate tiers through the engine -----------------------------------------------------
+
+
+def seat_price(mode="volume"):
+    tiers = (SeatTier(1, 5, 1000), SeatTier(6, None, 800))
+    return PriceVersion(price_id="p_seats", amount_type="seat_based", currency="usd", tiers=tiers, tier_mode=mode)
+
+
+def test_seat_lines_through_the_engine():
+    assert price(order(LineInput(price=seat_price(), label="Seats", seats=3))).total_amount == 3000
+    # Exactly on a tier's upper bound: still that tier's price (volume).
+    assert price(order(LineInput(price=seat_price(), label="Seats", seats=5))).total_amount == 5000
+    assert price(order(LineInput(price=seat_price(), label="Seats", seats=6))).total_amount == 4800
+    assert price(order(LineInput(price=seat_price("graduated"), label="Seats", seats=6))).total_amount == 5800
+    assert price(order(LineInput(price=seat_price(), label="Seats", seats=0))).total_amount == 0
+    assert full_amount(LineInput(price=seat_price(), label="Seats", seats=0)) == 0
+    assert full_amount(LineInput(price=seat_price(), label="Seats", seats=2)) == 2000
+
+
+def rate_price(amount_type, type_="graduated", rows=((10, "1"), (None, "2")), cap=None):
+    from billing.pricing.tiers import Tier, Tiers
+
+    tiers = Tiers(type_, tuple(Tier(bound, Decimal(rate)) for bound, rate in rows))
+    return PriceVersion(price_id="p_t", amount_type=amount_type, currency="usd", rate_tiers=tiers, cap_amount=cap)
+
+
+def test_metered_tiers_bill_usage_less_credits_with_the_cap():
+    line = LineInput(price=rate_price("metered_tiers"), label="Calls", units=Decimal(25), credited_units=Decimal(5))
+    # 20 billable: 10 × 1 + 10 × 2 = 30
+    result = price(order(line))
+    assert [item.amount for item in result.lines] == [10, 20]
+    assert full_amount(line) == 30
+    capped = LineInput(price=rate_price("metered_tiers", cap=25), label="Calls", units=Decimal(25), credited_units=Decimal(5))
+    assert [item.amount for item in price(order(capped)).lines] == [10, 15]
+    assert full_amount(capped) == 25
+
+
+def test_unit_based_bills_the_units_bought_without_credits_or_cap():
+    # Credits and a cap are for metered usage: a unit-based line bills every unit bought.
+    line = LineInput(price=rate_price("unit_based", cap=5), label="Licences", units=Decimal(12), credited_units=Decimal(3))
+    assert [item.amount for item in price(order(line)).lines] == [10, 4]
+    assert full_amount(line) == 14
+    none = LineInput(price=rate_price("unit_based"), label="Licences", units=Decimal(0))
+    assert price(order(none)).total_amount == 0
+    assert full_amount(none) == 0
+
+
+def test_a_prorated_unit_based_line_is_rounded_once_after_the_proration():
+    # 13 units at 0.2¢ = 2.6¢ exact; half the period left: 1.3 → 1 (rounding first would give 3 × ½ → 2).
+    line = LineInput(
+        price=rate_price("unit_based", rows=((None, "0.2"),)),
+        label="Licences",
+        units=Decimal(13),
+        prorate_from=dt.datetime(2025, 1, 16, 12, tzinfo=UTC),
+    )
+    assert [item.amount for item in price(order(line)).lines] == [1]
+
+
+def test_rate_tier_line_labels_name_the_tier_type():
+    graduated = LineInput(price=rate_price("unit_based"), label="Licences", units=Decimal(12))
+    assert [item.label for item in price(order(graduated)).lines] == [
+        "Licences · units 1–10: 10 × 1¢",
+        "Licences · units 11+: 2 × 2¢",
+    ]
+    volume = LineInput(price=rate_price("unit_based", type_="volume"), label="Licences", units=Decimal(12))
+    assert [item.label for item in price(order(volume)).lines] == ["Licences · 12 units at the 11+ rate: 12 × 2¢"]
+
+
+def test_a_quantity_beyond_the_last_tier_is_refused_with_the_price():
+    line = LineInput(price=rate_price("unit_based", rows=((10, "1"),)), label="Licences", units=Decimal(11))
+    with refused("price p_t: No tier covers quantity 11 (the last tier ends at 10)"):
+        price(order(line))
+
+
+def test_a_one_cent_line_takes_its_fixed_discount():
+    result = price(order(LineInput(price=fixed(1), label="Tiny"), discount=fixed_off(usd=5)))
+    assert (result.lines[0].discount_amount, result.total_amount) == (1, 0)
+
+
+def test_awareness_is_checked_before_anything_else():
+    class NoOffset(dt.tzinfo):
+        def utcoffset(self, when):
+            return None
+
+        def dst(self, when):
+            return None
+
+    with pytest.raises(ValueError, match=r"^start must be an aware datetime$"):
+        period_seconds(dt.datetime(2025, 1, 1, tzinfo=NoOffset()), JAN.end)
+    with pytest.raises(ValueError, match=r"^start must be an aware datetime$"):
+        period_seconds("2025-01-01T00:00:00+00:00", JAN.end)
+    with pytest.raises(ValueError, match=r"^start must be an aware datetime$"):
+        next_period_end(dt.datetime(2025, 1, 1, tzinfo=NoOffset()), "day")
+
+
+def test_iter_periods_keeps_an_explicit_anchor_day():
+    periods = iter_periods(dt.datetime(2025, 2, 28, tzinfo=UTC), "month", 1, 31)
+    assert [next(periods)[1] for _ in range(2)] == [dt.datetime(2025, 3, 31, tzinfo=UTC), dt.datetime(2025, 4, 30, tzinfo=UTC)]

@@ -240,6 +240,7 @@ def test_line_input_defaults_of_an_old_stored_dict():
     line = LineInput.from_dict({"price": fixed(500).to_dict(), "label": "Pro", "tax_rate_bps": "1500"})
     assert line == LineInput(price=fixed(500), label="Pro", tax_rate_bps=1500)
     assert (line.kind, line.credited_units, line.discountable, line.rollover_units) == ("charge", Decimal(0), True, None)
+    assert LineInput.from_dict({"price": fixed(500).to_dict(), "label": "Pro"}).tax_rate_bps == 0
     assert LineInput.from_dict({"price": fixed(500).to_dict(), "label": "Pro", "discountable": 0}).discountable is False
     assert LineInput.from_dict({"price": fixed(500).to_dict(), "label": "Pro", "credited_units": None}).credited_units == 0
 

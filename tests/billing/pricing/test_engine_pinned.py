@@ -340,7 +340,9 @@ def test_metered_tiers_bill_usage_less_credits_with_the_cap():
 def test_unit_based_bills_the_units_bought_without_credits_or_cap():
     # Credits and a cap are for metered usage: a unit-based line bills every unit bought.
     line = LineInput(price=rate_price("unit_based", cap=5), label="Licences", units=Decimal(12), credited_units=Decimal(3))
-    assert [item.amount for item in price(order(line)).lines] == [10, 4]
+    result = price(order(line))
+    assert [item.amount for item in result.lines] == [10, 4]
+    assert [item.label for item in result.lines] == ["Licences · units 1–10: 10 × 1¢", "Licences · units 11+: 2 × 2¢"]
     assert full_amount(line) == 14
     none = LineInput(price=rate_price("unit_based"), label="Licences", units=Decimal(0))
     assert price(order(none)).total_amount == 0

@@ -71,8 +71,10 @@ def main(patterns: list[str]) -> int:
             explained.add(key)
             continue
         unexplained.append((mutant, state, removed, added))
-    print(f"{len(states)} mutants: {killed} killed, {len(explained)} equivalent (mutation-equivalents.toml), "
-          f"{len(unexplained)} not killed and not explained")
+    print(
+        f"{len(states)} mutants: {killed} killed, {len(explained)} equivalent (mutation-equivalents.toml), "
+        f"{len(unexplained)} not killed and not explained"
+    )
     for mutant, state, removed, added in unexplained:
         print(f"\n{mutant}: {state}\n  - {removed}\n  + {added}")
     stale = [entry for key, entry in listed.items() if key not in explained]

@@ -14,6 +14,7 @@ dunning and the two packages must not import each other), else ``dunning_portal_
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import structlog
@@ -151,3 +152,34 @@ def dunning_email_send(kind: str, object_id, *, portal_url: str | None = None) -
     if kind == RECOVERED:
         return dunning_recovery_send(case_id=object_id, portal_url=portal_url)
     raise ValueError(f"unknown dunning e-mail {kind!r}")
+
+
+def dunning_notify(kind: str, object_id) -> None:
+    """Send a customer e-mail now; called after the transaction that decided it has committed (no lock
+    held). Sent here rather than through a task so that the sweep, the portal and the API leave the
+    caller's audit actor alone (auditlog's context does not nest); a failed send is logged, never
+    raised, and the hourly step sends what is still unsent (``dunning_notices_resend``). At most once each."""
+    try:
+        dunning_email_send(kind, object_id)
+    except Exception:
+        logger.exception("dunning.notify_failed", kind=kind, object_id=str(object_id))
+
+
+def dunning_notices_resend(*, now: dt.datetime, limit: int) -> int:
+    """Send again the e-mails of the last day whose send failed (each is claimed once before it goes out)."""
+    since = now - dt.timedelta(days=1)
+    attempts = list(
+        DunningAttempt.objects.filter(status=DunningAttemptStatus.FAILED, notified_at__isnull=True, claimed_at__gte=since)
+        .exclude(order__customer__email="")
+        .values_list("id", flat=True)[:limit]
+    )
+    cases = list(
+        DunningCase.objects.filter(status=DunningCaseStatus.RECOVERED, recovery_notified_at__isnull=True, ended_at__gte=since)
+        .exclude(order__customer__email="")
+        .values_list("id", flat=True)[:limit]
+    )
+    for attempt_id in attempts:
+        dunning_notify(FAILED, attempt_id)
+    for case_id in cases:
+        dunning_notify(RECOVERED, case_id)
+    return len(attempts) + len(cases)

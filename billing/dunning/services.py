@@ -22,6 +22,7 @@ The outcome (``_attempt_settle``) is applied once under the attempt's row lock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import structlog
@@ -73,37 +74,6 @@ class OrderNotEligibleForRetry(PolarError):
     error = "OrderNotEligibleForRetry"
 
 
-def _notify(kind: str, object_id) -> None:
-    """Send a customer e-mail now; called after the transaction that decided it has committed (no lock
-    held). Sent here rather than through a task so that the sweep, the portal and the API leave the
-    caller's audit actor alone (auditlog's context does not nest); a failed send is logged, never
-    raised, and the hourly step sends what is still unsent (``_notices_unsent``). At most once each."""
-    try:
-        emails.dunning_email_send(kind, object_id)
-    except Exception:
-        logger.exception("dunning.notify_failed", kind=kind, object_id=str(object_id))
-
-
-def _notices_unsent(*, now: dt.datetime, limit: int) -> int:
-    """Send again the e-mails of the last day whose send failed (each is claimed once before it goes out)."""
-    since = now - dt.timedelta(days=1)
-    attempts = list(
-        DunningAttempt.objects.filter(status=DunningAttemptStatus.FAILED, notified_at__isnull=True, claimed_at__gte=since)
-        .exclude(order__customer__email="")
-        .values_list("id", flat=True)[:limit]
-    )
-    cases = list(
-        DunningCase.objects.filter(status=DunningCaseStatus.RECOVERED, recovery_notified_at__isnull=True, ended_at__gte=since)
-        .exclude(order__customer__email="")
-        .values_list("id", flat=True)[:limit]
-    )
-    for attempt_id in attempts:
-        _notify(emails.FAILED, attempt_id)
-    for case_id in cases:
-        _notify(emails.RECOVERED, case_id)
-    return len(attempts) + len(cases)
-
-
 # --- opening a case ---------------------------------------------------------------------------------
 
 
@@ -145,7 +115,9 @@ def dunning_on_renewal_failed(*, subscription: Subscription, order: Order, payme
             case.next_attempt_at = _slot_time(case, 1)
             case.save()
         attempt = None
-        if payment is None or not DunningAttempt.objects.filter(payment=payment).exists():
+        # Recorded once: a payment is unique on its attempt; "no card" only when the case opens (renewals
+        # call the hook again for this order at later cycles while it has no failed payment).
+        if (payment is None and created) or (payment is not None and not DunningAttempt.objects.filter(payment=payment).exists()):
             number = int(payment.idempotency_key.rsplit(":", 1)[1]) if payment is not None else None
             attempt = DunningAttempt(
                 case=case,
@@ -168,7 +140,7 @@ def dunning_on_renewal_failed(*, subscription: Subscription, order: Order, payme
             _skip_to_final(case)
         _sync_order_schedule(locked, case)
     if attempt is not None:
-        _notify(emails.FAILED, attempt.id)
+        emails.dunning_notify(emails.FAILED, attempt.id)
     return case
 
 
@@ -289,6 +261,9 @@ def _charge(attempt: DunningAttempt) -> DunningAttempt:
         except PaymentError as exc:  # timeout: the payment stays pending and is reconciled, then settled here
             logger.warning("dunning.charge_unsettled", attempt_id=str(attempt.id), error=str(exc))
             payment = exc.payment
+        except PolarError as exc:  # refused before any charge (card removed since, key taken by another path)
+            logger.warning("dunning.charge_refused", attempt_id=str(attempt.id), error=exc.error)
+            return _attempt_refused(attempt_id=attempt.id, error=exc)
         if payment is not None and attempt.payment_id is None:
             with transaction.atomic():
                 row = DunningAttempt.objects.select_for_update().get(pk=attempt.pk)
@@ -296,6 +271,21 @@ def _charge(attempt: DunningAttempt) -> DunningAttempt:
                     row.payment = payment
                     row.save(update_fields=["payment"])
     return _attempt_settle(attempt_id=attempt.id)
+
+
+def _attempt_refused(*, attempt_id, error: PolarError) -> DunningAttempt:
+    """The charge was refused before reaching the processor: the attempt failed (its slot is used)."""
+    with transaction.atomic():
+        attempt = DunningAttempt.objects.select_for_update().get(pk=attempt_id)
+        if attempt.status != DunningAttemptStatus.PENDING or attempt.payment_id is not None:
+            return attempt
+        attempt.status = DunningAttemptStatus.FAILED
+        attempt.decline_code = error.error[:64]
+        attempt.decline_message = str(error.detail)[:512]
+        attempt.modified_at = clock.now()
+        attempt.save(update_fields=["status", "decline_code", "decline_message", "modified_at"])
+    _after_failure(attempt)
+    return attempt
 
 
 def _attempt_settle(*, attempt_id) -> DunningAttempt:
@@ -341,7 +331,7 @@ def _recover(attempt: DunningAttempt) -> None:
             _subscription_recover(
                 case.subscription_id, card=attempt.payment_method if attempt.kind == DunningAttemptKind.CUSTOMER else None
             )
-    _notify(emails.RECOVERED, case.id)
+    emails.dunning_notify(emails.RECOVERED, case.id)
 
 
 def _subscription_recover(subscription_id, *, card) -> None:
@@ -386,7 +376,7 @@ def _after_failure(attempt: DunningAttempt) -> None:
             _sync_order_schedule(order, case)
     if end:
         _exhaust(case_id=case.id)
-    _notify(emails.FAILED, attempt.id)
+    emails.dunning_notify(emails.FAILED, attempt.id)
 
 
 def _exhaust(*, case_id) -> None:
@@ -405,16 +395,18 @@ def _exhaust(*, case_id) -> None:
         case.save(update_fields=["status", "next_attempt_at", "ended_at"])
         order = Order.objects.select_for_update().get(pk=case.order_id)
         _sync_order_schedule(order, case)
-    if case.usage_only or case.subscription_id is None:
-        order_services.order_void(order=order)
+    subscription = Subscription.objects.filter(pk=case.subscription_id).first()
+    if case.usage_only or subscription is None or subscription.status == SubscriptionStatus.CANCELED:
+        order_services.order_void(order=order)  # nothing else to end: the bill is given up
         return
-    subscription = Subscription.objects.get(pk=case.subscription_id)
     if subscription.status not in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.ACTIVE):
         return
     if case.end_action == DunningEndAction.REVOKE:
-        # The order stays pending (unpaid, never charged again): void it so nothing keeps it open.
+        # The orders left unpaid are never charged again: voided, so nothing keeps them (or their cases,
+        # closed by the next step) open.
         subscription_revoke(subscription=subscription)
-        order_services.order_void(order=order)
+        for unpaid in Order.objects.filter(subscription=subscription, status=OrderStatus.PENDING).order_by("pk"):
+            order_services.order_void(order=unpaid)
         return
     with transaction.atomic():
         locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
@@ -442,7 +434,7 @@ def _case_close_if_settled(*, case_id) -> bool:
         if order.paid and case.subscription_id is not None and not case.usage_only:
             _subscription_recover(case.subscription_id, card=None)
     if case.status == DunningCaseStatus.RECOVERED:
-        _notify(emails.RECOVERED, case.id)
+        emails.dunning_notify(emails.RECOVERED, case.id)
     return True
 
 
@@ -474,6 +466,18 @@ def _benefits_suspend_due(*, now: dt.datetime, limit: int) -> int:
     return count
 
 
+@contextlib.contextmanager
+def _isolated(event: str, object_id):
+    """One case's trouble (a bug, a database error) is logged and never stops the others: the next run
+    tries it again. Yields a callable telling whether it failed."""
+    state = {"failed": False}
+    try:
+        yield lambda: state["failed"]
+    except Exception:
+        state["failed"] = True
+        logger.exception(event, object_id=str(object_id))
+
+
 def dunning_run_due(*, now: dt.datetime, limit: int = 500) -> dict:
     """The hourly step: (1) settle attempts whose answer came late; (2) claim and make every scheduled
     retry due at ``now`` (one per case per run: the slot is claimed before the charge); (3) suspend
@@ -484,9 +488,11 @@ def dunning_run_due(*, now: dt.datetime, limit: int = 500) -> dict:
     stale = DunningAttempt.objects.filter(
         status=DunningAttemptStatus.PENDING, claimed_at__lte=now - dt.timedelta(minutes=5)
     ).order_by("created_at")
+    errors = 0
     for attempt in stale[:limit]:
-        if _charge(attempt).status != DunningAttemptStatus.PENDING:
-            settled += 1
+        with _isolated("dunning.settle_failed", attempt.id) as failed:
+            settled += _charge(attempt).status != DunningAttemptStatus.PENDING
+        errors += failed()
     # Orders paid (or voided) by another path since — the portal's confirm_retry_payment, a merchant's
     # charge: end their cases now (the subscription back with its benefits, the recovery e-mail).
     elsewhere = list(
@@ -496,7 +502,11 @@ def dunning_run_due(*, now: dt.datetime, limit: int = 500) -> dict:
         .exclude(order__status=OrderStatus.PENDING)
         .values_list("id", flat=True)[:limit]
     )
-    closed = sum(_case_close_if_settled(case_id=case_id) for case_id in elsewhere)
+    closed = 0
+    for case_id in elsewhere:
+        with _isolated("dunning.close_failed", case_id) as failed:
+            closed += _case_close_if_settled(case_id=case_id)
+        errors += failed()
     attempted = recovered = 0
     due = list(
         DunningCase.objects.filter(status=DunningCaseStatus.OPEN, next_attempt_at__lte=now)
@@ -504,16 +514,14 @@ def dunning_run_due(*, now: dt.datetime, limit: int = 500) -> dict:
         .values_list("id", "next_slot")[:limit]
     )
     for case_id, slot in due:
-        if _case_close_if_settled(case_id=case_id):
-            continue
-        attempt = _claim(case_id, kind=DunningAttemptKind.SCHEDULED, now=now, slot=slot)
-        if attempt is None:
-            continue
-        attempted += 1
-        attempt = _charge(attempt)
-        recovered += attempt.status == DunningAttemptStatus.SUCCEEDED
+        with _isolated("dunning.attempt_failed", case_id) as failed:
+            attempt = _claim(case_id, kind=DunningAttemptKind.SCHEDULED, now=now, slot=slot)
+            if attempt is not None:
+                attempted += 1
+                recovered += _charge(attempt).status == DunningAttemptStatus.SUCCEEDED
+        errors += failed()
     suspended = _benefits_suspend_due(now=now, limit=limit)
-    notices = _notices_unsent(now=now, limit=limit)
+    notices = emails.dunning_notices_resend(now=now, limit=limit)
     return {
         "settled": settled,
         "closed": closed,
@@ -521,6 +529,7 @@ def dunning_run_due(*, now: dt.datetime, limit: int = 500) -> dict:
         "recovered": recovered,
         "benefits_suspended": suspended,
         "notices_resent": notices,
+        "errors": errors,
     }
 
 

@@ -88,3 +88,79 @@ def test_recovery_rate_per_month(organization, product, subscription):
     assert (row["cases"], row["recovered"], row["exhausted"], row["open"]) == (2, 1, 1, 0)
     assert (row["amount_at_risk"], row["amount_recovered"], row["recovery_rate"]) == (4000, 2000, 0.5)
     assert lost.id != subscription.id
+
+
+def test_no_card_on_file_is_a_failed_attempt_without_a_charge_and_a_new_card_recovers(
+    organization, customer, product, mailoutbox
+):
+    from billing.payments.services import payment_method_delete
+
+    subscription = subscribe(organization, customer, product, token=None)
+    with clock.freeze(RENEWAL - HOUR):
+        for method in customer.payment_methods.all():
+            payment_method_delete(payment_method=method)
+        subscription.refresh_from_db()
+        subscription.payment_method = None
+        subscription.save(update_fields=["payment_method"])
+    run_billing(RENEWAL)
+    run_billing(RENEWAL)  # the renewal's hook again: still one "no card" attempt
+    run_billing(SLOTS[0])
+
+    case = DunningCase.objects.get(subscription=subscription)
+    assert list(case.attempts.values_list("kind", "attempt_number", "decline_code")) == [
+        ("initial", None, "no_payment_method"),
+        ("scheduled", None, "no_payment_method"),
+    ]
+    order = Order.objects.get(pk=case.order_id)
+    assert payments(order) == []
+    assert len(mailoutbox) == 2
+    with clock.freeze(SLOTS[0] + HOUR):
+        attach_card(customer, "pm_card_visa")
+        dunning_retry_for_customer(customer=customer)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert [p.idempotency_key for p in payments(order)] == [f"order:{order.id}:attempt:1"]
+
+
+def test_an_email_that_could_not_be_sent_goes_out_at_the_next_step(subscription, mailoutbox, monkeypatch):
+    from django.core.mail import EmailMultiAlternatives
+
+    real_send = EmailMultiAlternatives.send
+
+    def down(self, *args, **kwargs):
+        raise OSError("mail server down")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", down)
+    run_billing(RENEWAL)
+    assert mailoutbox == []
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    run_billing(RENEWAL + HOUR)
+    assert len(mailoutbox) == 1
+    run_billing(RENEWAL + 2 * HOUR)
+    assert len(mailoutbox) == 1
+
+
+def test_a_second_failed_renewal_has_its_own_case_and_a_revocation_ends_both(organization, subscription, mailoutbox):
+    DunningSettings.objects.create(organization=organization, retry_intervals_days=[20, 20])
+    run_billing(RENEWAL)
+    second_renewal = dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC)
+    run_billing(second_renewal)
+    first, second = DunningCase.objects.filter(subscription=subscription).order_by("started_at")
+    assert (first.status, second.status) == ("open", "open")
+    assert second.deadline_at == second_renewal + dt.timedelta(days=40)
+
+    run_billing(RENEWAL + dt.timedelta(days=20))
+    run_billing(RENEWAL + dt.timedelta(days=40))  # the first case's deadline: revoked
+    run_billing(RENEWAL + dt.timedelta(days=40, hours=1))
+
+    subscription.refresh_from_db()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert subscription.status == "canceled"
+    assert (first.status, second.status) == ("exhausted", "closed")
+    assert set(
+        Order.objects.filter(subscription=subscription, billing_reason="subscription_cycle").values_list("status", flat=True)
+    ) == {"void"}
+    attempts_before = DunningAttempt.objects.count()
+    run_billing(second.deadline_at)
+    assert DunningAttempt.objects.count() == attempts_before

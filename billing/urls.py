@@ -178,6 +178,7 @@ urlpatterns += [
 ]
 
 from billing.portal import api_benefits as portal_benefits  # noqa: E402
+from billing.portal import api_members as portal_members  # noqa: E402
 from billing.portal import api_orders as portal_orders  # noqa: E402
 from billing.portal import api_subscriptions as portal_subscriptions  # noqa: E402
 
@@ -222,6 +223,8 @@ urlpatterns += [
     path("customer-portal/meters/", portal_benefits.PortalCustomerMeterListApi.as_view(), name="portal-meters"),
     path("customer-portal/meters/<str:id>", portal_benefits.PortalCustomerMeterDetailApi.as_view(), name="portal-meters-detail"),
     path("customer-portal/downloadables/", portal_benefits.PortalDownloadableListApi.as_view(), name="portal-downloadables"),
+    path("customer-portal/members/", portal_members.PortalMemberListApi.as_view(), name="portal-members"),
+    path("customer-portal/members/<str:id>", portal_members.PortalMemberDetailApi.as_view(), name="portal-members-detail"),
     path(
         "customer-portal/organizations/<str:slug>",
         portal_benefits.PortalOrganizationApi.as_view(),

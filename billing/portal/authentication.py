@@ -46,11 +46,13 @@ class CustomerSessionAuthentication(BaseAuthentication):
             raise Throttled(wait=lock.retry_after, detail="Too many failed authentication attempts from this address.")
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != self.keyword:
-            ratelimit.hit(AUTH_FAILURES_SCOPE, address)
             raise AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'.")
         session = customer_session_authenticate(parts[1])
         if session is None:
-            ratelimit.hit(AUTH_FAILURES_SCOPE, address)
+            # Only a wrong session token counts as a guess: any other credential is refused here whether it is
+            # valid or not (an organization token is never checked by the portal), so it reveals nothing.
+            if parts[1].startswith(CUSTOMER_SESSION_TOKEN_PREFIX):
+                ratelimit.hit(AUTH_FAILURES_SCOPE, address)
             raise AuthenticationFailed("Invalid or expired customer session token.")
         observability_context.bind(organization_id=str(session.organization_id))
         # request.auth is the session: rate limits count per session; the portal view names the audit actor.

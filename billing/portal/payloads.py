@@ -167,3 +167,15 @@ def customer_meter_output(row) -> dict:
             "name": row.meter.name,
         },
     }
+
+
+def customer_portal_member_output(member) -> dict:
+    """Polar's ``CustomerPortalMember``."""
+    return {
+        "id": str(member.id),
+        "created_at": dt(member.created_at),
+        "modified_at": dt(member.modified_at),
+        "email": member.email,
+        "name": member.name,
+        "role": member.role,
+    }

@@ -173,3 +173,11 @@ def portal_demo_customer(*, organization_slug: str):
         or subscriptions.order_by("-created_at", "-id").first()
     )
     return subscription.customer if subscription is not None else None
+
+
+def portal_member_list(*, customer):
+    return customer_selectors.member_list(customer=customer).order_by("created_at", "id")
+
+
+def portal_member_get(*, customer, id):
+    return customer_selectors.member_get(customer=customer, id=id)

@@ -122,3 +122,23 @@ class PortalLicenseKeyListQuery(serializers.Serializer):
 class PortalCustomerMeterListQuery(serializers.Serializer):
     meter_id = _ids()
     query = serializers.CharField(required=False, max_length=256)
+
+
+class PortalMemberCreateInput(serializers.Serializer):
+    """Polar's ``CustomerPortalMemberCreate``."""
+
+    email = serializers.EmailField(max_length=320)
+    name = serializers.CharField(required=False, allow_null=True, max_length=256)
+    role = serializers.ChoiceField(choices=["owner", "billing_manager", "member"], default="member")
+
+    def validate_role(self, value):
+        if value == "owner":
+            raise serializers.ValidationError("Cannot add a member as owner. There must be exactly one owner.")
+        return value
+
+
+class PortalMemberUpdateInput(serializers.Serializer):
+    """Polar's ``CustomerPortalMemberUpdate``."""
+
+    name = serializers.CharField(required=False, allow_null=True, max_length=256)
+    role = serializers.ChoiceField(choices=["owner", "billing_manager", "member"], required=False, allow_null=True)

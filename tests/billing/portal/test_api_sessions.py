@@ -122,3 +122,26 @@ def test_sessions_expired_over_a_week_ago_are_pruned(customer):
     assert set(CustomerSession.objects.values_list("pk", flat=True)) == {recent.pk, live.pk}
     assert customer_sessions_prune() == 0
     assert customer_session_authenticate(live_raw) == live
+
+
+@pytest.fixture
+def fresh_counters():
+    from polar import ratelimit
+
+    ratelimit.flush_all()
+    yield
+    ratelimit.flush_all()
+
+
+def test_wrong_session_tokens_count_towards_the_lockout_and_other_credentials_do_not(
+    settings, fresh_counters, api_client, session_token
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth_failures": "3/10m"}
+    for _ in range(5):  # an organization token on the portal: refused, but not a guess
+        assert api_client.get("/v1/customer-portal/customer-session/introspect").status_code == 401
+    guesser = portal_client("polar_cst_guess")
+    for _ in range(3):
+        assert guesser.get("/v1/customer-portal/customer-session/introspect").status_code == 401
+    assert guesser.get("/v1/customer-portal/customer-session/introspect").status_code == 429
+    # Past the limit, the address is locked out: a right token too.
+    assert portal_client(session_token).get("/v1/customer-portal/customer-session/introspect").status_code == 429

@@ -206,6 +206,11 @@ def test_seats_outside_the_tiers():
     with refused("6 seats are outside the tiers of price p_g"):
         seat_amount(graduated, 6)
     assert seat_amount(graduated, 5) == 500
+    # Fewer seats than the first tier starts at (a volume price that starts at 3 seats).
+    from_three = PriceVersion(price_id="p_3", amount_type="seat_based", currency="usd", tiers=(SeatTier(3, None, 100),))
+    with refused("2 seats are outside the tiers of price p_3"):
+        seat_amount(from_three, 2)
+    assert seat_amount(from_three, 3) == 300
     assert seat_amount(bounded, 0) == 0
     assert seat_amount(graduated, 0) == 0
 

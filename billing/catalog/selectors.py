@@ -31,6 +31,13 @@ def _with_outputs(queryset):
     )
 
 
+def products_for_output():
+    """Every product, with what ``ProductOutput`` renders fetched per page: the queryset another domain's
+    selector hands to ``Prefetch("product", ...)`` when its rows embed their product (subscriptions,
+    checkouts, checkout links), so that a page of them reads its products in a fixed number of queries."""
+    return _with_outputs(Product.objects.all())
+
+
 def product_list(
     *,
     organization,

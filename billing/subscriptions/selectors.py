@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
+from billing.catalog.selectors import products_for_output
 from billing.models import PendingSubscriptionUpdate, Subscription, SubscriptionPrice
 
 
@@ -25,9 +26,11 @@ def subscription_list(
     """
     queryset = (
         Subscription.objects.filter(organization=organization)
-        .select_related("customer", "product", "discount")
-        # What SubscriptionOutput renders per row, fetched once per page instead of once per subscription.
+        .select_related("customer", "discount")
+        # What SubscriptionOutput renders per row, fetched once per page instead of once per subscription
+        # (the embedded product with its prices, benefits, custom fields and is_deletable included).
         .prefetch_related(
+            Prefetch("product", queryset=products_for_output()),
             Prefetch("subscription_prices", queryset=SubscriptionPrice.objects.select_related("product_price__meter")),
             Prefetch(
                 "pending_updates",

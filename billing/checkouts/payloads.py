@@ -71,7 +71,10 @@ def _checkout_discount(discount) -> dict | None:
 
 class CheckoutOutput(serializers.BaseSerializer):
     def to_representation(self, checkout: Checkout) -> dict:
-        products = [link.product for link in checkout.checkout_products.select_related("product").order_by("order")]
+        links = getattr(checkout, "product_links", None)  # prefetched by the selectors
+        if links is None:
+            links = checkout.checkout_products.select_related("product").order_by("order")
+        products = [link.product for link in links]
         product = checkout.product
         price = checkout.product_price
         now = clock.now()

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
-from billing.models import Checkout
+from billing.catalog.selectors import products_for_output
+from billing.models import Checkout, CheckoutProduct
 from polar import clock
 
 
+def _with_outputs(queryset):
+    """Prefetch what ``CheckoutOutput`` renders: the selected product and the offered products (each with
+    its prices, benefits, custom fields and is_deletable), so a page of checkouts reads them in a fixed
+    number of queries instead of about fourteen per checkout."""
+    return queryset.select_related("product_price", "discount", "customer", "subscription").prefetch_related(
+        Prefetch("product", queryset=products_for_output()),
+        Prefetch(
+            "checkout_products",
+            queryset=CheckoutProduct.objects.order_by("order").prefetch_related(
+                Prefetch("product", queryset=products_for_output())
+            ),
+            to_attr="product_links",
+        ),
+    )
+
+
 def checkout_get(*, organization, id) -> Checkout | None:
-    return Checkout.objects.filter(organization=organization, pk=id).first()
+    return _with_outputs(Checkout.objects.filter(organization=organization, pk=id)).first()
 
 
 def checkout_get_by_client_secret(*, client_secret: str) -> Checkout | None:
@@ -22,9 +39,7 @@ def checkout_get_by_client_secret(*, client_secret: str) -> Checkout | None:
 def checkout_list(*, organization, product_ids=None, customer_ids=None, external_customer_ids=None, statuses=None, query=None):
     """Checkouts of the organization, filtered as Polar's ``checkouts.list``. ``statuses`` are the statuses
     as read (an open or failed checkout past ``expires_at`` reads ``expired``)."""
-    queryset = Checkout.objects.filter(organization=organization).select_related(
-        "product", "product_price", "discount", "customer", "subscription"
-    )
+    queryset = _with_outputs(Checkout.objects.filter(organization=organization))
     if product_ids:
         queryset = queryset.filter(checkout_products__product_id__in=product_ids).distinct()
     if customer_ids:

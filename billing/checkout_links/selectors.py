@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
+from billing.catalog.selectors import products_for_output
 from billing.models import CheckoutLink, CheckoutLinkProduct
 
 
@@ -12,7 +13,13 @@ def _live():
         CheckoutLink.objects.filter(deleted_at__isnull=True)
         .select_related("discount", "organization")
         .prefetch_related(
-            Prefetch("link_products", queryset=CheckoutLinkProduct.objects.select_related("product").order_by("order"))
+            # Each product with what ProductOutput renders (prices, benefits, is_deletable), once per page.
+            Prefetch(
+                "link_products",
+                queryset=CheckoutLinkProduct.objects.order_by("order").prefetch_related(
+                    Prefetch("product", queryset=products_for_output())
+                ),
+            )
         )
     )
 

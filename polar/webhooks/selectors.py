@@ -37,7 +37,11 @@ def webhook_attempt_list(
     event_types: list[str] | None = None,
 ):
     """HTTP attempts (Polar's "deliveries") of the organization, with their delivery and event."""
-    queryset = WebhookDeliveryAttempt.objects.filter(organization=organization).select_related("delivery__endpoint", "event")
+    queryset = WebhookDeliveryAttempt.objects.filter(organization=organization).select_related(
+        # WebhookEventOutput renders the event through the delivery (attempt.delivery.event).
+        "delivery__endpoint",
+        "delivery__event",
+    )
     if endpoint_ids:
         queryset = queryset.filter(endpoint_id__in=endpoint_ids)
     if start_timestamp is not None:

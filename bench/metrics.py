@@ -99,18 +99,18 @@ INSERT INTO billing_order (id, created_at, organization_id, customer_id, product
     currency, subtotal_amount, discount_amount, net_amount, tax_amount, total_amount, applied_balance_amount, due_amount,
     refunded_amount, refunded_tax_amount, platform_fee_amount, pricing_inputs, pricing_version,
     invoice_number, invoice_sequence, description, metadata, paid_at, payment_attempts, awaiting_fulfilment)
-SELECT gen_random_uuid(), t, %(org)s, c.id, %(book)s, 'purchase', 'paid', 'usd', 2500, 0, 2500, 0, 2500, 0, 2500,
+SELECT gen_random_uuid(), t, %(org)s, c.ids[1 + (g::bigint * 7919) %% array_length(c.ids, 1)], %(book)s, 'purchase', 'paid', 'usd',
+       2500, 0, 2500, 0, 2500, 0, 2500,
        0, 0, 0, '{}'::jsonb, 1, 'P-' || g, %(offset)s + g, '', '{}'::jsonb, t, 1, false
 FROM generate_series(1, %(count)s) AS g
 CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (random() + g * 0) * (%(now)s::timestamptz - %(start)s::timestamptz) AS t) AS ts
-CROSS JOIN LATERAL (SELECT id FROM customers_customer WHERE organization_id = %(org)s
-                    ORDER BY id OFFSET (g * 7919) %% %(customers)s LIMIT 1) AS c
+CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM customers_customer WHERE organization_id = %(org)s) AS c
 """
 
 EVENTS = """
 INSERT INTO billing_event ("timestamp", id, organization_id, ingested_at, name, source, customer_id, external_customer_id, metadata)
 SELECT t, gen_random_uuid(), %(org)s, %(ingested)s, CASE WHEN g %% 5 = 0 THEN 'upload' ELSE 'api_call' END, 'user',
-       c.ids[1 + (g * 7919) %% array_length(c.ids, 1)], NULL,
+       c.ids[1 + (g::bigint * 7919) %% array_length(c.ids, 1)], NULL,
        CASE WHEN g %% 5 = 0 THEN jsonb_build_object('tokens', g %% 4000)
             ELSE jsonb_build_object('tokens', g %% 4000, '_cost', jsonb_build_object('amount', (g %% 300) / 100.0, 'currency', 'usd')) END
 FROM generate_series(%(first)s, %(last)s) AS g

@@ -137,7 +137,14 @@ def load(args, organization, products):
     ensure_months([((start.month - 1 + i) // 12 + start.year, (start.month - 1 + i) % 12 + 1) for i in range(args.months + 1)])
     # About ten paid months a subscription: what it takes to reach --orders with a fifth of them one-time purchases.
     subscriptions = min(args.customers, max(1, int(args.orders * 0.8 / 10)))
-    params = {"org": organization.id, "now": now, "start": start, "customers": args.customers, "subscriptions": subscriptions, **products}
+    params = {
+        "org": organization.id,
+        "now": now,
+        "start": start,
+        "customers": args.customers,
+        "subscriptions": subscriptions,
+        **products,
+    }
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(SUBSCRIPTIONS, params)
@@ -146,7 +153,10 @@ def load(args, organization, products):
         renewals = cursor.fetchone()[0]
         purchases = max(0, args.orders - renewals)
         cursor.execute(PURCHASES, {**params, "count": purchases, "offset": renewals})
-    print(f"loaded {subscriptions:,} subscriptions, {renewals:,} renewal orders, {purchases:,} purchases in {time.perf_counter() - started:.0f} s", flush=True)
+    print(
+        f"loaded {subscriptions:,} subscriptions, {renewals:,} renewal orders, {purchases:,} purchases in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     started = time.perf_counter()
     batch = 1_000_000
     for first in range(1, args.events + 1, batch):
@@ -202,8 +212,14 @@ def measure(args, organization, meter):
     )  # fmt: skip
     everything = [m.slug for m in METRICS]
     no_events = [m.slug for m in METRICS if "events" not in m.sources]
-    report("a year of daily metrics, every metric", timed(args.samples, lambda: payloads.metrics_response(scope=scope, slugs=everything)))
-    report("a year of daily metrics, without the event-based ones", timed(args.samples, lambda: payloads.metrics_response(scope=scope, slugs=no_events)))
+    report(
+        "a year of daily metrics, every metric",
+        timed(args.samples, lambda: payloads.metrics_response(scope=scope, slugs=everything)),
+    )
+    report(
+        "a year of daily metrics, without the event-based ones",
+        timed(args.samples, lambda: payloads.metrics_response(scope=scope, slugs=no_events)),
+    )
 
     now = dt.datetime.now(dt.UTC)
     month = (month_start(now, 1), month_start(now, 0))
@@ -219,13 +235,23 @@ def measure(args, organization, meter):
     rollups.meter_rollup_refresh(meter=meter, rebuild=True)
     print(f"rollup built in {time.perf_counter() - started:.1f} s", flush=True)
     with_rollup = (timed(args.samples, whole), timed(args.samples * 5, one))
-    through = (meter_quantities(organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day"), one())
+    through = (
+        meter_quantities(
+            organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day"
+        ),
+        one(),
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT definition, watermark, rebuilt_at FROM billing_meter_rollup_state WHERE meter_id = %s", [meter.id])
         state = cursor.fetchone()
         cursor.execute("DELETE FROM billing_meter_rollup_state WHERE meter_id = %s", [meter.id])
     raw = (timed(args.samples, whole), timed(args.samples * 5, one))
-    raw_answers = (meter_quantities(organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day"), one())
+    raw_answers = (
+        meter_quantities(
+            organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day"
+        ),
+        one(),
+    )
     with connection.cursor() as cursor:
         cursor.execute("INSERT INTO billing_meter_rollup_state VALUES (%s, %s, %s, %s)", [meter.id, *state])
     assert through[0] == raw_answers[0] and through[1] == raw_answers[1], "the rollup and the raw events disagree"
@@ -270,9 +296,16 @@ def main():
             prices = [{"amount_type": "fixed", "price_amount": amount, "price_currency": "usd"}]
             return product_create(organization=organization, name=name, prices=prices, **extra).id
 
-        products = {"basic": product("Basic", 1000, True), "pro": product("Pro", 3000, True), "book": product("Book", 2500, False)}
+        products = {
+            "basic": product("Basic", 1000, True),
+            "pro": product("Pro", 3000, True),
+            "book": product("Book", 2500, False),
+        }
         Customer.objects.bulk_create(
-            [Customer(organization=organization, email=f"c{i}@bench.test", external_id=f"cust-{i}") for i in range(args.customers)],
+            [
+                Customer(organization=organization, email=f"c{i}@bench.test", external_id=f"cust-{i}")
+                for i in range(args.customers)
+            ],
             batch_size=2000,
         )
         load(args, organization, products)

@@ -231,7 +231,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledger_check_is_clean(self):
-        assert ledger_breaches_list() == []
+        # Nothing new since the run started (the check is global: rows other tests left are not this run's).
+        assert ledger_breaches_list() == self.world["breaches_before"]
 
     @invariant()
     def balances_equal_entries(self):
@@ -281,10 +282,13 @@ CONSERVATION_SQL = """
       (SELECT coalesce(sum(amount), 0) FROM payouts_payout WHERE organization_id = %(org)s AND status = 'succeeded'),
       -- processor clearing (debit-normal), platform fees (credit-normal) and the merchant's position: what the
       -- platform owes it on every account (credit-normal) less its debt (debit-normal)
+      -- (the platform's and the processor's accounts are shared: only this organization's transactions count)
       (SELECT coalesce(sum(e.amount), 0) FROM payouts_ledgerentry e JOIN payouts_ledgeraccount a ON a.id = e.account_id
-       WHERE a.key = 'processor:sandbox:clearing'),
+       JOIN payouts_ledgertransaction t ON t.id = e.transaction_id
+       WHERE a.key = 'processor:sandbox:clearing' AND t.organization_id = %(org)s),
       (SELECT coalesce(-sum(e.amount), 0) FROM payouts_ledgerentry e JOIN payouts_ledgeraccount a ON a.id = e.account_id
-       WHERE a.key = 'platform:fees'),
+       JOIN payouts_ledgertransaction t ON t.id = e.transaction_id
+       WHERE a.key = 'platform:fees' AND t.organization_id = %(org)s),
       (SELECT coalesce(-sum(e.amount), 0) FROM payouts_ledgerentry e JOIN payouts_ledgeraccount a ON a.id = e.account_id
        WHERE a.organization_id = %(org)s)
 """
@@ -312,11 +316,12 @@ def test_the_ledger_keeps_every_invariant_under_any_interleaving(settings):
     with clock.freeze(START - HOLDING_PERIOD - dt.timedelta(hours=1)):
         assert order_charge(order=first, payment_method=LedgerMachine.world["card"]).status == "succeeded"
     with clock.freeze(START):
-        assert payments_release_due(now=START) == 1
+        payments_release_due(now=START)  # (other tests may have left payments of their own to release)
         LedgerMachine.world["first_order_id"] = first.id
         # Weekly payouts on: days passing pay the balance out too, besides the requests through the API.
         payout_account_settings_update(organization=organization, auto_payouts=True)
     ledger_before = LedgerTransaction.objects.count()
+    LedgerMachine.world["breaches_before"] = ledger_breaches_list()
     run_state_machine_as_test(
         LedgerMachine,
         settings=hypothesis_settings(

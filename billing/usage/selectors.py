@@ -18,6 +18,7 @@ from psycopg import sql
 
 from billing.models import CustomerMeter, Event, EventType, Meter
 from billing.usage import rollups
+from billing.usage.customer_meter_periods import customer_meter_periods, subscriptions_by_customer_meter
 from billing.usage.sql import compile_aggregation, compile_filter
 from customers.models import Customer
 from polar import clock
@@ -360,26 +361,12 @@ def current_period(*, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.d
     return start, end
 
 
-def _customer_meter_subscription(*, customer_id, meter):
-    """The customer's active subscription that bills this meter (the oldest), or None."""
-    from billing.models import Subscription
-
-    return (
-        Subscription.objects.filter(
-            customer_id=customer_id,
-            status__in=Subscription.ACTIVE_STATUSES,
-            subscription_prices__product_price__meter=meter,
-        )
-        .order_by("created_at")
-        .only("id", "current_period_start", "current_period_end")
-        .first()
-    )
-
-
 def _customer_meter_period_and_subscription(*, customer_id, meter, now=None):
-    subscription = _customer_meter_subscription(customer_id=customer_id, meter=meter)
-    if subscription is not None and subscription.current_period_start and subscription.current_period_end:
-        return (subscription.current_period_start, subscription.current_period_end), subscription.id
+    """The period a customer meter shows and the subscription it comes from (None: the calendar month);
+    ``customer_meter_periods`` answers the same for a whole list in one query."""
+    sub = subscriptions_by_customer_meter(customer_ids=[customer_id], meter_ids=[meter.id]).get((customer_id, meter.id))
+    if sub and sub["current_period_start"] and sub["current_period_end"]:
+        return (sub["current_period_start"], sub["current_period_end"]), sub["id"]
     return current_period(now=now), None
 
 
@@ -578,19 +565,23 @@ def customer_meter_list(*, organization, customer_ids=None, external_customer_id
     rows = CustomerMeter.objects.filter(organization=organization, meter__in=meters).select_related("customer", "meter")
     if customer_filter is not None:
         rows = rows.filter(customer_id__in=customer_filter)
-    result = []
-    for row in rows.order_by("-created_at", "id"):
-        period, subscription_id = _customer_meter_period_and_subscription(customer_id=row.customer_id, meter=row.meter, now=now)
+    rows = list(rows.order_by("-created_at", "id"))
+    # Periods and credits of all rows in two queries (rollover credit is read per metered-subscription row).
+    periods = customer_meter_periods(rows=rows, default=(start, end))
+    grants = meter_credit_grants_by_customer(customer_ids={row.customer_id for row in rows}) if rows else {}
+    for row in rows:
+        period, subscription_id = periods[row.pk]
         if period == (start, end):
             value = consumed.get((row.customer_id, row.meter_id), Decimal(0))
         else:
             value = meter_quantity(meter=row.meter, customer=row.customer, start=period[0], end=period[1])
-        credited = customer_meter_credited_units(
-            customer=row.customer, meter_id=row.meter_id, period=period, subscription_id=subscription_id
+        credited = grants.get((row.customer_id, row.meter_id), (0, 0))[0] + (
+            meter_credit_carried_in(subscription_id=subscription_id, meter_id=row.meter_id, period_start=period[0])
+            if subscription_id is not None
+            else 0
         )
         row.units = CustomerMeterUnits(consumed=value, credited=credited, period_start=period[0], period_end=period[1])
-        result.append(row)
-    return result
+    return rows
 
 
 def customer_meter_get(*, organization, id, now=None):

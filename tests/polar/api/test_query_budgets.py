@@ -34,10 +34,11 @@ LIST_BUDGETS = {
     "/v1/discounts/": 5,  # + amounts, product restrictions
     "/v1/license-keys/": 3,
     "/v1/meters/": 3,
-    # The list first materializes the customer-meter rows of every (customer, meter) pair of the organization,
-    # two queries per pair (the customer's current period, its meter-credit grants): constant in the page
-    # size but linear in customers x meters (10 x 10 here). Not fixed yet: see the report of issue 20.
-    "/v1/customer-meters/": 214,
+    # Computed rows: the meters (1), consumed units per customer (1 grouped query per meter: 10 here, so
+    # linear in the number of meters, not in the page nor the customers), the upsert of new pairs (1), the
+    # rows (1), their subscriptions' periods (1) and meter-credit grants (1). Not paginated in SQL: every
+    # row of the organization is computed, then the page is cut (see the report of issue 20).
+    "/v1/customer-meters/": 16,
     "/v1/events/": 3,
     "/v1/webhooks/endpoints": 3,
     "/v1/webhooks/deliveries": 3,  # attempts joined to their delivery, endpoint and event in one SELECT
@@ -54,9 +55,10 @@ GET_BUDGETS = {
     "/v1/products/{product}": 5,  # row + prices, benefits, custom fields
     "/v1/customers/{customer}": 2,
     "/v1/customers/external/{external_id}": 2,
-    # Subscriptions, their prices and products, grants, meters of the customer: see customer_state.py.
-    "/v1/customers/{customer}/state": 39,
-    "/v1/customers/external/{external_id}/state": 39,
+    # Active subscriptions with their prices and meters, granted benefits, and the customer meters (as the
+    # customer-meter list: 1 query per meter of the organization, 10 here): see billing/customer_state.py.
+    "/v1/customers/{customer}/state": 21,
+    "/v1/customers/external/{external_id}/state": 21,
     "/v1/subscriptions/{subscription}": 8,
     "/v1/orders/{order}": 3,
     "/v1/checkouts/{checkout}": 11,

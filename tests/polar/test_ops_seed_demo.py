@@ -23,7 +23,8 @@ def test_first_run_creates_organization_staff_user_and_token(tmp_path):
     result = seed(tmp_path)
     assert result["slug"] == "demo"
     billing_orders = result["created"].pop("billing")
-    assert result["created"] == {"organization": 1, "staff_user": 2, "api_token": 1}
+    # payouts/demo.py gives the demo organization a verified payout account with weekly payouts
+    assert result["created"] == {"organization": 1, "staff_user": 2, "api_token": 1, "payout_account": 1}
     # three months of renewals plus the first order and a plan change (billing/demo.py)
     assert billing_orders >= 4
     organization = Organization.objects.get(slug="demo")
@@ -37,7 +38,7 @@ def test_first_run_creates_organization_staff_user_and_token(tmp_path):
 def test_second_run_adds_nothing_and_prints_the_same_token_and_password(tmp_path):
     first = seed(tmp_path)
     second = seed(tmp_path)
-    assert second["created"] == {"organization": 0, "staff_user": 0, "api_token": 0, "billing": 0}
+    assert second["created"] == {"organization": 0, "staff_user": 0, "api_token": 0, "billing": 0, "payout_account": 0}
     assert (second["token"], second["admin_password"]) == (first["token"], first["admin_password"])
     assert Organization.objects.filter(slug="demo").count() == 1
     assert OrganizationAccessToken.objects.filter(organization__slug="demo").count() == 1

@@ -48,6 +48,8 @@ LIST_BUDGETS = {
     "/v1/payouts/": 3,
     "/v1/custom-fields/": 3,
     "/v1/payments/": 3,
+    "/v1/products/{versioned_product}/prices": 7,  # + the product and its 3 output prefetches
+    "/v1/customers/{team}/members": 4,  # + the team customer
 }
 
 # path -> budget for one object: the token lookup, the row, then what the payload embeds.
@@ -85,6 +87,7 @@ def _post(api_client, path, body):
 def _seed(api_client, organization, settings) -> dict:
     """At least ten rows of every kind the lists return; returns the ids the get endpoints need."""
     from billing.benefits.services import benefit_grants_create_for
+    from billing.catalog.services import product_update
     from billing.disputes.services import dispute_open
     from billing.models import CustomerMeter, LicenseKey, Payment
     from billing.refunds.services import refund_create
@@ -94,6 +97,7 @@ def _seed(api_client, organization, settings) -> dict:
     from polar import clock
     from polar.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEvent
     from tests.factories.catalog import make_license_keys_benefit
+    from tests.factories.customers import TeamCustomerFactory
     from tests.factories.payments import attach_card
     from tests.factories.subscriptions import custom_benefit, monthly_product, percentage_discount
     from tests.factories.usage import MeterFactory
@@ -201,6 +205,18 @@ def _seed(api_client, organization, settings) -> dict:
         for i in range(N)
     ]
     ids["custom_field"] = fields[0]["id"]
+    team = TeamCustomerFactory(organization=organization, name="Ops", external_id="team:1")
+    ids["team"] = team.id
+    for index in range(N):
+        _post(api_client, f"/v1/customers/{team.id}/members", {"email": f"member{index}@example.com"})
+    # Price history: every new price archives the one it replaces; ten versions of the last product (one
+    # no subscription uses, so its prices are plain catalog rows).
+    for index in range(N - 1):
+        product_update(
+            product=products[-1],
+            prices=[{"amount_type": "fixed", "price_amount": 2000 + index, "price_currency": "usd"}],
+        )
+    ids["versioned_product"] = products[-1].id
     return ids
 
 

@@ -10,6 +10,9 @@ STAMP := $(VENV)/.requirements.txt
 WITH_SERVICES := $(PY) scripts/devservices.py run --
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Tests run in a random order (pytest-randomly) that is fixed for a commit: the seed comes from the commit id, so
+# a failure that depends on order is reproduced with the seed pytest prints in its header (make test SEED=N).
+SEED ?= $(shell printf '%d' 0x$$(git rev-parse --short=6 HEAD 2>/dev/null || echo 0))
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test test-fast lint format migrate seed services services-stop services-status clean-data screenshots mutate
@@ -50,11 +53,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 test: $(STAMP) lint
-	$(WITH_SERVICES) $(PY) -m pytest --create-db $(PYTEST_ARGS)
+	$(WITH_SERVICES) $(PY) -m pytest --create-db -p randomly --randomly-seed=$(SEED) $(PYTEST_ARGS)
 
 # Keeps the test database between runs: faster when the migrations did not change.
 test-fast: $(STAMP)
-	$(WITH_SERVICES) $(PY) -m pytest --reuse-db $(PYTEST_ARGS)
+	$(WITH_SERVICES) $(PY) -m pytest --reuse-db -p randomly --randomly-seed=$(SEED) $(PYTEST_ARGS)
 
 # The browser tests (pytest -m browser) with their screenshots kept in docs/screenshots/ (README shows two).
 screenshots: $(STAMP)

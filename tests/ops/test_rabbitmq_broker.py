@@ -5,18 +5,11 @@ the renewal's outbox rows enqueue go through the same broker to a receiver on 12
 
 import datetime as dt
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 from kombu import Connection
 
 from billing.models import Order, OrderStatus, Subscription
@@ -29,6 +22,7 @@ from tests.billing.renewals.conftest import (  # noqa: F401 (fixtures)
     sandbox_normal,
     subscription,
 )
+from tests.ops.processes import start_worker, stop, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -56,39 +50,6 @@ def queue():
         broker.default_channel.queue_delete(name)
 
 
-def _start_worker(tmp_path: Path, queue: str) -> tuple[subprocess.Popen, Path]:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.ops.rabbitmq_worker_settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "POLAR_TEST_BROKER_URL": BROKER_URL,
-        "POLAR_TEST_QUEUE": queue,
-    }
-    log_path = tmp_path / "worker.log"
-    command = [sys.executable, "-m", "celery", "-A", "polar", "worker", "-P", "solo", "-Q", queue]
-    command += ["-n", f"rabbit-{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"]
-    process = subprocess.Popen(
-        command,
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        stdout=log_path.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return process, log_path
-
-
-def _wait_for(predicate, timeout, what, log_path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}:\n{log_path.read_text()[-3000:]}")
-
-
 def test_a_renewal_batch_and_its_webhooks_go_through_rabbitmq(subscription, make_endpoint, receiver, queue, tmp_path):  # noqa: F811 (subscription)
     from polar.celery import app
 
@@ -97,7 +58,14 @@ def test_a_renewal_batch_and_its_webhooks_go_through_rabbitmq(subscription, make
     Subscription.objects.filter(pk=subscription.pk).update(
         current_period_start=now - dt.timedelta(days=31), current_period_end=now - dt.timedelta(minutes=1)
     )
-    worker, log_path = _start_worker(tmp_path, queue)
+    worker, log_path = start_worker(
+        tmp_path,
+        f"rabbit-{queue}",
+        settings_module="tests.ops.rabbitmq_worker_settings",
+        env={"POLAR_TEST_BROKER_URL": BROKER_URL, "POLAR_TEST_QUEUE": queue},
+        pool="solo",
+        queues=queue,
+    )
     try:
         # Sent by name on the AMQP connection, to the worker's queue: the test process's own app keeps Redis.
         with Connection(BROKER_URL) as broker:
@@ -107,15 +75,9 @@ def test_a_renewal_batch_and_its_webhooks_go_through_rabbitmq(subscription, make
             types = {request["payload"]["type"] for request in receiver.at("/rabbit") if request["payload"]}
             return {"order.created", "order.paid"} <= types
 
-        _wait_for(delivered, 90, "the renewal's webhooks at the receiver", log_path)
+        wait_for(delivered, 90, "the renewal's webhooks at the receiver", log_path)
     finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(10)
+        stop(worker)
 
     log = log_path.read_text()
     assert "Connected to amqp://" in log, log[-3000:]

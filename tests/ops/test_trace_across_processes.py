@@ -5,25 +5,17 @@ The worker's spans carry the request's trace id and hang under the request's spa
 crossed the broker in the message headers and the worker continued the trace from it."""
 
 import http.server
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings as django_settings
-from django.db import connection, connections
+from django.db import connections
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from polar.observability import tracing
+from tests.ops.processes import start_worker, stop
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -88,46 +80,8 @@ def collector():
     server.server.server_close()
 
 
-@pytest.fixture
-def spans():
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.install(provider)
-    try:
-        yield exporter
-    finally:
-        tracing.uninstall()
-        provider.shutdown()
-
-
 def _flush_queue():
     redis.Redis.from_url(django_settings.CELERY_BROKER_URL).delete("celery", "unacked", "unacked_index", "unacked_mutex")
-
-
-def _start_worker(tmp_path: Path, collector_port: int) -> tuple[subprocess.Popen, Path]:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.ops.shutdown_worker_settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector_port}",
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-        "OTEL_SERVICE_NAME": "polar-worker-test",
-    }
-    log_path = tmp_path / "worker.log"
-    command = [sys.executable, "-m", "celery", "-A", "polar", "worker", "-P", "prefork", "-c", "1"]
-    command += ["-n", "traced@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"]
-    process = subprocess.Popen(
-        command,
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        stdout=log_path.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return process, log_path
 
 
 def test_the_request_trace_continues_in_the_worker_process(
@@ -143,7 +97,15 @@ def test_the_request_trace_continues_in_the_worker_process(
     make_endpoint(events=["customer.created"])
     connections.close_all()
     _flush_queue()
-    worker, log_path = _start_worker(tmp_path, collector.port)
+    worker, log_path = start_worker(
+        tmp_path,
+        "traced",
+        env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_SERVICE_NAME": "polar-worker-test",
+        },
+    )
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False  # this process publishes to Redis, as a web process does
     try:
@@ -161,13 +123,7 @@ def test_the_request_trace_continues_in_the_worker_process(
         assert wanted <= collector.names(), (collector.names(), log_path.read_text()[-3000:])
     finally:
         app.conf.task_always_eager = eager
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(10)
+        stop(worker)
         _flush_queue()
 
     (request_span,) = [span for span in spans.get_finished_spans() if span.kind == SpanKind.SERVER]

@@ -10,7 +10,26 @@ The request id is the entry's correlation id (``cid``, AUDITLOG_CID_GETTER).
 
 import contextlib
 
-from auditlog.context import set_extra_data
+from auditlog.context import auditlog_value, set_extra_data
+from django.db.models.signals import pre_save
+
+
+@contextlib.contextmanager
+def _audit_context(data: dict):
+    """auditlog's context managers do not nest: leaving one disconnects the receiver of whatever context the
+    variable holds now, and leaves the variable as it is. An inner context (an eager task inside a request, a
+    command inside a test) therefore left the outer receiver connected for good, and later entries of the same
+    thread were written with that outer actor. This one disconnects its own receiver and puts the outer value
+    back (or an empty one), whatever happened inside."""
+    from auditlog import get_logentry_model
+
+    outer = auditlog_value.get(None)
+    try:
+        with set_extra_data(data):
+            yield
+    finally:
+        pre_save.disconnect(sender=get_logentry_model(), dispatch_uid=data.get("signal_duid"))
+        auditlog_value.set(outer if outer is not None else {})
 
 
 def token_actor_label(token) -> str:
@@ -18,19 +37,17 @@ def token_actor_label(token) -> str:
 
 
 def api_actor(*, token, remote_addr: str | None = None):
-    return set_extra_data({"actor_email": token_actor_label(token), "remote_addr": remote_addr})
+    return _audit_context({"actor_email": token_actor_label(token), "remote_addr": remote_addr})
 
 
 def customer_session_actor(*, session, remote_addr: str | None = None):
     """A customer acting in the customer portal through one session (``actor_email`` names the customer)."""
     label = f"customer:{session.customer_id} session:{session.pk} org:{session.organization.slug}"
-    return set_extra_data({"actor_email": label, "remote_addr": remote_addr})
+    return _audit_context({"actor_email": label, "remote_addr": remote_addr})
 
 
-@contextlib.contextmanager
 def system_actor(name: str):
-    with set_extra_data({"actor_email": f"system:{name}"}):
-        yield
+    return _audit_context({"actor_email": f"system:{name}"})
 
 
 # --- bulk writes ------------------------------------------------------------------------------------

@@ -57,3 +57,23 @@ def test_tasks_are_audited_as_the_system_with_their_name(organization):
     revoke_token.delay(str(token.pk))  # eager in tests: runs through Celery's signals in-process
     entry = LogEntry.objects.get_for_object(token).filter(action=LogEntry.Action.UPDATE).get()
     assert entry.actor_email == "system:tests.audit.revoke_token"
+
+
+@pytest.mark.django_db
+def test_nested_audit_contexts_leave_no_actor_behind(admin_user):
+    """auditlog's contexts do not nest on their own: an inner context used to leave the outer receiver
+    connected, so every later entry of the thread named the outer actor (a staff user long gone)."""
+    from auditlog.context import set_actor
+
+    with set_actor(admin_user):
+        with system_actor("inner"):
+            inner = OrganizationFactory(slug="inner-org")
+        outer = OrganizationFactory(slug="outer-org")
+    after = OrganizationFactory(slug="after-org")
+
+    def entry(organization):
+        return LogEntry.objects.get_for_object(organization).get(action=LogEntry.Action.CREATE)
+
+    assert entry(inner).actor_email == "system:inner"
+    assert entry(outer).actor == admin_user
+    assert (entry(after).actor, entry(after).actor_email) == (None, None)

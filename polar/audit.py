@@ -20,7 +20,9 @@ def _audit_context(data: dict):
     variable holds now, and leaves the variable as it is. An inner context (an eager task inside a request, a
     command inside a test) therefore left the outer receiver connected for good, and later entries of the same
     thread were written with that outer actor. This one disconnects its own receiver and puts the outer value
-    back (or an empty one), whatever happened inside."""
+    back, whatever happened inside. With no outer context it leaves a value whose ``signal_duid`` matches no
+    receiver: receivers are process-wide, so another thread's receiver reads this thread's value and needs
+    the key."""
     from auditlog import get_logentry_model
 
     outer = auditlog_value.get(None)
@@ -29,7 +31,7 @@ def _audit_context(data: dict):
             yield
     finally:
         pre_save.disconnect(sender=get_logentry_model(), dispatch_uid=data.get("signal_duid"))
-        auditlog_value.set(outer if outer is not None else {})
+        auditlog_value.set(outer if outer is not None else {"signal_duid": None})
 
 
 def token_actor_label(token) -> str:

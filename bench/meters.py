@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import server_env  # noqa: E402
+from bench.ingest import server_env, setup_database  # noqa: E402
 
 
 def parse_args():
@@ -164,13 +164,7 @@ def measure(args, token, meter_id, customers):
 def main():
     args = parse_args()
     print(f"machine: nproc={os.cpu_count()} load={os.getloadavg()}")
-    if not args.keep_db:
-        import psycopg
-
-        with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{args.database}"')
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=server_env(args))
+    setup_database(args)  # a fresh database unless --keep-db (bench/ingest.py), migrated
     os.environ.update(server_env(args))
     import django
 

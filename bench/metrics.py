@@ -23,7 +23,6 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import server_env  # noqa: E402
+from bench.ingest import server_env, setup_database  # noqa: E402
+from bench.meters import percentile  # noqa: E402
 
 
 def parse_args():
@@ -169,11 +169,6 @@ def load(args, organization, products):
     print(f"loaded {args.events:,} events in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def percentile(values, fraction):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(fraction * (len(values) - 1))))]
-
-
 def timed(samples, call):
     call()  # warm
     values = []
@@ -264,13 +259,7 @@ def measure(args, organization, meter):
 def main():
     args = parse_args()
     print(f"machine: nproc={os.cpu_count()} load={os.getloadavg()}")
-    if not args.keep_db:
-        import psycopg
-
-        with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{args.database}"')
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=server_env(args))
+    setup_database(args)  # a fresh database unless --keep-db (bench/ingest.py), migrated
     os.environ.update(server_env(args))
     import django
 

@@ -57,6 +57,8 @@ class BillingConfig(AppConfig):
         auditlog.register(models.Order, exclude_fields=["pricing_inputs"])
         # Money given back (the ledger itself is append-only and needs no trail of its own: docs/ledger.md).
         auditlog.register(models.Refund)
+        # Four-eyes requests: who asked for a refund or payout above the threshold, who decided.
+        auditlog.register(models.ApprovalRequest)
         # Meters decide what usage is billed; events themselves are an append-only stream, not audited row by row.
         auditlog.register(models.Meter)
         # Customer sessions are access: who could act as a customer, until when (the token hash stays out).

@@ -125,3 +125,25 @@ def audit_log_many(items, *, created: bool) -> int:
     with values_insert():  # JSON diffs: see polar.db
         log_entry.objects.bulk_create(entries)
     return len(entries)
+
+
+# --- staff actions --------------------------------------------------------------------------------------
+# Every staff action that changes money or access carries a reason (docs/back-office.md). It is stored in the
+# entries' ``additional_data`` ({"reason": ..., "staff_action": ...}) of every row the action writes, beside
+# the acting user: the reason is then on the very entries that show what changed, not in a second table.
+
+
+def staff_action(*, actor, action: str, reason: str):
+    """The audit context of one staff action: ``actor`` (a user; None for an operator's command, recorded
+    as ``system:<action>``), ``action`` (its name) and ``reason`` (required, stripped, at most 500 chars)."""
+    from polar.errors import PolarRequestValidationError
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise PolarRequestValidationError.single(["body", "reason"], f"A reason is required ({action}).", "missing")
+    data = {"additional_data": {"reason": reason[:500], "staff_action": action}}
+    if actor is None:
+        data["actor_email"] = f"system:{action}"
+    else:
+        data["actor"] = actor
+    return _audit_context(data)

@@ -1,6 +1,7 @@
 """Billing models, one module per subdomain; import them here so Django finds them."""
 
 from billing.models.analytics import MetricDashboard  # noqa: F401
+from billing.models.approvals import ApprovalKind, ApprovalRequest, ApprovalStatus  # noqa: F401
 from billing.models.benefits import Benefit, BenefitGrant, LicenseKey, LicenseKeyActivation  # noqa: F401
 from billing.models.catalog import Product, ProductBenefit, ProductPrice, ProductVisibility, RecurringInterval  # noqa: F401
 from billing.models.checkout_links import CheckoutLink, CheckoutLinkProduct  # noqa: F401

@@ -33,9 +33,30 @@ class Organization(TimestampedModel):
         default="prorate",
     )
     allow_customer_updates = models.BooleanField(default=True)
+    # Risk controls, set by staff from the back office (polar.organizations.staff; docs/back-office.md).
+    # While blocked, no new checkout can be opened (API, checkout links, hosted pages); open ones finish.
+    checkouts_blocked = models.BooleanField(default=False, db_default=False)
+    checkouts_blocked_reason = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # Four-eyes: a staff refund or payout above this many minor units (in the money's own currency) waits
+    # for a second staff member's approval (billing.approvals).
+    four_eyes_threshold = models.BigIntegerField(default=50_000, db_default=50_000)
 
     class Meta:
         ordering = ["created_at"]
+        # Staff permissions (docs/back-office.md). ``access_organization`` is granted per organization with
+        # django-guardian (which merchants a staff member may see and act on); the others are what a role
+        # may do, given to the Support, Risk and Finance groups as model permissions.
+        permissions = [
+            ("access_organization", "May see and act on this merchant"),
+            ("refund_orders", "May refund orders (four-eyes above the threshold)"),
+            ("approve_four_eyes", "May approve another staff member's refund or payout"),
+            ("request_payouts", "May pay out a merchant's balance (four-eyes above the threshold)"),
+            ("freeze_payouts", "May freeze and unfreeze a merchant's payouts"),
+            ("hold_payouts", "May hold and release a single payout"),
+            ("block_checkouts", "May block and unblock a merchant's new checkouts"),
+            ("record_dispute_evidence", "May record evidence on a dispute"),
+            ("assign_staff", "May grant and revoke staff access to merchants"),
+        ]
 
     def __str__(self):
         return self.slug

@@ -93,3 +93,15 @@ def _fresh_rate_limit_counters():
     from polar import ratelimit
 
     ratelimit.flush_all()
+
+
+@pytest.fixture(autouse=True)
+def _celery_join_flag_reset():
+    """Every test starts with Celery's "inside a task" flag off. In eager mode (tests only) ``apply_async``
+    sets that process-wide flag around the task and puts back what it found; two threads doing it at once
+    (the concurrency tests commit in threads, and each commit runs its on-commit task eagerly) can exit in
+    the other's order and leave it on, after which any later ``result.get()`` raises "Never call
+    result.get() within a task!". Real workers never run eagerly, so only the test process needs this."""
+    from celery.result import _set_task_join_will_block
+
+    _set_task_join_will_block(False)

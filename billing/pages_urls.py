@@ -1,5 +1,6 @@
 """Billing's server-rendered pages (outside /v1/): the hosted checkout, the signed invoice link and the
-customer portal (/portal/, billing/portal/pages_urls.py) and the staff metrics dashboard (/staff/metrics/)."""
+customer portal (/portal/, billing/portal/pages_urls.py), the staff metrics dashboard (/staff/metrics/) and
+the support pages (/support/, billing/support/urls.py)."""
 
 from django.urls import include, path
 
@@ -18,5 +19,6 @@ urlpatterns = [
     path("staff/metrics/", analytics_pages.staff_metrics_index, name="staff-metrics"),
     path("staff/metrics/<uuid:organization_id>/", analytics_pages.staff_metrics_page, name="staff-metrics-page"),
     path("staff/metrics/<uuid:organization_id>/data", analytics_pages.staff_metrics_data, name="staff-metrics-data"),
+    path("support/", include("billing.support.urls")),
     path("seats/claim", seat_pages.seat_claim_page, name="seat-claim-page"),
 ]

@@ -64,18 +64,21 @@ def order_receipt_context(order: Order, *, portal_url: str | None = None) -> dic
     }
 
 
-def order_receipt_send(order_id, *, portal_url_for: Callable[[object], str | None] | None = None) -> bool:
+def order_receipt_send(order_id, *, portal_url_for: Callable[[object], str | None] | None = None, again: bool = False) -> bool:
     """Email the receipt of a paid (or free) order to its customer, once. Returns whether a mail was sent
-    now. ``portal_url_for(customer)`` gives the link into the customer portal (none when not given)."""
+    now. ``portal_url_for(customer)`` gives the link into the customer portal (none when not given).
+    ``again``: a staff member asked for it to be sent again (the support pages): sent whatever the
+    once-marker says, which is left as it is."""
     order = Order.objects.select_related("organization", "customer").filter(pk=order_id).first()
     if order is None or order.status not in _RECEIPT_STATUSES or not order.customer.email:
         return False
-    if not cache.add(_marker(order.id), "sent", timeout=RECEIPT_MARKER_TTL):
+    if not again and not cache.add(_marker(order.id), "sent", timeout=RECEIPT_MARKER_TTL):
         return False  # already sent (or being sent by another worker)
     try:
         context = order_receipt_context(order, portal_url=portal_url_for(order.customer) if portal_url_for else None)
     except Exception:
-        cache.delete(_marker(order.id))
+        if not again:
+            cache.delete(_marker(order.id))
         raise
     message = EmailMultiAlternatives(
         subject=f"Your {'order confirmation' if context['free'] else 'receipt'} from {order.organization.name} — order {order.invoice_number}",
@@ -87,7 +90,8 @@ def order_receipt_send(order_id, *, portal_url_for: Callable[[object], str | Non
     try:
         message.send()
     except Exception:
-        cache.delete(_marker(order.id))  # let a retry send it
+        if not again:
+            cache.delete(_marker(order.id))  # let a retry send it
         raise
     logger.info("order.receipt_sent", order_id=str(order.id))
     return True

@@ -16,6 +16,8 @@ _MOMENT = "%-d %b %Y %H:%M"
 _ACTION_WORDS = {0: "created", 1: "changed", 2: "deleted", 3: "viewed"}
 # The fields of an audit entry worth a line on the timeline (the rest is in the admin's history).
 _CHANGES_SHOWN = 4
+_NOISE = frozenset({"id", "created_at", "modified_at", "organization", "metadata", "support_action", "outcome"})
+_CREATED_SHOWN = frozenset({"status", "amount", "total_amount", "currency", "reason", "billing_reason", "trigger"})
 
 
 def _day(value) -> str:
@@ -118,22 +120,29 @@ def benefit_row(grant) -> dict:
 
 
 def _changes(entry) -> str:
-    changes = entry.changes_dict or {}
+    changes = {field: values for field, values in (entry.changes_dict or {}).items() if field not in _NOISE}
+    if entry.action == 0:  # a creation lists every field: only what says what it is
+        changes = {field: values for field, values in changes.items() if field in _CREATED_SHOWN}
     shown = []
     for field, values in list(changes.items())[:_CHANGES_SHOWN]:
         old, new = (values + [None, None])[:2] if isinstance(values, list) else (None, values)
-        shown.append(
-            f"{field}: {old if old not in (None, 'None', '') else '—'} → {new if new not in (None, 'None', '') else '—'}"
-        )
+        if entry.action == 0:
+            shown.append(f"{field}: {_value(new)}")
+        else:
+            shown.append(f"{field}: {_value(old)} → {_value(new)}")
     if len(changes) > _CHANGES_SHOWN:
         shown.append(f"and {len(changes) - _CHANGES_SHOWN} more")
     return "; ".join(shown)
 
 
+def _value(value) -> str:
+    return "—" if value in (None, "None", "") else str(value)
+
+
 def _actor(entry) -> str:
     if entry.actor_id and entry.actor is not None:
         return entry.actor.get_username()
-    return entry.actor_email or "—"
+    return entry.actor_email or ""
 
 
 def _audit_item(entry) -> dict:

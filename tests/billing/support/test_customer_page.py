@@ -22,7 +22,7 @@ def test_shows_subscriptions_orders_payment_attempts_and_dunning(
     assert sub["object"].id == subscription.id
     assert sub["object"].status == "past_due"
     assert sub["price"] == "$20.00 / month"
-    assert sub["period"] == "28 Feb 2026 – 28 Mar 2026"
+    assert sub["period"] == "28 Feb 2026 – 31 Mar 2026"
     assert sub["dunning_open"] is True
     assert sub["dunning"].startswith("retrying: 1 attempt made, next 2 Mar 2026")
 

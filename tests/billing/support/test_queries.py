@@ -11,8 +11,8 @@ from tests.factories import CustomerFactory
 from tests.factories.payments import attach_card
 from tests.factories.subscriptions import pending_order
 
-SEARCH_BUDGET = 8
-CUSTOMER_PAGE_BUDGET = 30
+SEARCH_BUDGET = 6
+CUSTOMER_PAGE_BUDGET = 20
 
 
 def count_queries(client, path, params=None) -> int:

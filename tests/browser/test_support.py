@@ -10,11 +10,13 @@ from django.core.management import call_command
 from billing.catalog.services import product_benefits_set
 from billing.models import Order, OrderBillingReason, Refund
 from billing.subscriptions.lifecycle import subscription_create
+from billing.usage.services import events_ingest
 from polar import clock
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.factories.catalog import fixed_price, make_benefit, make_product
 from tests.factories.payments import attach_card
 from tests.factories.staff import make_staff
+from tests.factories.usage import MeterFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +40,8 @@ def story():
         subscription.payment_method = attach_card(ada, "pm_card_chargeCustomerFail")
         subscription.save(update_fields=["payment_method"])
     call_command("run_billing", now=RENEWAL.isoformat())
+    MeterFactory(organization=acme, name="API calls")
+    events_ingest(organization=acme, events=[{"name": "api_call", "customer_id": str(ada.id)}] * 842)
     CustomerFactory(organization=globex, email="bob@globex.example")
     make_staff("support", acme, email="sam@staff.example", password=PASSWORD)
     first = Order.objects.get(subscription=subscription, billing_reason=OrderBillingReason.SUBSCRIPTION_CREATE)
@@ -69,6 +73,7 @@ def test_a_support_agent_finds_a_customer_and_refunds_part_of_an_order(live_serv
     order = story["order"]
     row = page.locator(f"#order-{order.id}")
     assert "card_declined" in page.get_by_test_id("orders").inner_text()
+    assert "842" in page.get_by_test_id("meters").inner_text()
     refund_form = row.get_by_test_id("action-refund")
     refund_form.locator("summary").click()
     refund_form.get_by_label("Amount").fill("7.50")

@@ -77,3 +77,18 @@ def test_orders_are_paginated(support_client, organization, customer):
     second = page(support_client, customer, page=2).context
     assert len(first["orders"]) == 25 and len(second["orders"]) == 5
     assert first["orders_page"].paginator.count == 30
+
+
+def test_the_timeline_pages_back_with_before(support_client, customer, subscription, first_order):
+    newest = page(support_client, customer).context["timeline"]
+    cut = newest[2]["at"]
+    older = page(support_client, customer, before=cut.isoformat()).context["timeline"]
+    assert older and all(item["at"] < cut for item in older)
+    # A malformed or naive instant is ignored: the newest entries again.
+    assert page(support_client, customer, before="yesterday").context["timeline"] == newest
+
+
+def test_the_staff_dashboard_links_the_support_pages(support_client, customer):
+    response = support_client.get("/admin/")
+    assert response.status_code == 200
+    assert 'href="/support/"' in response.content.decode()

@@ -229,3 +229,15 @@ def test_the_timeline_shows_a_refund(support_client, customer, first_order):
     html = response.content.decode()
     assert "Goodwill for the outage" in html and "$4.00" in html
     assert response.context["refunds"][0]["amount"] == "$4.00"
+
+
+def test_bad_input_is_a_4xx_never_a_500(support_client, customer, first_order):
+    assert support_client.get("/support/", {"q": "ada\x00"}).status_code == 422
+    assert support_client.get("/support/", {"q": "x" * 5000}).status_code == 200
+    assert support_client.get(f"/support/customers/{customer.id}/", {"page": "-3", "before": "2026-13-45"}).status_code == 200
+    response = support_client.post(f"/support/orders/{first_order.id}/refund", form(reason="a\x00b", amount="1.00"))
+    assert response.status_code == 422
+    response = support_client.post(f"/support/orders/{first_order.id}/refund", {"reason": "no token", "amount": "1.00"})
+    assert response.status_code == 422
+    assert support_client.post("/support/orders/not-a-uuid/refund", form(amount="1.00")).status_code == 404
+    assert not Refund.objects.filter(order=first_order).exists()

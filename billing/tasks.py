@@ -4,6 +4,7 @@ The tasks sit above the services they call and nothing in billing imports this m
 sweep sends ``billing.tasks.subscription_cycle_batch`` by name (``billing.renewals.sweep``)."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from billing.disputes.services import disputes_sync as disputes_sync_run
 from billing.dunning.services import dunning_run_due
@@ -28,6 +29,17 @@ def events_partitions_ensure() -> list[str]:
     return ensure_partitions_ahead()
 
 
+# What a retry can outlast: the network, a database restart or failover (connection refused, "the database
+# system is starting up", a connection cut mid-query). The chaos run (bench/chaos.py) crashes PostgreSQL under
+# a renewal batch: without the database errors here the task failed, was acked and its subscriptions waited
+# for the sweep's marker to expire (10 minutes) or for payments_reconcile (5 minutes).
+TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
+
+
+class RenewalsIncomplete(Exception):
+    """Some subscriptions of a batch could not be renewed or charged (each is logged with its error)."""
+
+
 @shared_task(name="billing.tasks.renewals_sweep")
 def renewals_sweep() -> int:
     """Beat, every minute: claim due subscriptions (skip locked) and enqueue their cycles in batches."""
@@ -39,7 +51,7 @@ def renewals_sweep() -> int:
     name="billing.tasks.subscription_cycle",
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OSError,),
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=5,
 )
@@ -56,22 +68,34 @@ def subscription_cycle(subscription_id: str) -> str | None:
 
 
 @shared_task(
+    bind=True,
     name="billing.tasks.subscription_cycle_batch",
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OSError,),
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=5,
 )
-def subscription_cycle_batch(subscription_ids: list[str]) -> int:
+def subscription_cycle_batch(self, subscription_ids: list[str]) -> int:
     """Renew a batch of due subscriptions (what the sweep enqueues) and charge their cycle orders.
     Idempotent like ``subscription_cycle``: a second delivery finds nothing due and the charges made.
-    Returns how many orders this run wrote."""
+    Returns how many orders this run wrote.
+
+    Retries (with backoff, at most 5): the whole batch when a database or network error escapes it, and only
+    the subscriptions that failed when the batch caught their errors (a cycle order committed whose charge
+    could not be recorded: the retry charges through the same processor key, so never twice)."""
     with system_actor("billing.tasks.subscription_cycle_batch"):
         result = subscription_cycles_run(subscription_ids=subscription_ids)
     # A charge the processor did not answer: retried alone later, reconciled through the same key.
     for subscription_id in result.unsettled:
         subscription_cycle.apply_async((str(subscription_id),), countdown=30)
+    if result.errors:
+        failed = [str(subscription_id) for subscription_id in result.errors]
+        raise self.retry(
+            args=(failed,),
+            countdown=min(300, 5 * 2**self.request.retries),
+            exc=RenewalsIncomplete(f"{len(failed)} of {len(subscription_ids)} subscriptions failed; retrying them"),
+        )
     return len(result.orders)
 
 

@@ -11,7 +11,8 @@ Where the limits apply (docs/security.md):
 - the hosted checkout page and the admin login (not DRF views), through ``RateLimitMiddleware``.
 
 The rates come from ``settings.RATE_LIMITS`` (scope -> "N/period"), read at each request so tests can lower
-them with the ``settings`` fixture. If Redis cannot be reached the request is let through and a warning
+them with the ``settings`` fixture; a caller may pass an organization's own rate instead (``Organization.rate_limits``,
+applied by polar.api.throttling). A hit may weigh more than one (``hit_weighted``: the events of an ingestion batch). If Redis cannot be reached the request is let through and a warning
 logged: an outage of the counter must not take the API down with it.
 """
 
@@ -52,6 +53,24 @@ end
 return {count, ttl}
 """
 
+# A weighted hit that is refused does not count: a batch bigger than what is left of the window is turned away
+# whole and the budget stays for smaller ones (else one oversized retry loop would starve the token).
+_WEIGHTED_HIT_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local weight = tonumber(ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if current + weight > tonumber(ARGV[3]) then
+    if ttl < 0 then ttl = tonumber(ARGV[1]) end
+    return {current, ttl, 0}
+end
+local count = redis.call('INCRBY', KEYS[1], weight)
+if ttl < 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    ttl = tonumber(ARGV[1])
+end
+return {count, ttl, 1}
+"""
+
 
 @dataclass(frozen=True)
 class Rate:
@@ -78,10 +97,11 @@ def parse_rate(value: str | None) -> Rate | None:
     return Rate(limit=int(count), window_seconds=int(multiplier or 1) * _PERIODS[unit])
 
 
-def rate_for(scope: str) -> Rate | None:
+def rate_for(scope: str, override: str | None = None) -> Rate | None:
+    """The rate of ``scope``: ``override`` (an organization's own, "off" included) when given, else the setting."""
     if not getattr(settings, "RATE_LIMITS_ENABLED", True):
         return None
-    return parse_rate(getattr(settings, "RATE_LIMITS", {}).get(scope))
+    return parse_rate(override if override is not None else getattr(settings, "RATE_LIMITS", {}).get(scope))
 
 
 @lru_cache(maxsize=4)
@@ -100,9 +120,9 @@ def _key(scope: str, identity: str) -> str:
     return f"{key_prefix()}{scope}:{digest}"
 
 
-def hit(scope: str, identity: str) -> Decision:
+def hit(scope: str, identity: str, *, override: str | None = None) -> Decision:
     """Count one hit of ``identity`` in ``scope``; refused once the window's count passes the limit."""
-    rate = rate_for(scope)
+    rate = rate_for(scope, override)
     if rate is None:
         return Decision(allowed=True, count=0, limit=0, retry_after=0)
     try:
@@ -113,6 +133,23 @@ def hit(scope: str, identity: str) -> Decision:
     count, ttl_ms = int(count), int(ttl_ms)
     retry_after = max(1, math.ceil(ttl_ms / 1000))
     return Decision(allowed=count <= rate.limit, count=count, limit=rate.limit, retry_after=retry_after)
+
+
+def hit_weighted(scope: str, identity: str, weight: int, *, override: str | None = None) -> Decision:
+    """Count ``weight`` hits at once, all or none: refused (and nothing counted) when they would pass the limit.
+    A weight above the limit itself is always refused: the caller must split it."""
+    rate = rate_for(scope, override)
+    if rate is None or weight <= 0:
+        return Decision(allowed=True, count=0, limit=0 if rate is None else rate.limit, retry_after=0)
+    try:
+        count, ttl_ms, allowed = redis_client().eval(
+            _WEIGHTED_HIT_SCRIPT, 1, _key(scope, identity), rate.window_seconds * 1000, weight, rate.limit
+        )
+    except redis.RedisError:
+        logger.warning("ratelimit.redis_unavailable", scope=scope, exc_info=True)
+        return Decision(allowed=True, count=0, limit=rate.limit, retry_after=0)
+    retry_after = max(1, math.ceil(int(ttl_ms) / 1000))
+    return Decision(allowed=bool(allowed), count=int(count), limit=rate.limit, retry_after=retry_after)
 
 
 def blocked(scope: str, identity: str) -> Decision:

@@ -146,7 +146,9 @@ def pg_running_port() -> int | None:
     return int(lines[3])
 
 
-def pg_start() -> int:
+def pg_start(port: int | None = None, *, durable: bool = False) -> int:
+    """Start PostgreSQL on ``port`` (a free one when None); returns the port. ``durable``: commits are flushed
+    before they are acknowledged (bench/chaos.py crashes the server and counts what survived)."""
     PGDATA.mkdir(parents=True, exist_ok=True)
     _pg_prepare_for_root()
     if not (PGDATA / "PG_VERSION").exists():
@@ -160,10 +162,11 @@ def pg_start() -> int:
             check=True,
             **_pg_user_kwargs(),
         )
-    port = free_port()
+    port = port or free_port()
     # TCP on loopback only, no unix socket (its path length limit bites in deep checkouts);
     # synchronous_commit=off trades the last few commits on a crash for speed: this is a development server.
-    options = f"-h 127.0.0.1 -p {port} -k '' -c synchronous_commit=off -c max_connections=200"
+    commit = "on" if durable else "off"
+    options = f"-h 127.0.0.1 -p {port} -k '' -c synchronous_commit={commit} -c max_connections=200"
     result = _pg_ctl("-w", "-t", "60", "-l", str(PGDATA / "postgres.log"), "-o", options, "start", check=False)
     if result.returncode != 0:
         log_tail = (PGDATA / "postgres.log").read_text()[-3000:] if (PGDATA / "postgres.log").exists() else ""
@@ -181,10 +184,11 @@ def pg_ensure_database(port: int) -> None:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
 
-def pg_stop() -> None:
+def pg_stop(mode: str = "fast") -> None:
+    """Stop PostgreSQL; ``mode`` "immediate" is a crash as far as the data is concerned (recovery on start)."""
     if pg_running_port() is None:
         return
-    result = _pg_ctl("-w", "-t", "60", "-m", "fast", "stop", check=False)
+    result = _pg_ctl("-w", "-t", "60", "-m", mode, "stop", check=False)
     if result.returncode == 0:
         log("PostgreSQL stopped")
     else:
@@ -230,9 +234,9 @@ def redis_running() -> tuple[int, int] | None:
     return None
 
 
-def redis_start() -> int:
+def redis_start(port: int | None = None) -> int:
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     (REDIS_DIR / "redis.pid").unlink(missing_ok=True)
     subprocess.run(
         [

@@ -9,6 +9,7 @@ from billing.usage import selectors, services
 from billing.usage.payloads import event_name_payload, event_payload, event_type_payload, stored_event_type_payload
 from polar.api.fields import BoundedDateTimeField
 from polar.api.parsers import PayloadTooLarge, check_json_value, max_body_size
+from polar.api.throttling import throttle_ingested_events
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 
@@ -47,6 +48,8 @@ class EventsIngestApi(PolarAPIView):
             raise PolarRequestValidationError.single(["body"], "Input should be a valid dictionary or object", "model_type")
         if "events" not in data:
             raise PolarRequestValidationError.single(["body", "events"], "Field required", "missing")
+        if isinstance(data["events"], list):
+            throttle_ingested_events(request, len(data["events"]))
         result = services.events_ingest(organization=self.organization, events=data["events"])
         return self.respond(result)
 

@@ -2,6 +2,9 @@
 
 - domain and HTTP errors: ``{"error": "ResourceNotFound", "detail": "..."}`` with their status;
 - invalid input (body, query, path, malformed JSON): 422 ``{"detail": [{"loc", "msg", "type"}]}``;
+- the database unreachable or restarting: 503 ``ServiceUnavailable`` with ``Retry-After`` (nothing was
+  written: the request's transaction, if any, is gone with the connection; a client retries with the same
+  Idempotency-Key);
 - anything unexpected: logged with its traceback, answered 500 in the same shape (never an HTML page).
 """
 
@@ -9,6 +12,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -18,6 +22,9 @@ from polar.errors import PolarError, PolarRequestValidationError
 from .parsers import payload_too_large
 
 logger = logging.getLogger("polar.api")
+
+# Seconds a client is told to wait when the database cannot be reached (a restart takes a few).
+DATABASE_UNAVAILABLE_RETRY_AFTER = 2
 
 # DRF's error codes, named as Polar (pydantic) names them where there is an equivalent.
 _TYPE_NAMES = {
@@ -114,6 +121,13 @@ def polar_exception_handler(exc, context):
         return response
     if isinstance(exc, drf_exceptions.APIException):
         return Response(error_payload(type(exc).__name__, str(exc.detail)), status=exc.status_code)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The chaos run (bench/chaos.py) restarts PostgreSQL under ingestion: clients got 500s, which say "a bug,
+        # do not retry". A connection refused or cut, or a server starting up, is transient: say so.
+        logger.warning("database unavailable in API view", exc_info=exc)
+        response = Response(error_payload("ServiceUnavailable", "The service is briefly unavailable; retry shortly."), status=503)
+        response["Retry-After"] = str(DATABASE_UNAVAILABLE_RETRY_AFTER)
+        return response
     logger.exception("unhandled error in API view", exc_info=exc)
     return Response(error_payload("InternalServerError", "An unexpected error occurred."), status=500)
 

@@ -8,10 +8,17 @@
 - any other authenticated call: the "token" scope, per token;
 - any other anonymous DRF view (the OpenAPI schema, the docs): the "anonymous" scope, per address.
 
+Ingestion is limited twice: by requests (above) and by events, the "ingest_events" scope per token, counted
+by the view once the body is parsed (``throttle_ingested_events``): one request may carry 1,000 events.
+
+An organization's own rates (``Organization.rate_limits``, set with ``manage.py organization_rate_limits``)
+replace the settings' for the per-token counters; per-address counters are not any organization's to change.
+
 The counters are in Redis (polar.ratelimit); refusals become 429 ``{"error": "TooManyRequests"}`` with
 ``Retry-After`` through polar.api.exceptions.
 """
 
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
 from polar import ratelimit
@@ -34,6 +41,13 @@ def _token_id(request) -> str | None:
     token = getattr(request, "auth", None)
     pk = getattr(token, "pk", None)
     return f"token:{pk}" if pk is not None else None
+
+
+def organization_rate(request, scope: str) -> str | None:
+    """The calling organization's own rate for ``scope``, or None (the setting applies)."""
+    token = getattr(request, "auth", None)
+    organization = getattr(token, "organization", None)
+    return (getattr(organization, "rate_limits", None) or {}).get(scope)
 
 
 def request_limits(request) -> list[tuple[str, str]]:
@@ -59,7 +73,8 @@ class PolarRateThrottle(BaseThrottle):
 
     def allow_request(self, request, view):
         for scope, identity in request_limits(request):
-            decision = ratelimit.hit(scope, identity)
+            override = organization_rate(request, scope) if identity.startswith("token:") else None
+            decision = ratelimit.hit(scope, identity, override=override)
             if not decision.allowed:
                 self._wait = decision.retry_after
                 return False
@@ -67,3 +82,18 @@ class PolarRateThrottle(BaseThrottle):
 
     def wait(self):
         return self._wait
+
+
+def throttle_ingested_events(request, count: int) -> None:
+    """Count ``count`` ingested events against the token's "ingest_events" budget; raises Throttled (429 with
+    Retry-After) when the batch does not fit in what is left of the window. A refused batch is not counted."""
+    token = _token_id(request)
+    if token is None:
+        return
+    decision = ratelimit.hit_weighted("ingest_events", token, count, override=organization_rate(request, "ingest_events"))
+    if not decision.allowed:
+        if count > decision.limit:
+            detail = f"A batch of {count} events is more than this token may send in one window ({decision.limit}); split it."
+        else:
+            detail = f"Event ingestion limit reached ({decision.limit} events a window)."
+        raise Throttled(wait=decision.retry_after, detail=detail)

@@ -40,6 +40,10 @@ class Organization(TimestampedModel):
     # Four-eyes: a staff refund or payout above this many minor units (in the money's own currency) waits
     # for a second staff member's approval (billing.approvals).
     four_eyes_threshold = models.BigIntegerField(default=50_000, db_default=50_000)
+    # This organization's own API rate limits, {scope: "N/period" or "off"}, replacing settings.RATE_LIMITS for
+    # its tokens' counters (scopes in ORGANIZATION_RATE_LIMIT_SCOPES); empty: the settings apply. Staff set it
+    # with ``manage.py organization_rate_limits`` (services.organization_rate_limits_set validates it).
+    rate_limits = models.JSONField(default=dict, db_default=models.Value({}, output_field=models.JSONField()), blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -63,6 +67,10 @@ class Organization(TimestampedModel):
 
     def can_use_api(self) -> bool:
         return self.status != self.Status.DENIED
+
+
+# The per-token counters of polar.api.throttling; the per-address ones are no single organization's.
+ORGANIZATION_RATE_LIMIT_SCOPES = ("token", "ingest", "ingest_events", "license_keys")
 
 
 class OrganizationMember(TimestampedModel):

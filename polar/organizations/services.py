@@ -5,10 +5,10 @@ import datetime as dt
 from django.db import transaction
 from django.utils.text import slugify
 
-from polar import clock
+from polar import clock, ratelimit
 from polar.errors import PolarRequestValidationError
 
-from .models import ALL_SCOPES, Organization, OrganizationAccessToken, generate_token, hash_token
+from .models import ALL_SCOPES, ORGANIZATION_RATE_LIMIT_SCOPES, Organization, OrganizationAccessToken, generate_token, hash_token
 
 
 def organization_get_or_create(*, slug: str, name: str | None = None) -> tuple[Organization, bool]:
@@ -83,4 +83,35 @@ def organization_update(*, organization: Organization, **changes) -> Organizatio
             setattr(organization, name, value)
         organization.modified_at = clock.now()
         organization.save(update_fields=[*changes, "modified_at"])
+    return organization
+
+
+def organization_rate_limits_set(*, organization: Organization, changes: dict[str, str | None]) -> Organization:
+    """Set (a rate such as ``"5000/minute"``, or ``"off"``) or remove (``None``: the setting applies again) this
+    organization's own rate limits, scope by scope. Validates every scope and rate before writing any; locks the
+    row; the change is in the audit log. Takes effect on the next request (the throttle reads the row the
+    authentication loaded)."""
+    errors = []
+    for scope, rate in changes.items():
+        if scope not in ORGANIZATION_RATE_LIMIT_SCOPES:
+            errors.append(f"unknown scope {scope!r} (one of {', '.join(ORGANIZATION_RATE_LIMIT_SCOPES)})")
+            continue
+        if rate is not None:
+            try:
+                ratelimit.parse_rate(rate)
+            except ValueError as error:
+                errors.append(str(error))
+    if errors:
+        raise PolarRequestValidationError.single(["rate_limits"], "; ".join(errors))
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        limits = dict(organization.rate_limits or {})
+        for scope, rate in changes.items():
+            if rate is None:
+                limits.pop(scope, None)
+            else:
+                limits[scope] = rate.strip().lower()
+        organization.rate_limits = limits
+        organization.modified_at = clock.now()
+        organization.save(update_fields=["rate_limits", "modified_at"])
     return organization

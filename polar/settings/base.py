@@ -336,6 +336,8 @@ RATE_LIMITS = {
     "token": env("RATE_LIMIT_TOKEN", default="3000/minute"),
     # per access token, POST /v1/events/ingest (each call carries up to 1,000 events)
     "ingest": env("RATE_LIMIT_INGEST", default="1200/minute"),
+    # per access token, the events those calls carry (a batch that does not fit is refused whole)
+    "ingest_events": env("RATE_LIMIT_INGEST_EVENTS", default="300000/minute"),
     # per token and per client address, license-key validate/activate/deactivate
     "license_keys": env("RATE_LIMIT_LICENSE_KEYS", default="600/minute"),
     # per client address: /v1/checkouts/client/... and the hosted checkout page /checkout/<secret>

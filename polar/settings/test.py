@@ -15,5 +15,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 WEBHOOKS_ALLOW_LOOPBACK = True
 LOGGING = {"level": env("LOG_LEVEL", default="WARNING"), "format": "console"}
 # Each test run counts its rate limits under its own keys: counters left in the shared Redis by an earlier
-# run (or by `make demo` on the same Redis) never make this run's requests a 429.
-RATE_LIMIT_KEY_PREFIX = f"polar:ratelimit:test-{os.getpid()}:"
+# run (or by `make demo` on the same Redis) never make this run's requests a 429. A test that starts real
+# gunicorn workers hands them its own prefix through the environment, so that they share its counters.
+RATE_LIMIT_KEY_PREFIX = env("RATE_LIMIT_KEY_PREFIX", default=f"polar:ratelimit:test-{os.getpid()}:")

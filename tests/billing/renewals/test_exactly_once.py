@@ -219,3 +219,32 @@ def test_worker_killed_between_order_and_charge_then_a_new_worker_charges_once(s
     (payment,) = Payment.objects.filter(order=order)
     assert (payment.status, payment.idempotency_key) == (Payment.Status.SUCCEEDED, f"order:{order.id}:attempt:1")
     assert _succeeded_charges(order) == 1
+
+
+def test_a_database_error_escaping_a_batch_retries_it_and_charges_once(subscription):
+    # The chaos run crashed PostgreSQL under a batch: the OperationalError escaped the task, which was acked
+    # and not retried (only OSError was), so its subscriptions waited for the sweep's marker to expire.
+    from django.db import OperationalError
+
+    from billing.tasks import subscription_cycle_batch
+
+    calls = []
+
+    def cut_once(name):
+        calls.append(name)
+        if len(calls) == 1:
+            raise OperationalError("consuming input failed: server closed the connection unexpectedly")
+
+    renewals.CHECKPOINT_HOOKS.append(cut_once)
+    try:
+        with clock.freeze(DUE):
+            # throw=False: an eager apply runs the retry itself, as a worker would (the suite propagates errors).
+            subscription_cycle_batch.apply(args=[[str(subscription.id)]], throw=False)
+    finally:
+        renewals.CHECKPOINT_HOOKS.remove(cut_once)
+
+    assert calls == ["after_order", "after_order"]
+    (order,) = _cycle_orders(subscription)
+    assert (order.status, order.payment_attempts) == (OrderStatus.PAID, 1)
+    assert Payment.objects.filter(order=order).count() == 1
+    assert _succeeded_charges(order) == 1

@@ -22,7 +22,7 @@ help:
 	@echo "make test             lint, then the whole test suite on real PostgreSQL and Redis (PYTEST_ARGS='-k name' to narrow)"
 	@echo "make screenshots      the browser tests (Chromium via Playwright) writing PNGs of the pages to docs/screenshots/"
 	@echo "make test-random      the suite in a random order fixed per commit (SEED=N to repeat one)"
-	@echo "make mutate           mutation testing of the money code (pricing engine, periods, inputs, tiers, money)"
+	@echo "make mutate           mutation testing of the money code (pricing engine, periods, inputs, tiers, money, ledger rules)"
 	@echo "make lint             ruff (lint and format check), import-linter contracts, module size, migration safety"
 	@echo "make format           ruff format and ruff's safe fixes"
 	@echo "make install          create $(VENV) and install requirements.txt (only when it changed)"

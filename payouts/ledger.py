@@ -14,53 +14,25 @@ unbalanced transaction (migration ``0002_ledger_triggers``).
 from __future__ import annotations
 
 import collections
-import dataclasses
 import uuid
 
 from django.db import IntegrityError, transaction
 
 from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from payouts.rules import (  # noqa: F401  (the lines and keys are imported from here with ledger_post)
+    Line,
+    Posting,
+    merchant_account_key,
+    payouts_in_transit_key,
+    platform_fees_key,
+    processor_account_key,
+)
 from polar import clock
 from polar.money import is_valid_currency
 
 
 class LedgerUnbalanced(ValueError):
     """The lines of a posting do not sum to zero in some currency (a programming error)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Line:
-    account_key: str
-    amount: int
-    currency: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Posting:
-    """One transaction to post (the arguments of ``ledger_post``)."""
-
-    idempotency_key: str
-    kind: str
-    lines: list[Line]
-    organization_id: uuid.UUID | None = None
-    source_id: uuid.UUID | None = None
-    parent_id: uuid.UUID | None = None
-    description: str = ""
-
-
-# --- account keys ---------------------------------------------------------------------------------
-
-
-def merchant_account_key(organization_id, kind: str) -> str:
-    return f"merchant:{organization_id}:{kind.removeprefix('merchant_')}"
-
-
-def platform_fees_key() -> str:
-    return "platform:fees"
-
-
-def processor_account_key(processor: str, kind: str) -> str:
-    return f"processor:{processor}:{kind.removeprefix('processor_')}"
 
 
 def _account_spec(key: str) -> tuple[str, uuid.UUID | None]:

@@ -21,24 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum
 
-from payouts.ledger import (
-    Line,
-    Posting,
-    accounts_for,
-    ledger_post,
-    ledger_post_many,
-    merchant_account_key,
-    platform_fees_key,
-    processor_account_key,
-)
+from payouts import rules
+from payouts.ledger import Posting, accounts_for, ledger_post, ledger_post_many, merchant_account_key
 from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction
-from polar.money import round_minor_units
 
 # Polar's platform fee: 4 % + 40 minor units of each payment (capped at the payment). It covers the
 # processor's fee, which the platform bears.
@@ -55,7 +45,7 @@ DEBT = LedgerAccount.Kind.MERCHANT_DEBT
 def platform_fee(gross: int) -> int:
     bps = getattr(settings, "PLATFORM_FEE_BPS", PLATFORM_FEE_BPS)
     fixed = getattr(settings, "PLATFORM_FEE_FIXED", PLATFORM_FEE_FIXED)
-    return min(gross, round_minor_units(Decimal(gross) * bps / Decimal(10_000)) + fixed)
+    return rules.platform_fee(gross, bps=bps, fixed=fixed)
 
 
 def holding_period() -> dt.timedelta:
@@ -69,20 +59,19 @@ def payment_key(payment_id) -> str:
 def payment_posting(
     *, payment_id: uuid.UUID, organization_id: uuid.UUID, gross: int, processor_fee: int, currency: str, processor: str
 ) -> Posting:
-    fee = platform_fee(gross)
-    clearing = processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING)
     return Posting(
         idempotency_key=payment_key(payment_id),
         kind=LedgerTransaction.Kind.PAYMENT,
         organization_id=organization_id,
         source_id=payment_id,
-        lines=[
-            Line(clearing, gross, currency),
-            Line(merchant_account_key(organization_id, PENDING), -(gross - fee), currency),
-            Line(platform_fees_key(), -fee, currency),
-            Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_FEES), processor_fee, currency),
-            Line(clearing, -processor_fee, currency),
-        ],
+        lines=rules.payment_lines(
+            organization_id=organization_id,
+            processor=processor,
+            gross=gross,
+            fee=platform_fee(gross),
+            processor_fee=processor_fee,
+            currency=currency,
+        ),
     )
 
 
@@ -135,31 +124,27 @@ def merchant_available(*, organization_id, currency: str) -> int:
     return -_sum(merchant_account_key(organization_id, AVAILABLE), currency)
 
 
-def merchant_funds_lines(*, organization_id, amount: int, currency: str) -> list[Line]:
-    """The lines that credit (``amount`` > 0) or debit (``amount`` < 0) the merchant's free funds: a credit
-    repays debt first, the rest to available; a debit takes available as far as it goes, the rest becomes
-    debt. Locks the funds (``merchant_funds_lock``); call inside the posting's transaction."""
+def merchant_funds(organization_id, currency: str) -> dict:
+    """``{"available": …, "debt": …}``: what the merchant's free funds hold in ``currency`` (the arguments
+    ``rules.funds_lines`` chooses its lines by). Locks the funds (``merchant_funds_lock``) first, so call
+    it inside the posting's transaction: the lines are chosen on balances nobody else can change."""
     merchant_funds_lock(organization_id)
-    available_key = merchant_account_key(organization_id, AVAILABLE)
-    debt_key = merchant_account_key(organization_id, DEBT)
-    if amount >= 0:
-        repay = min(amount, max(_sum(debt_key, currency), 0))
-        return [Line(debt_key, -repay, currency), Line(available_key, -(amount - repay), currency)]
-    take = min(-amount, max(-_sum(available_key, currency), 0))
-    return [Line(available_key, take, currency), Line(debt_key, -amount - take, currency)]
+    return {
+        "available": -_sum(merchant_account_key(organization_id, AVAILABLE), currency),
+        "debt": _sum(merchant_account_key(organization_id, DEBT), currency),
+    }
 
 
-def payment_funds_debit_lines(payment_transaction: LedgerTransaction, amount: int, currency: str) -> list[Line]:
-    """Take ``amount`` from the merchant for an event of one payment (refund, dispute): from the payment's
-    own pending funds while it is inside its holding period, as far as they go, the rest from its free
-    funds (``merchant_funds_lines``). The caller holds the payment transaction locked."""
-    organization_id = payment_transaction.organization_id
+def payment_funds(payment_transaction: LedgerTransaction, amount: int, currency: str) -> dict:
+    """What an event taking ``amount`` from one payment (refund, dispute) may take from: the payment's own
+    pending funds and whether they were released, and, only when those do not cover ``amount``, the
+    merchant's free funds (then locked; otherwise the rule does not read them). The caller holds the
+    payment transaction locked."""
     released = payment_transaction.children.filter(kind=LedgerTransaction.Kind.RELEASE).exists()
-    from_pending = 0 if released else max(0, min(amount, _merchant_net(payment_transaction, PENDING)))
-    lines = [Line(merchant_account_key(organization_id, PENDING), from_pending, currency)]
-    if amount - from_pending:
-        lines += merchant_funds_lines(organization_id=organization_id, amount=-(amount - from_pending), currency=currency)
-    return lines
+    pending = 0 if released else _merchant_net(payment_transaction, PENDING)
+    if rules.pending_share(amount=amount, pending=pending, released=released) == amount:
+        return {"pending": pending, "released": released, "available": 0, "debt": 0}
+    return {"pending": pending, "released": released, **merchant_funds(payment_transaction.organization_id, currency)}
 
 
 # --- release of pending funds ----------------------------------------------------------------------
@@ -209,10 +194,12 @@ def payments_release_due(*, now: dt.datetime, limit: int = 1000) -> int:
                 organization_id=organization_id,
                 source_id=payment_transaction.source_id,
                 parent_id=payment_transaction.id,
-                lines=[
-                    Line(merchant_account_key(organization_id, PENDING), amount, currency),
-                    *merchant_funds_lines(organization_id=organization_id, amount=amount, currency=currency),
-                ],
+                lines=rules.release_lines(
+                    organization_id=organization_id,
+                    amount=amount,
+                    currency=currency,
+                    **merchant_funds(organization_id, currency),
+                ),
             )
             count += 1
     return count
@@ -248,9 +235,7 @@ def refund_post(
     currency = entries[0].currency
     gross = sum(e.amount for e in entries if e.account.kind == LedgerAccount.Kind.PROCESSOR_CLEARING and e.amount > 0)
     fee = -sum(e.amount for e in entries if e.account.kind == LedgerAccount.Kind.PLATFORM_FEES)
-    fee_returned = round_minor_units(Decimal(fee) * (refunded_before + amount) / gross) - round_minor_units(
-        Decimal(fee) * refunded_before / gross
-    )
+    fee_returned = rules.refund_fee_returned(fee=fee, gross=gross, refunded_before=refunded_before, amount=amount)
     if LedgerTransaction.objects.filter(idempotency_key=refund_key(refund_id)).exists():
         return LedgerTransaction.objects.get(idempotency_key=refund_key(refund_id))
     row, _ = ledger_post(
@@ -259,11 +244,14 @@ def refund_post(
         organization_id=organization_id,
         source_id=refund_id,
         parent_id=payment_transaction.id,
-        lines=[
-            *payment_funds_debit_lines(payment_transaction, amount - fee_returned, currency),
-            Line(platform_fees_key(), fee_returned, currency),
-            Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -amount, currency),
-        ],
+        lines=rules.refund_lines(
+            organization_id=organization_id,
+            processor=processor,
+            amount=amount,
+            fee_returned=fee_returned,
+            currency=currency,
+            **payment_funds(payment_transaction, amount - fee_returned, currency),
+        ),
     )
     return row
 
@@ -295,11 +283,14 @@ def dispute_opened_post(
         organization_id=organization_id,
         source_id=dispute_id,
         parent_id=payment_transaction.id,
-        lines=[
-            *payment_funds_debit_lines(payment_transaction, amount + fee, currency),
-            Line(merchant_account_key(organization_id, LedgerAccount.Kind.MERCHANT_RESERVE), -amount, currency),
-            Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -fee, currency),
-        ],
+        lines=rules.dispute_opened_lines(
+            organization_id=organization_id,
+            processor=processor,
+            amount=amount,
+            fee=fee,
+            currency=currency,
+            **payment_funds(payment_transaction, amount + fee, currency),
+        ),
     )
     return row
 
@@ -312,17 +303,16 @@ def dispute_closed_post(*, dispute_id: uuid.UUID, won: bool, processor: str) -> 
     amount, currency = -entry.amount, entry.currency
     if LedgerTransaction.objects.filter(idempotency_key=dispute_key(dispute_id, "closed")).exists():
         return LedgerTransaction.objects.get(idempotency_key=dispute_key(dispute_id, "closed"))
-    if won:  # back to the merchant (repaying its debt first)
-        target = merchant_funds_lines(organization_id=organization_id, amount=amount, currency=currency)
-    else:  # back to the customer
-        target = [Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -amount, currency)]
+    funds = merchant_funds(organization_id, currency) if won else {"available": 0, "debt": 0}
     row, _ = ledger_post(
         idempotency_key=dispute_key(dispute_id, "closed"),
         kind=LedgerTransaction.Kind.DISPUTE_WON if won else LedgerTransaction.Kind.DISPUTE_LOST,
         organization_id=organization_id,
         source_id=dispute_id,
         parent_id=opened.parent_id,
-        lines=[Line(reserve, amount, currency), *target],
+        lines=rules.dispute_closed_lines(
+            organization_id=organization_id, processor=processor, amount=amount, currency=currency, won=won, **funds
+        ),
     )
     return row
 
@@ -331,10 +321,6 @@ def dispute_closed_post(*, dispute_id: uuid.UUID, won: bool, processor: str) -> 
 # A payout of ``A``: requested, the merchant's available funds move to payouts in transit (still owed to
 # it, on their way); paid, they leave processor clearing (the platform's money at the processor) for
 # the merchant's bank; failed, they come back to the merchant (repaying any debt first). No payout fee.
-
-
-def payouts_in_transit_key(organization_id) -> str:
-    return f"payouts:{organization_id}:in_transit"
 
 
 def payout_key(payout_id, event: str) -> str:
@@ -349,10 +335,7 @@ def payout_requested_post(*, payout_id, organization_id, amount: int, currency: 
         kind=LedgerTransaction.Kind.PAYOUT_REQUESTED,
         organization_id=organization_id,
         source_id=payout_id,
-        lines=[
-            Line(merchant_account_key(organization_id, AVAILABLE), amount, currency),
-            Line(payouts_in_transit_key(organization_id), -amount, currency),
-        ],
+        lines=rules.payout_requested_lines(organization_id=organization_id, amount=amount, currency=currency),
     )
     return row
 
@@ -366,15 +349,14 @@ def payout_settled_post(
     key = payout_key(payout_id, "paid" if paid else "failed")
     if LedgerTransaction.objects.filter(idempotency_key=key).exists():
         return LedgerTransaction.objects.get(idempotency_key=key)
-    if paid:
-        target = [Line(processor_account_key(processor, LedgerAccount.Kind.PROCESSOR_CLEARING), -amount, currency)]
-    else:
-        target = merchant_funds_lines(organization_id=organization_id, amount=amount, currency=currency)
+    funds = {"available": 0, "debt": 0} if paid else merchant_funds(organization_id, currency)
     row, _ = ledger_post(
         idempotency_key=key,
         kind=LedgerTransaction.Kind.PAYOUT_PAID if paid else LedgerTransaction.Kind.PAYOUT_FAILED,
         organization_id=organization_id,
         source_id=payout_id,
-        lines=[Line(payouts_in_transit_key(organization_id), amount, currency), *target],
+        lines=rules.payout_settled_lines(
+            organization_id=organization_id, processor=processor, amount=amount, currency=currency, paid=paid, **funds
+        ),
     )
     return row

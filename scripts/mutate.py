@@ -2,7 +2,8 @@
 """``make mutate``: mutation testing of the money code, with a verdict.
 
 Runs mutmut (configured in pyproject.toml's ``[tool.mutmut]``) over the pricing engine, periods, pricing
-inputs, the tier engine and polar/money.py against the fast tests that exercise them, then compares what
+inputs, the tier engine, polar/money.py and the ledger's posting rules (payouts/rules.py) against the fast
+tests that exercise them, then compares what
 survived with mutation-equivalents.toml: the mutants that cannot change behaviour, each with its reason,
 matched by function and by the exact line it changes (so the list survives renumbering). Exits 1 when a
 mutant survives that is not listed there, printing its diff; 0 otherwise. Listed mutants that were killed

@@ -29,7 +29,7 @@ class LedgerAccount(models.Model):
         MERCHANT_RESERVE = "merchant_reserve"  # held while a dispute is open
         # What the merchant owes the platform (an asset, debit-normal): a refund or dispute bigger than the
         # merchant's funds takes the rest here rather than driving available below zero; the next funds
-        # credited to the merchant repay it first (payouts/postings.py, ``merchant_funds_lines``).
+        # credited to the merchant repay it first (payouts/rules.py, ``funds_lines``).
         MERCHANT_DEBT = "merchant_debt"
         PAYOUTS_IN_TRANSIT = "payouts_in_transit"  # a payout sent, not yet confirmed paid
         # The platform's revenue (credit-normal).

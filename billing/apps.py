@@ -59,6 +59,19 @@ class BillingConfig(AppConfig):
         auditlog.register(models.Refund)
         # Four-eyes requests: who asked for a refund or payout above the threshold, who decided.
         auditlog.register(models.ApprovalRequest)
+        # Disputes (money held back, the evidence staff record), checkout links and custom fields (what a
+        # buyer is offered and asked), seats (access), the sandbox processor's settings (configuration).
+        for model in (
+            models.Dispute,
+            models.CheckoutLink,
+            models.CheckoutLinkProduct,
+            models.CheckoutProduct,
+            models.CustomField,
+            models.ProductCustomField,
+            models.CustomerSeat,
+            models.SandboxSettings,
+        ):
+            auditlog.register(model)
         # Meters decide what usage is billed; events themselves are an append-only stream, not audited row by row.
         auditlog.register(models.Meter)
         # Customer sessions are access: who could act as a customer, until when (the token hash stays out).

@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 
+from polar.admin_base import ScopedModelAdmin
+
 from . import services
 from .models import Customer
 
@@ -20,7 +22,7 @@ class DeletedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ScopedModelAdmin):
     """Read-only view of customers: changes go through the API (and so through customers.services),
     which keeps the uniqueness rules and webhooks in one place. Deletion is the soft delete action."""
 

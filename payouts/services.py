@@ -50,6 +50,11 @@ class PayoutsFrozen(PolarError):
         return "Payouts are on hold for this organization while our team reviews it."
 
 
+class PayoutNotPending(PolarError):
+    status_code = 409
+    error = "PayoutNotPending"
+
+
 class PayoutAccountNotReady(PolarError):
     status_code = 403
     error = "PayoutAccountNotReady"
@@ -142,6 +147,27 @@ def payout_unfreeze(*, organization, reason: str) -> PayoutAccount:
     return account
 
 
+def payout_hold(*, organization, payout_id, held: bool, reason: str) -> Payout:
+    """Hold (or release) one pending payout (the risk team): a held payout stays ``pending`` and is not sent
+    until released; the others of the organization go on. Locks the payout; refuses one already sent
+    (``PayoutNotPending``, 409). The reason is kept on the row; audited with the caller's actor. Idempotent."""
+    if not reason or not reason.strip():
+        raise ValueError("holding or releasing a payout needs a reason")
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().filter(organization=organization, pk=payout_id).first()
+        if payout is None:
+            raise ResourceNotFound()
+        if payout.status != PayoutStatus.PENDING:
+            raise PayoutNotPending(f"This payout is {payout.status}: only a pending payout can be held or released.")
+        payout.held = held
+        payout.held_reason = reason.strip()[:255]
+        payout.modified_at = clock.now()
+        payout.save(update_fields=["held", "held_reason", "modified_at"])
+    if not held:
+        transaction.on_commit(lambda: celery_app.signature(PAYOUT_SEND_TASK, args=(str(payout.id),)).delay(), robust=True)
+    return payout
+
+
 # --- payouts --------------------------------------------------------------------------------------
 
 
@@ -212,13 +238,14 @@ def payout_create(*, organization, currency: str | None = None, trigger_key: str
 
 def payout_send(*, payout_id, now: dt.datetime | None = None) -> Payout:
     """Send a pending payout to the payout processor (``in_transit``). Locks the payout; a payout already
-    sent is left as it is; a frozen organization's pending payout waits for the freeze to lift. The
+    sent is left as it is; a frozen organization's pending payout, or a held one, waits for the freeze or
+    the hold to lift. The
     processor call is idempotent by payout id, so a crash between it and the commit is repaired by
     sending again."""
     now = now or clock.now()
     with transaction.atomic():
         payout = Payout.objects.select_for_update().select_related("payout_account").get(pk=payout_id)
-        if payout.status != PayoutStatus.PENDING or payout.payout_account.payouts_frozen:
+        if payout.status != PayoutStatus.PENDING or payout.payout_account.payouts_frozen or payout.held:
             return payout
         ref, arrival = get_payout_processor(payout.processor).send(
             payout_id=payout.id,

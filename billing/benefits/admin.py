@@ -5,12 +5,12 @@ from django.contrib import admin, messages
 
 from billing.benefits import services as benefit_services
 from billing.models import Benefit, BenefitGrant
-from polar.admin_base import ReadOnlyAdmin
+from polar.admin_base import ReadOnlyAdmin, ScopedModelAdmin
 from polar.errors import PolarError
 
 
 @admin.register(Benefit)
-class BenefitAdmin(admin.ModelAdmin):
+class BenefitAdmin(ScopedModelAdmin):
     list_display = ["description", "type", "organization", "visibility", "deleted_at", "created_at"]
     list_filter = ["type"]
     search_fields = ["description", "id"]

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from billing.catalog import services as catalog_services
 from billing.models import Product, ProductBenefit, ProductPrice
-from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, money
+from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, ScopedModelAdmin, money
 
 
 def price_label(price) -> str:
@@ -39,7 +39,7 @@ class ProductBenefitInline(ReadOnlyInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ScopedModelAdmin):
     list_display = ["name", "organization", "recurring_interval", "visibility", "is_archived", "created_at"]
     list_filter = ["is_archived", "visibility", "recurring_interval"]
     search_fields = ["name", "id"]
@@ -93,6 +93,8 @@ class ProductAdmin(admin.ModelAdmin):
 @admin.register(ProductPrice)
 class ProductPriceAdmin(ReadOnlyAdmin):
     """Price versions are immutable: view only."""
+
+    organization_path = "product__organization"
 
     list_display = ["label", "amount_type", "price_money", "version", "is_archived", "created_at"]
     list_filter = ["amount_type", "is_archived", "price_currency"]

@@ -49,6 +49,7 @@ from customers.models import Customer
 from polar import clock
 from polar.errors import PolarError, PolarRequestValidationError
 from polar.money import MAX_AMOUNT
+from polar.organizations.services import organization_require_checkouts_open
 from polar.webhooks.events import WebhookEventType
 from polar.webhooks.services import webhook_event_emit
 
@@ -153,8 +154,10 @@ def checkout_create(
 
     422 with ``loc`` and nothing written for: an unknown or foreign product, an archived one, one with
     no price, products priced in different currencies, a customer of another organization, a discount
-    that does not apply to the selected product, seats outside the tiers. Emits ``checkout.created``.
+    that does not apply to the selected product, seats outside the tiers. 403 ``CheckoutsBlocked`` while the
+    risk team blocks the organization's checkouts. Emits ``checkout.created``.
     """
+    organization_require_checkouts_open(organization)
     if not products:
         raise _invalid(("body", "products"), "At least one product is required.", "too_short")
     found = {p.id: p for p in Product.objects.filter(organization=organization, pk__in=products)}

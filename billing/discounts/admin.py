@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 
 from billing.discounts import services as discount_services
 from billing.models import Discount, DiscountAmount, DiscountProduct, DiscountRedemption
-from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, money
+from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, ScopedModelAdmin, money
 from polar.errors import PolarError
 from polar.money import format_amount
 
@@ -24,7 +24,7 @@ class DiscountProductInline(ReadOnlyInline):
 
 
 @admin.register(Discount)
-class DiscountAdmin(admin.ModelAdmin):
+class DiscountAdmin(ScopedModelAdmin):
     list_display = [
         "name",
         "code",
@@ -103,6 +103,7 @@ class DiscountAdmin(admin.ModelAdmin):
 
 @admin.register(DiscountRedemption)
 class DiscountRedemptionAdmin(ReadOnlyAdmin):
+    organization_path = "discount__organization"
     list_display = ["discount", "customer", "checkout_id", "subscription_id", "order_id", "created_at"]
     search_fields = ["discount__code", "customer__email"]
     list_select_related = ["discount", "customer"]

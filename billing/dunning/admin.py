@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from billing.dunning import services
 from billing.models import DunningAttempt, DunningAttemptKind, DunningCase, DunningSettings
 from billing.subscriptions.admin import OrderAdmin, SubscriptionAdmin
-from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, status
+from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, ScopedModelAdmin, status
 from polar.errors import PolarError
 from polar.money import format_amount
 
@@ -120,7 +120,7 @@ class DunningCaseAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DunningSettings)
-class DunningSettingsAdmin(admin.ModelAdmin):
+class DunningSettingsAdmin(ScopedModelAdmin):
     list_display = ["organization", "retry_intervals_days", "grace_period_days", "end_action"]
     list_select_related = ["organization"]
     fields = ["organization", "retry_intervals_days", "grace_period_days", "end_action"]

@@ -15,7 +15,7 @@ from billing.models import (
     SandboxSettings,
 )
 from billing.payments import services
-from polar.admin_base import ReadOnlyAdmin, money, status
+from polar.admin_base import PlatformReadOnlyAdmin, ReadOnlyAdmin, ScopedModelAdmin, money, status
 
 
 @admin.register(PaymentMethod)
@@ -69,7 +69,8 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SandboxSettings)
-class SandboxSettingsAdmin(admin.ModelAdmin):
+class SandboxSettingsAdmin(ScopedModelAdmin):
+    organization_path = None  # the sandbox processor: platform-wide, superusers only
     list_display = ["id", "fault"]
 
     def has_add_permission(self, request):
@@ -77,4 +78,4 @@ class SandboxSettingsAdmin(admin.ModelAdmin):
 
 
 for model in (SandboxPaymentMethod, SandboxCharge, SandboxRefund, SandboxDispute):
-    admin.site.register(model, ReadOnlyAdmin)
+    admin.site.register(model, PlatformReadOnlyAdmin)

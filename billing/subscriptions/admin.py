@@ -6,6 +6,7 @@ call the same services as the API (so locks, webhooks and audit entries are the 
 
 from django.contrib import admin, messages
 
+from billing.approvals.admin import refund_order
 from billing.catalog.admin import price_label
 from billing.models import (
     Checkout,
@@ -16,7 +17,7 @@ from billing.models import (
     TaxRate,
 )
 from billing.subscriptions import lifecycle
-from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, money, status
+from polar.admin_base import ReadOnlyAdmin, ReadOnlyInline, ScopedModelAdmin, money, status
 from polar.errors import PolarError
 
 
@@ -106,6 +107,7 @@ class OrderAdmin(ReadOnlyAdmin):
     list_select_related = ["customer", "organization"]
     date_hierarchy = "created_at"
     inlines = [OrderItemInline]
+    actions = [refund_order]
     status_badge = status()
     subtotal_money = money("subtotal_amount")
     discount_money = money("discount_amount")
@@ -143,7 +145,7 @@ class CheckoutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(admin.ModelAdmin):
+class TaxRateAdmin(ScopedModelAdmin):
     """Tax rates are configuration: editable (audited). A change applies to orders priced afterwards."""
 
     list_display = ["organization", "country", "basis_points", "label"]

@@ -1,9 +1,11 @@
-"""Admin for meters and customer meters (imported by billing/admin.py). Events are read through the API:
-the partitioned events table is too large for admin change lists."""
+"""Admin for meters, customer meters and events (imported by billing/admin.py). The partitioned events
+table is large: its change list counts at most ``EventAdmin.COUNT_LIMIT`` rows and has no date drill-down."""
 
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 
-from billing.models import CustomerMeter, Meter
+from billing.models import CustomerMeter, Event, Meter
 from polar.admin_base import ReadOnlyAdmin
 
 
@@ -33,3 +35,26 @@ class CustomerMeterAdmin(ReadOnlyAdmin):
     search_fields = ["id", "customer__email", "customer__external_id", "meter__name"]
     raw_id_fields = ["customer", "meter"]
     list_select_related = ["organization", "customer", "meter"]
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most ``limit + 1`` rows (``COUNT(*)`` of a ``LIMIT`` subquery): the last page of millions of
+    events is never needed, a count of all of them would scan the table."""
+
+    limit = 10_000
+
+    @cached_property
+    def count(self):
+        return self.object_list[: self.limit + 1].count()
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    COUNT_LIMIT = CappedCountPaginator.limit
+    list_display = ["name", "timestamp", "source", "external_customer_id", "organization"]
+    list_filter = ["source"]
+    search_fields = ["=name", "=external_id", "=external_customer_id"]
+    list_select_related = ["organization"]
+    ordering = ["-timestamp"]
+    paginator = CappedCountPaginator
+    show_full_result_count = False

@@ -67,6 +67,9 @@ class Payout(OrganizationOwnedModel):
     paid_at = models.DateTimeField(null=True, blank=True)
     failure_code = models.CharField(max_length=64, blank=True, default="")
     failure_message = models.CharField(max_length=255, blank=True, default="")
+    # Held by the risk team (``payout_hold``/``payout_release``, audited): a held pending payout is not sent.
+    held = models.BooleanField(default=False, db_default=False)
+    held_reason = models.CharField(max_length=255, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [

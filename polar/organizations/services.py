@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from polar import clock, ratelimit
-from polar.errors import PolarRequestValidationError
+from polar.errors import PolarError, PolarRequestValidationError
 
 from .models import ALL_SCOPES, ORGANIZATION_RATE_LIMIT_SCOPES, Organization, OrganizationAccessToken, generate_token, hash_token
 
@@ -114,4 +114,34 @@ def organization_rate_limits_set(*, organization: Organization, changes: dict[st
         organization.rate_limits = limits
         organization.modified_at = clock.now()
         organization.save(update_fields=["rate_limits", "modified_at"])
+    return organization
+
+
+class CheckoutsBlocked(PolarError):
+    status_code = 403
+    error = "CheckoutsBlocked"
+
+    def default_detail(self):
+        return "This merchant cannot accept new checkouts at the moment."
+
+
+def organization_require_checkouts_open(organization: Organization) -> None:
+    """Raise ``CheckoutsBlocked`` (403) when the risk team blocked the organization's new checkouts.
+    ``checkout_create`` calls it first, so the API, checkout links and the hosted pages all refuse."""
+    if organization.checkouts_blocked:
+        raise CheckoutsBlocked()
+
+
+def organization_checkouts_block(*, organization: Organization, blocked: bool, reason: str) -> Organization:
+    """Block (or unblock) new checkouts of the organization (the risk team, from the back office). Locks the
+    row; the reason is kept on it. Audited with the staff actor and reason (``polar.audit.staff_action``,
+    opened by the caller). Idempotent."""
+    if not reason or not reason.strip():
+        raise PolarRequestValidationError.single(["body", "reason"], "A reason is required.", "missing")
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        organization.checkouts_blocked = blocked
+        organization.checkouts_blocked_reason = reason.strip()[:255]
+        organization.modified_at = clock.now()
+        organization.save(update_fields=["checkouts_blocked", "checkouts_blocked_reason", "modified_at"])
     return organization

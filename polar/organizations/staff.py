@@ -18,6 +18,8 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
@@ -171,6 +173,11 @@ def staff_user_get_or_create(*, email: str, password: str | None = None) -> tupl
         raise PolarRequestValidationError.single(["email"], "A staff member is named by an e-mail address.")
     user_model = get_user_model()
     user = user_model.objects.filter(email__iexact=email).order_by("pk").first()
+    if password:
+        try:
+            validate_password(password, user or user_model(username=email, email=email))
+        except ValidationError as error:
+            raise PolarRequestValidationError.single(["password"], " ".join(error.messages)) from error
     generated = None
     if user is None:
         generated = None if password else secrets.token_urlsafe(18)

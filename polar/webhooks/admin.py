@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from polar.admin_base import ReadOnlyAdmin, status
+from polar.admin_base import ReadOnlyAdmin, ScopedModelAdmin, status
 from polar.errors import PolarRequestValidationError
 
 from . import services
@@ -24,7 +24,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ScopedModelAdmin):
     form = WebhookEndpointForm
     list_display = ["url", "organization", "enabled", "disabled_reason", "consecutive_failures", "created_at"]
     list_filter = ["enabled", "disabled_reason", "format"]
@@ -118,7 +118,8 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
     def has_change_permission(self, request, obj=None):
         # Viewing the change page (with its inline attempts) needs "change"; every field stays read-only.
-        return request.user.is_staff
+        # Who may view the deliveries (and which organizations' rows: the scoped get_object) may open it.
+        return self.has_view_permission(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]

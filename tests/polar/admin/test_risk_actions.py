@@ -84,6 +84,11 @@ def test_blocked_checkouts_are_refused_by_the_api_with_a_clear_403(world, staff_
     assert response.status_code == 403
     assert response.json()["error"] == "CheckoutsBlocked"
 
+    link = api_client.post(
+        "/v1/checkout-links/", {"payment_processor": "stripe", "products": [str(product.id)]}, format="json"
+    ).json()
+    hosted = api_client.get(f"/v1/checkout-links/{link['client_secret']}/redirect")
+    assert hosted.status_code == 403
     _act(client, "/admin/organizations/organization/", "unblock_checkouts", [organization.pk], reason="Resolved")
     assert api_client.post("/v1/checkouts/", {"products": [str(product.id)]}, format="json").status_code == 201
 

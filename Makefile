@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 SEED ?= $(shell printf '%d' 0x$$(git rev-parse --short=6 HEAD 2>/dev/null || echo 0))
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-random test-fast lint format migrate seed services services-stop services-status clean-data screenshots mutate
+.PHONY: help install demo test test-random test-fast lint format migrate seed services services-stop services-status clean-data screenshots mutate chaos soak
 
 help:
 	@echo "make demo             migrate, seed the demo merchant, serve API + admin + docs, Celery worker and beat (PORT=$(PORT))"
@@ -23,6 +23,8 @@ help:
 	@echo "make screenshots      the browser tests (Chromium via Playwright) writing PNGs of the pages to docs/screenshots/"
 	@echo "make test-random      the suite in a random order fixed per commit (SEED=N to repeat one)"
 	@echo "make mutate           mutation testing of the money code (pricing engine, periods, inputs, tiers, money, ledger rules)"
+	@echo "make chaos            crash PostgreSQL, restart Redis, kill the worker under ingestion and renewals; check nothing lost or doubled"
+	@echo "make soak             10 minutes of mixed traffic (Locust) with p50/p99 per endpoint and memory per process (MINUTES=N)"
 	@echo "make lint             ruff (lint and format check), import-linter contracts, module size, migration safety"
 	@echo "make format           ruff format and ruff's safe fixes"
 	@echo "make install          create $(VENV) and install requirements.txt (only when it changed)"
@@ -73,6 +75,15 @@ screenshots: $(STAMP)
 # Pure tests, no database: a few minutes on an idle machine. MUTANTS='polar.money*' narrows it.
 mutate: $(STAMP)
 	$(PY) scripts/mutate.py $(MUTANTS)
+
+# Issue 21: both start a PostgreSQL and a Redis of their own under a temporary directory (never the shared ones),
+# run the real processes on loopback and end by themselves (docs/chaos.md, docs/benchmarks.md).
+chaos: $(STAMP)
+	$(PY) bench/chaos.py $(CHAOS_ARGS)
+
+MINUTES ?= 10
+soak: $(STAMP)
+	$(PY) bench/soak.py --minutes $(MINUTES)
 
 demo: $(STAMP)
 	$(WITH_SERVICES) $(PY) scripts/demo.py --port $(PORT)

@@ -15,6 +15,7 @@ from billing.portal.sessions import customer_portal_url, customer_session_create
 from billing.renewals.batch import subscription_cycles_run
 from billing.renewals.cycle import subscription_cycle as subscription_cycle_run
 from billing.renewals.late_usage import late_usage_after_end as late_usage_after_end_run
+from billing.renewals.sweep import renewal_orders_charge_orphaned
 from billing.renewals.sweep import renewals_sweep as renewals_sweep_run
 from billing.scheduler import payments_reconcile_and_settle
 from billing.usage.partitions import ensure_partitions_ahead
@@ -42,9 +43,12 @@ class RenewalsIncomplete(Exception):
 
 @shared_task(name="billing.tasks.renewals_sweep")
 def renewals_sweep() -> int:
-    """Beat, every minute: claim due subscriptions (skip locked) and enqueue their cycles in batches."""
+    """Beat, every minute: claim due subscriptions (skip locked) and enqueue their cycles in batches; charge
+    the cycle orders whose task was lost (``renewal_orders_charge_orphaned``)."""
     with system_actor("billing.tasks.renewals_sweep"):
-        return renewals_sweep_run()
+        enqueued = renewals_sweep_run()
+        renewal_orders_charge_orphaned()
+        return enqueued
 
 
 @shared_task(

@@ -20,8 +20,9 @@ import structlog
 from django.core.cache import cache
 from django.db import transaction
 
-from billing.models import Subscription
+from billing.models import Order, OrderBillingReason, OrderStatus, Subscription, SubscriptionStatus
 from billing.renewals.batch import BATCH_SIZE, subscription_cycles_run
+from billing.renewals.cycle import renewal_order_charge
 from polar import clock
 from polar.celery import app as celery_app
 
@@ -87,6 +88,42 @@ def renewals_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BA
     if enqueued:
         logger.info("renewals.sweep", enqueued=enqueued, now=now.isoformat())
     return enqueued
+
+
+# A cycle order is charged by the task that wrote it, seconds later. One still pending with no payment at all
+# after this long has lost that task: the chaos run (bench/chaos.py) killed a worker holding the batch's retry
+# (a countdown task waits in the worker's memory; the broker gives it back only after its visibility timeout,
+# an hour), and the subscriptions, already advanced, were no longer due for the sweep.
+ORPHANED_CYCLE_ORDER_AGE = dt.timedelta(minutes=2)
+
+
+def renewal_orders_charge_orphaned(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Charge the cycle orders left pending, with no payment, for longer than ``ORPHANED_CYCLE_ORDER_AGE``
+    (beat, with the sweep). Safe beside a late task charging the same order: the processor key is the order's
+    (``order:<id>:attempt:1``) and ``renewal_order_charge`` re-reads the order first. ``now`` is compared with
+    ``created_at``, the wall clock. Returns how many orders were charged (or found settled)."""
+    now = now or dt.datetime.now(dt.UTC)
+    orders = list(
+        Order.objects.filter(
+            billing_reason=OrderBillingReason.SUBSCRIPTION_CYCLE,
+            status=OrderStatus.PENDING,
+            payments__isnull=True,
+            created_at__lte=now - ORPHANED_CYCLE_ORDER_AGE,
+            # Not one that dunning has taken over (no payment method, a usage-only bill): those have their own
+            # schedule, and charging them here would run the payment-failed hooks every minute.
+            payment_attempts=0,
+            next_payment_attempt_at__isnull=True,
+            subscription__status__in=(SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING),
+        ).order_by("created_at")[:limit]
+    )
+    for order in orders:
+        try:
+            renewal_order_charge(order=order)
+        except Exception:  # one order's trouble must not hold the others; it is tried again next minute
+            logger.exception("renewals.orphaned_charge_failed", order_id=str(order.id))
+    if orders:
+        logger.warning("renewals.orphaned_cycle_orders_charged", orders=len(orders))
+    return len(orders)
 
 
 def _enqueue_batch(subscription_ids: list[str]) -> None:

@@ -248,3 +248,37 @@ def test_a_database_error_escaping_a_batch_retries_it_and_charges_once(subscript
     assert (order.status, order.payment_attempts) == (OrderStatus.PAID, 1)
     assert Payment.objects.filter(order=order).count() == 1
     assert _succeeded_charges(order) == 1
+
+
+def test_a_cycle_order_whose_task_was_lost_is_charged_once_by_the_sweep(subscription):
+    # The chaos run killed a worker holding the batch's retry: the order was written, the subscription advanced
+    # (no longer due), and the charge waited for the broker's visibility timeout (an hour).
+    from billing.renewals.sweep import ORPHANED_CYCLE_ORDER_AGE, renewal_orders_charge_orphaned
+
+    with clock.freeze(DUE):
+        order = renewals.subscription_cycle_advance(subscription_id=subscription.id)  # then the task is lost
+    written = dt.datetime.now(dt.UTC)
+    assert renewal_orders_charge_orphaned(now=written + ORPHANED_CYCLE_ORDER_AGE / 2) == 0  # its task may still run
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+
+    assert renewal_orders_charge_orphaned(now=written + ORPHANED_CYCLE_ORDER_AGE * 2) == 1
+    assert renewal_orders_charge_orphaned(now=written + ORPHANED_CYCLE_ORDER_AGE * 2) == 0
+    with clock.freeze(DUE):
+        cycle_task.apply(args=[str(subscription.id)])  # the lost task comes back after all: nothing more
+    order.refresh_from_db()
+    assert (order.status, order.payment_attempts) == (OrderStatus.PAID, 1)
+    assert Payment.objects.filter(order=order).count() == 1
+    assert _succeeded_charges(order) == 1
+
+
+def test_the_orphan_charge_leaves_an_order_dunning_has_taken_alone(subscription):
+    from billing.renewals.sweep import ORPHANED_CYCLE_ORDER_AGE, renewal_orders_charge_orphaned
+
+    with clock.freeze(DUE):
+        order = renewals.subscription_cycle_advance(subscription_id=subscription.id)
+    subscription.refresh_from_db()
+    subscription.status = "past_due"
+    subscription.save(update_fields=["status"])
+    assert renewal_orders_charge_orphaned(now=dt.datetime.now(dt.UTC) + ORPHANED_CYCLE_ORDER_AGE * 2) == 0
+    assert Payment.objects.filter(order=order).count() == 0

@@ -20,6 +20,7 @@ The machine may be shared: the load average before and after is printed.
 
 import argparse
 import http.client
+import math
 import os
 import statistics
 import subprocess
@@ -120,7 +121,8 @@ def step(port, token, clients, seconds, *, obey_retry_after=False) -> dict:
         latencies = sorted(latency for code, latency, _ in flat if code == status)
         if not latencies:
             return 0.0, 0.0
-        return statistics.median(latencies) * 1000, latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000
+        # nearest rank: never below the median, even for a handful of samples
+        return statistics.median(latencies) * 1000, latencies[max(0, math.ceil(len(latencies) * 0.99) - 1)] * 1000
 
     refused = [answer for answer in flat if answer[0] == 429]
     return {

@@ -194,6 +194,8 @@ def main() -> int:
                 f"  API token      {seed['token']}",
                 f"  API docs       {base_url}/docs",
                 f"  Admin          {base_url}/admin/   user {seed['admin_username']}  password {seed['admin_password']}",
+                f"  Staff roles    {', '.join(user for _role, user in seed.get('staff_logins', []))}"
+                f"  password {seed.get('staff_password')}  (docs/back-office.md)",
                 f"  Health         {base_url}/healthz  {base_url}/readyz  {base_url}/metrics",
                 f"  Try            curl -H 'Authorization: Bearer {seed['token']}' {base_url}/v1/organizations/",
                 "  Ctrl-C stops the web server, the worker and beat (and the embedded PostgreSQL/Redis).",

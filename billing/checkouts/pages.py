@@ -7,7 +7,7 @@ It calls the same services as the API: the page submits to ``checkout_confirm`` 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
@@ -212,7 +212,10 @@ def demo_checkout_page(request):
     product = demo_product()
     if product is None:
         raise Http404("The demo merchant is not seeded (make seed)")
-    checkout = checkout_services.checkout_create(organization=product.organization, products=[product.id])
+    try:
+        checkout = checkout_services.checkout_create(organization=product.organization, products=[product.id])
+    except PolarError as exc:  # e.g. the risk team blocked the demo merchant's checkouts (403)
+        return HttpResponse(exc.detail, status=exc.status_code, content_type="text/plain")
     return HttpResponseRedirect(f"/checkout/{checkout.client_secret}")
 
 

@@ -40,6 +40,7 @@ DEMO_ADMIN_EMAIL = "admin@demo.localhost"
 # tokens are stored hashed and passwords salted, so they cannot be read back from there.
 TOKEN_FILE = "demo_token"
 ADMIN_PASSWORD_FILE = "demo_admin_password"
+STAFF_PASSWORD_FILE = "demo_staff_password"
 
 
 @dataclass
@@ -51,6 +52,9 @@ class DemoSeed:
     token: str | None = None
     admin_username: str | None = None
     admin_password: str | None = None
+    # One staff member per role on the demo merchant: [(role, username)], all with ``staff_password``.
+    staff_logins: list[tuple[str, str]] = field(default_factory=list)
+    staff_password: str | None = None
     created: dict[str, int] = field(default_factory=dict)
 
     def count(self, step: str, created: bool | int = 1) -> None:
@@ -75,6 +79,8 @@ class DemoSeed:
             "token": self.token,
             "admin_username": self.admin_username,
             "admin_password": self.admin_password,
+            "staff_logins": [list(login) for login in self.staff_logins],
+            "staff_password": self.staff_password,
             "created": dict(self.created),
         }
 
@@ -136,6 +142,30 @@ def seed_staff_user(seed: DemoSeed) -> None:
     seed.admin_username, seed.admin_password = user.username, password
     seed.count("staff_user", created)
     seed.count("staff_user", member_created)
+
+
+@demo_seed_step("staff_roles", order=25)
+def seed_staff_roles(seed: DemoSeed) -> None:
+    """One staff member per role (support@, risk@, finance@demo.localhost) assigned to the demo merchant, so
+    the back office can be tried as each role sees it (docs/back-office.md). One password, in the data dir."""
+    from .staff import ROLES, staff_access_grant, staff_user_get_or_create
+
+    password = seed.read_secret(STAFF_PASSWORD_FILE)
+    if password is None:
+        password = secrets.token_urlsafe(12)
+        seed.write_secret(STAFF_PASSWORD_FILE, password)
+    User = get_user_model()
+    for role in ROLES:
+        email = f"{role}@demo.localhost"
+        existed = User.objects.filter(email=email).exists()
+        user, _ = staff_user_get_or_create(email=email)
+        if not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        staff_access_grant(actor=None, user=user, role=role, organization=seed.organization, reason="demo seed")
+        seed.staff_logins.append((role, user.username))
+        seed.count("staff_roles", not existed)
+    seed.staff_password = password
 
 
 @demo_seed_step("api_token", order=30)

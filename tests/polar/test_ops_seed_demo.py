@@ -24,7 +24,7 @@ def test_first_run_creates_organization_staff_user_and_token(tmp_path):
     assert result["slug"] == "demo"
     billing_orders = result["created"].pop("billing")
     # payouts/demo.py gives the demo organization a verified payout account with weekly payouts
-    assert result["created"] == {"organization": 1, "staff_user": 2, "api_token": 1, "payout_account": 1}
+    assert result["created"] == {"organization": 1, "staff_user": 2, "staff_roles": 3, "api_token": 1, "payout_account": 1}
     # three months of renewals plus the first order and a plan change (billing/demo.py)
     assert billing_orders >= 4
     organization = Organization.objects.get(slug="demo")
@@ -33,12 +33,27 @@ def test_first_run_creates_organization_staff_user_and_token(tmp_path):
     assert admin.is_staff and admin.is_superuser
     assert admin.check_password(result["admin_password"])
     assert OrganizationMember.objects.filter(organization=organization, user=admin).count() == 1
+    # One staff member per role on the demo merchant, all with the printed staff password.
+    from polar.organizations.staff import staff_may_access, staff_roles
+
+    assert [role for role, _user in result["staff_logins"]] == ["support", "risk", "finance"]
+    for role, username in result["staff_logins"]:
+        member = get_user_model().objects.get(username=username)
+        assert member.check_password(result["staff_password"]) and not member.is_superuser
+        assert staff_roles(member) == {role} and staff_may_access(member, organization)
 
 
 def test_second_run_adds_nothing_and_prints_the_same_token_and_password(tmp_path):
     first = seed(tmp_path)
     second = seed(tmp_path)
-    assert second["created"] == {"organization": 0, "staff_user": 0, "api_token": 0, "billing": 0, "payout_account": 0}
+    assert second["created"] == {
+        "organization": 0,
+        "staff_user": 0,
+        "staff_roles": 0,
+        "api_token": 0,
+        "billing": 0,
+        "payout_account": 0,
+    }
     assert (second["token"], second["admin_password"]) == (first["token"], first["admin_password"])
     assert Organization.objects.filter(slug="demo").count() == 1
     assert OrganizationAccessToken.objects.filter(organization__slug="demo").count() == 1

@@ -89,6 +89,7 @@ def test_blocked_checkouts_are_refused_by_the_api_with_a_clear_403(world, staff_
     ).json()
     hosted = api_client.get(f"/v1/checkout-links/{link['client_secret']}/redirect")
     assert hosted.status_code == 403
+    assert hosted.json() == {"error": "CheckoutsBlocked", "detail": "This merchant cannot accept new checkouts at the moment."}
     _act(client, "/admin/organizations/organization/", "unblock_checkouts", [organization.pk], reason="Resolved")
     assert api_client.post("/v1/checkouts/", {"products": [str(product.id)]}, format="json").status_code == 201
 

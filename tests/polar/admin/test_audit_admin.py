@@ -49,3 +49,17 @@ def test_the_dashboard_counts_only_the_staff_members_organizations(world, staff_
     everything = {figure["label"]: figure["value"] for figure in billing_dashboard_figures(root.user)}
     assert (figures["Orders today"], everything["Orders today"]) == (1, 2)
     assert risk.get("/admin/").status_code == 200
+
+
+def test_a_staff_request_leaves_no_actor_behind_for_later_writes(staff_client, organization):
+    """Bulk audit writes read the context variable: after the response it must not name the request's user."""
+    from auditlog.context import auditlog_value
+
+    from polar.audit import audit_log_many
+
+    client = staff_client("risk", organization)
+    assert client.get("/admin/").status_code == 200
+    assert (auditlog_value.get(None) or {}).get("actor") is None
+    organization.name = "Acme Renamed"
+    assert audit_log_many([(organization, None, None)], created=True) == 1
+    assert LogEntry.objects.filter(object_pk=str(organization.pk)).latest("id").actor is None

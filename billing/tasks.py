@@ -18,6 +18,7 @@ from billing.renewals.late_usage import late_usage_after_end as late_usage_after
 from billing.renewals.sweep import renewal_orders_charge_orphaned
 from billing.renewals.sweep import renewals_sweep as renewals_sweep_run
 from billing.scheduler import payments_reconcile_and_settle
+from billing.usage.event_rollups import event_rollups_refresh_all
 from billing.usage.partitions import ensure_partitions_ahead
 from billing.usage.rollups import meter_rollups_refresh_all
 from polar import clock
@@ -176,3 +177,9 @@ def customer_sessions_prune_task() -> int:
 def meter_rollups_refresh() -> int:
     """Beat, every minute: add newly ingested events to the hourly meter rollups (billing/usage/rollups.py)."""
     return meter_rollups_refresh_all()
+
+
+@shared_task(name="billing.tasks.event_rollups_refresh", acks_late=True, reject_on_worker_lost=True)
+def event_rollups_refresh() -> int:
+    """Beat, every minute: add newly ingested events to the costs and activity rollups (billing/usage/event_rollups.py)."""
+    return event_rollups_refresh_all()

@@ -12,7 +12,17 @@ from tests.factories import OrganizationFactory
 
 # The events tables are partitioned and unmanaged: Django's flush after a transactional test leaves them alone,
 # and with --reuse-db the database outlives the run. Both would leave events for later tests to count.
-UNMANAGED_TABLES = ("billing_event", "billing_event_external_id")
+UNMANAGED_TABLES = (
+    "billing_event",
+    "billing_event_external_id",
+    # The rollups derived from them (raw SQL tables, unknown to the flush as well).
+    "billing_meter_rollup",
+    "billing_meter_rollup_state",
+    "billing_event_cost_rollup",
+    "billing_event_activity",
+    "billing_event_activity_day",
+    "billing_event_rollup_state",
+)
 
 
 def _truncate_unmanaged_tables() -> None:

@@ -7,12 +7,10 @@ event may match several meters).
 """
 
 from billing.analytics.buckets import PAID_ORDER_STATUSES
+from billing.usage.event_rollups import EVENT_COST
 
-COST_AMOUNT = """(CASE WHEN lower(COALESCE(e.metadata #>> '{_cost,currency}', %(currency)s)) = %(currency)s THEN
-    (CASE jsonb_typeof(e.metadata #> '{_cost,amount}')
-        WHEN 'number' THEN (e.metadata #>> '{_cost,amount}')::numeric
-        WHEN 'string' THEN (CASE WHEN e.metadata #>> '{_cost,amount}' ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$'
-                                 THEN (e.metadata #>> '{_cost,amount}')::numeric END) END) END)"""
+COST_AMOUNT = f"""(CASE WHEN lower(COALESCE(e.metadata #>> '{{_cost,currency}}', %(currency)s)) = %(currency)s
+    THEN {EVENT_COST} END)"""
 
 _PAID_IN_RANGE = f"""
     o.organization_id = %(org)s AND o.status IN {PAID_ORDER_STATUSES!r} AND o.currency = %(currency)s

@@ -16,10 +16,13 @@ instant (rows from before the range make the baseline), and a running ``SUM() OV
 the stock. docs/metrics.md defines every metric.
 """
 
+import datetime as dt
+import zoneinfo
+
 from django.db import connection
 from psycopg import sql
 
-from billing.analytics import economics_sql, subscription_sql
+from billing.analytics import economics_sql, event_sql, subscription_sql
 from billing.analytics.buckets import (  # noqa: F401  (bucket_range, INTERVAL_LIMITS: re-exported for the API)
     BUCKETS_CTE,
     INTERVAL_LIMITS,
@@ -29,6 +32,8 @@ from billing.analytics.buckets import (  # noqa: F401  (bucket_range, INTERVAL_L
     bucket_range,
 )
 from billing.models import Meter, MetricDashboard
+from billing.usage.event_rollups import EVENT_COST, event_rollup_watermark
+from billing.usage.rollups import whole_hours
 from billing.usage.sql import compile_filter
 
 
@@ -163,16 +168,11 @@ def checkout_metrics(scope: MetricsScope) -> list[dict]:
 
 # --- events: costs (``_cost.amount``, in cents, possibly fractional) and active users -------------------------
 
-COST_AMOUNT = """(CASE jsonb_typeof(e.metadata #> '{_cost,amount}')
-    WHEN 'number' THEN (e.metadata #>> '{_cost,amount}')::numeric
-    WHEN 'string' THEN (CASE WHEN e.metadata #>> '{_cost,amount}' ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$'
-                             THEN (e.metadata #>> '{_cost,amount}')::numeric END) END)"""
-
 _EVENTS = f"""
 WITH {BUCKETS_CTE},
 scoped AS (
     SELECT e."timestamp" AS t, COALESCE(e.customer_id::text, e.external_customer_id) AS who,
-           CASE WHEN lower(COALESCE(e.metadata #>> '{{_cost,currency}}', %(currency)s)) = %(currency)s THEN {COST_AMOUNT} END AS cost
+           CASE WHEN lower(COALESCE(e.metadata #>> '{{_cost,currency}}', %(currency)s)) = %(currency)s THEN {EVENT_COST} END AS cost
     FROM billing_event e
     WHERE e.organization_id = %(org)s AND e."timestamp" >= %(range_start)s AND e."timestamp" < %(range_end)s
       AND (%(customers)s::uuid[] IS NULL OR e.customer_id = ANY(%(customers)s::uuid[]))
@@ -191,7 +191,32 @@ ORDER BY b.idx
 """
 
 
+def _utc_days(scope: MetricsScope) -> bool:
+    """Whether every bucket is a UTC day (the zone's offset is 0 at each local midnight of the range)."""
+    if scope.unit != "day":
+        return False
+    zone = zoneinfo.ZoneInfo(scope.timezone)
+    day, last = scope.range_start.date(), scope.range_end.date()
+    while day <= last:
+        if dt.datetime.combine(day, dt.time(), zone).utcoffset():
+            return False
+        day += dt.timedelta(days=1)
+    return True
+
+
 def event_metrics(scope: MetricsScope) -> list[dict]:
+    """Costs and active users per bucket: from the event rollups plus the raw tail when they can answer (the whole
+    organization, buckets on UTC hours, rollups refreshed at least once), else from the raw events."""
+    if scope.organization_id is not None and scope.customer_ids is None:
+        watermark = event_rollup_watermark(organization_id=scope.organization_id)
+        if watermark is not None and whole_hours(scope.timezone, scope.range_start, scope.range_end):
+            query = event_sql.EVENTS_UTC_DAYS if _utc_days(scope) else event_sql.EVENTS_ANY_GRID
+            return _fetch(query, {**scope.params(), "watermark": watermark})
+    return event_metrics_raw(scope)
+
+
+def event_metrics_raw(scope: MetricsScope) -> list[dict]:
+    """``event_metrics`` from the raw events alone: the reference the rollups are checked against."""
     return _fetch(_EVENTS, scope.params())
 
 

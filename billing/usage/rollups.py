@@ -152,7 +152,7 @@ def _usable_watermark(meter):
     return state[1]
 
 
-def _whole_hours(timezone: str, start: dt.datetime, end: dt.datetime) -> bool:
+def whole_hours(timezone: str, start: dt.datetime, end: dt.datetime) -> bool:
     """Whether local bucket boundaries in ``timezone`` fall on UTC hours over ``[start, end]`` (offsets in whole
     hours, checked at both ends and every 30 days between)."""
     zone = zoneinfo.ZoneInfo(timezone)
@@ -183,13 +183,13 @@ def _parts(*, meter, watermark, start, end, customer_sql, customer_params):
     raw_customer = sql.SQL("TRUE") if customer_sql is None else customer_sql
     query = sql.SQL(
         """
-        SELECT e.hour AS t, e.events, e.value_count, e.value_sum, e.value_min, e.value_max
+        SELECT e.hour AS t, e.customer_id, e.external_customer_id, e.events, e.value_count, e.value_sum, e.value_min, e.value_max
         FROM billing_meter_rollup e
         WHERE e.meter_id = {meter} AND e.hour >= {middle_start} AND e.hour < {middle_end} AND {rollup_customer}
         UNION ALL
-        SELECT v.t, 1, (v.x IS NOT NULL)::int, v.x, v.x, v.x
+        SELECT v.t, v.customer_id, v.external_customer_id, 1, (v.x IS NOT NULL)::int, v.x, v.x, v.x
         FROM (
-            SELECT e."timestamp" AS t, {value} AS x
+            SELECT e."timestamp" AS t, e.customer_id, e.external_customer_id, {value} AS x
             FROM billing_event e
             WHERE e.organization_id = {organization} AND e."timestamp" >= {start} AND e."timestamp" < {end}
               AND ({filter}) AND {raw_customer}
@@ -245,10 +245,36 @@ def quantity(*, meter, start, end, customer_sql, customer_params):
         return Decimal(cursor.fetchone()[0])
 
 
+def quantity_by_customer(*, meter, start, end, customer_sql, customer_params, external_ids, external_owners):
+    """``[(customer_id, aggregate)]`` over ``[start, end)`` for the customers ``customer_sql`` selects, from the
+    rollup, or None when the rollup cannot answer. An event (or rollup row) not linked to a customer belongs to the
+    customer whose external id it carries (``external_ids[i]`` is ``external_owners[i]``'s), as for the raw read."""
+    watermark = _usable_watermark(meter)
+    if watermark is None:
+        return None
+    parts, params = _parts(
+        meter=meter, watermark=watermark, start=start, end=end, customer_sql=customer_sql, customer_params=customer_params
+    )
+    query = sql.SQL(
+        "SELECT COALESCE(p.customer_id, x.customer_id) AS who, COALESCE({combine}, 0) FROM ({parts}) AS p"
+        " LEFT JOIN unnest({external_ids}::text[], {external_owners}::uuid[]) AS x(external_id, customer_id)"
+        " ON p.customer_id IS NULL AND p.external_customer_id = x.external_id"
+        " GROUP BY 1"
+    ).format(
+        combine=sql.SQL(COMBINE[meter.aggregation["func"]]),
+        parts=parts,
+        external_ids=sql.Placeholder(),
+        external_owners=sql.Placeholder(),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*params, external_ids, external_owners])
+        return [(who, Decimal(value)) for who, value in cursor.fetchall()]
+
+
 def quantities(*, meter, start, end, interval, timezone, customer_sql, customer_params):
     """The rows ``meter_quantities`` answers (``(bucket_start, quantity, is_total)``) from the rollup, or None."""
     watermark = _usable_watermark(meter)
-    if watermark is None or not _whole_hours(timezone, start, end):
+    if watermark is None or not whole_hours(timezone, start, end):
         return None
     parts, params = _parts(
         meter=meter, watermark=watermark, start=start, end=end, customer_sql=customer_sql, customer_params=customer_params

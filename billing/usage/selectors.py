@@ -311,42 +311,37 @@ def meter_quantity_by_customer(*, meter, customers, start: dt.datetime, end: dt.
     customers = list(customers)
     if not customers:
         return {}
-    filter_sql, filter_params = compile_filter(meter.filter)
-    aggregate_sql, aggregate_params = compile_aggregation(meter.aggregation)
-    external = [(c.external_id, c.id) for c in customers if c.external_id]
-    query = sql.SQL(
-        "SELECT COALESCE(e.customer_id, x.customer_id) AS who, COALESCE({aggregate}, 0) FROM billing_event e"
-        " LEFT JOIN unnest({external_ids}::text[], {external_owners}::uuid[]) AS x(external_id, customer_id)"
-        " ON e.customer_id IS NULL AND e.external_customer_id = x.external_id"
-        ' WHERE e.organization_id = {organization} AND e."timestamp" >= {start} AND e."timestamp" < {end}'
-        " AND ({filter}) AND (e.customer_id = ANY({ids}::uuid[])"
-        " OR (e.customer_id IS NULL AND e.external_customer_id = ANY({external_ids_again}::text[])))"
-        " GROUP BY 1"
-    ).format(
-        aggregate=aggregate_sql,
-        external_ids=sql.Placeholder(),
-        external_owners=sql.Placeholder(),
-        organization=sql.Placeholder(),
-        start=sql.Placeholder(),
-        end=sql.Placeholder(),
-        filter=filter_sql,
-        ids=sql.Placeholder(),
-        external_ids_again=sql.Placeholder(),
-    )
-    rows = _execute(
-        query,
-        [
-            *aggregate_params,
-            [value for value, _ in external],
-            [owner for _, owner in external],
-            meter.organization_id,
-            start,
-            end,
-            *filter_params,
-            [c.id for c in customers],
-            [value for value, _ in external],
-        ],
-    )
+    ids = [c.id for c in customers]
+    external_ids, owners = [c.external_id for c in customers if c.external_id], [c.id for c in customers if c.external_id]
+    customer_sql = sql.SQL(
+        "(e.customer_id = ANY({}::uuid[]) OR (e.customer_id IS NULL AND e.external_customer_id = ANY({}::text[])))"
+    ).format(sql.Placeholder(), sql.Placeholder())
+    # Through the hourly rollup plus the raw tail and the partial hours at the period's edges when it can answer.
+    rows = rollups.quantity_by_customer(
+        meter=meter, start=start, end=end, customer_sql=customer_sql, customer_params=[ids, external_ids],
+        external_ids=external_ids, external_owners=owners,
+    )  # fmt: skip
+    if rows is None:
+        filter_sql, filter_params = compile_filter(meter.filter)
+        aggregate_sql, aggregate_params = compile_aggregation(meter.aggregation)
+        query = sql.SQL(
+            "SELECT COALESCE(e.customer_id, x.customer_id) AS who, COALESCE({aggregate}, 0) FROM billing_event e"
+            " LEFT JOIN unnest({external_ids}::text[], {external_owners}::uuid[]) AS x(external_id, customer_id)"
+            " ON e.customer_id IS NULL AND e.external_customer_id = x.external_id"
+            ' WHERE e.organization_id = {organization} AND e."timestamp" >= {start} AND e."timestamp" < {end}'
+            " AND ({filter}) AND {customer} GROUP BY 1"
+        ).format(
+            aggregate=aggregate_sql,
+            external_ids=sql.Placeholder(),
+            external_owners=sql.Placeholder(),
+            organization=sql.Placeholder(),
+            start=sql.Placeholder(),
+            end=sql.Placeholder(),
+            filter=filter_sql,
+            customer=customer_sql,
+        )
+        params = [*aggregate_params, external_ids, owners, meter.organization_id, start, end, *filter_params, ids, external_ids]
+        rows = _execute(query, params)
     return {who: Decimal(value) for who, value in rows if who is not None}
 
 

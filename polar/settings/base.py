@@ -212,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.meter_rollups_refresh",
         "schedule": timedelta(minutes=1),
     },
+    # Costs and active users per organization, the same way (docs/events.md).
+    "event-rollups-refresh": {
+        "task": "billing.tasks.event_rollups_refresh",
+        "schedule": timedelta(minutes=1),
+    },
     # Disputes reported by the processor: recorded, followed and posted to the ledger.
     "disputes-sync": {
         "task": "billing.tasks.disputes_sync",

@@ -454,3 +454,28 @@ def test_a_batch_across_organizations_numbers_each_organizations_invoices_gaples
     for org in (organization, other_organization):
         sequences = sorted(Order.objects.filter(organization=org).values_list("invoice_sequence", flat=True))
         assert sequences == list(range(1, len(sequences) + 1))  # creation orders then renewals, no gap
+
+
+def test_a_batch_bills_usage_through_the_meter_rollup_and_its_tail(organization):
+    from django.db import connection
+
+    from billing.usage import rollups
+
+    meter = make_meter(organization)
+    product = metered_product(organization, meter)
+    customer = CustomerFactory(organization=organization, email="rolled@example.com")
+    subscription = subscribe(organization, customer, product, payment_method=attach_card(customer))
+    ingest(organization, customer, at(1, 31, 12) + dt.timedelta(minutes=30), 3)
+    ingest(organization, customer, at(2, 10), 5)
+    ingest(organization, customer, FEB - dt.timedelta(minutes=20), 2)  # received after the refresh below: the tail
+    ingest(organization, customer, FEB, 4)  # the next period's
+    rollups.meter_rollup_refresh(meter=meter, now=at(2, 20))
+    ingest(organization, customer, at(2, 12), 6, received=FEB - dt.timedelta(minutes=1))  # backdated, in the tail
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sum(events) FROM billing_meter_rollup WHERE meter_id = %s", [meter.id])
+        assert cursor.fetchone()[0] == 8  # 3 + 5 rolled up; 2 + 6 read from the raw tail
+    with clock.freeze(FEB):
+        renewals_batch.subscription_cycles_run(subscription_ids=[subscription.id])
+    (order,) = _cycle_orders(subscription)
+    usage = [(i.label, i.amount) for i in order.items.all() if "usage" in i.label]
+    assert usage == [("API plan – API calls usage (2026-01-31 – 2026-02-28)", 8)]  # 16 calls × 0.5

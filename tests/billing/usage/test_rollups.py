@@ -1,7 +1,9 @@
 """Hourly meter rollups: reads through the rollup answer exactly what the raw events answer, late and backdated
 events correct it, a changed meter is rebuilt, and the check finds a rollup that drifted."""
 
+import contextlib
 import datetime as dt
+import random
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -150,3 +152,84 @@ def test_the_beat_schedule_refreshes_every_minute(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["meter-rollups-refresh"]
     assert entry["task"] == "billing.tasks.meter_rollups_refresh"
     assert entry["schedule"] == dt.timedelta(minutes=1)
+
+
+@contextlib.contextmanager
+def _without_rollup(meter):
+    """Reads inside see no rollup state (so they read the raw events); the state is back afterwards."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT definition, watermark, rebuilt_at FROM billing_meter_rollup_state WHERE meter_id = %s", [meter.id])
+        state = cursor.fetchone()
+        cursor.execute("DELETE FROM billing_meter_rollup_state WHERE meter_id = %s", [meter.id])
+    yield
+    if state:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO billing_meter_rollup_state VALUES (%s, %s, %s, %s)", [meter.id, *state])
+
+
+def _random_usage(rng, customers, count, *, latest):
+    """``count`` api_call events at random instants of Nov 1 – ``latest``: for a customer, or under its external id
+    (linked at ingest), or under an external id no customer has."""
+    first = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    events = []
+    for _ in range(count):
+        moment = first + dt.timedelta(seconds=rng.randrange(int((latest - first).total_seconds())))
+        customer = rng.choice([*customers, None])
+        who = {"external_customer_id": "nobody"} if customer is None else rng.choice(
+            [{"customer_id": str(customer.id)}, {"external_customer_id": customer.external_id or "nobody"}]
+        )  # fmt: skip
+        events.append({"name": rng.choice(["api_call", "api_call", "other"]), **who, "timestamp": moment.isoformat(),
+                       "metadata": {"tokens": rng.randrange(-5, 50) + rng.choice([0, 0.25])}})  # fmt: skip
+    return events
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("aggregation", AGGREGATIONS[:5], ids=[a["func"] for a in AGGREGATIONS[:5]])
+def test_the_renewal_batch_read_through_the_rollup_equals_the_raw_read(api_client, organization, frozen_now, aggregation, seed):
+    """``meter_quantity_by_customer`` (the renewal batch's read) through the rollup, the raw tail and the partial
+    hours at the periods' edges answers what the raw events answer, before and after late and backdated events are
+    folded in, with events not linked to their customer yet."""
+    from billing.models.events import Event
+    from billing.usage.selectors import meter_quantity_by_customer
+    from tests.factories import CustomerFactory
+
+    rng = random.Random(seed)
+    meter = MeterFactory(organization=organization, filter=ALL_EVENTS, aggregation=aggregation)
+    customers = [CustomerFactory(organization=organization, external_id=f"x{i}" if i % 2 else None) for i in range(4)]
+    assert ingest(api_client, _random_usage(rng, customers, 150, latest=NOW)).status_code == 200
+    Event.objects.filter(customer=customers[1], timestamp__lt=NOW - dt.timedelta(days=7)).update(customer=None)  # not linked
+    periods = [(NOW.replace(day=1, hour=0), NOW.replace(day=15, hour=0)), (NOW.replace(day=2, hour=7, minute=40), NOW)]
+    periods.append((dt.datetime(2026, 11, 3, 9, 59, 59, tzinfo=dt.UTC), dt.datetime(2026, 11, 3, 10, 0, 1, tzinfo=dt.UTC)))
+
+    def both():
+        through = [meter_quantity_by_customer(meter=meter, customers=customers, start=a, end=b) for a, b in periods]
+        with _without_rollup(meter):
+            raw = [meter_quantity_by_customer(meter=meter, customers=customers, start=a, end=b) for a, b in periods]
+        return through, raw
+
+    assert rollups.meter_rollup_refresh(meter=meter, now=NOW + dt.timedelta(minutes=5)) > 0
+    through, raw = both()
+    assert through == raw and any(raw)
+    later = NOW + dt.timedelta(minutes=10)
+    with clock.freeze(later):  # late and backdated: in the tail until the next refresh
+        assert ingest(api_client, _random_usage(rng, customers, 40, latest=NOW)).status_code == 200
+    through_tail, raw_with_late = both()
+    assert through_tail == raw_with_late
+    if aggregation["func"] in ("count", "sum"):
+        assert raw_with_late != raw  # the late events changed the answer (max and min may stay)
+    rollups.meter_rollup_refresh(meter=meter, now=later + dt.timedelta(minutes=5))
+    assert both() == (raw_with_late, raw_with_late)
+
+
+def test_the_renewal_batch_reads_the_rollup(api_client, organization, customer, frozen_now):
+    from billing.usage.selectors import meter_quantity_by_customer
+
+    meter = MeterFactory(organization=organization, filter=ALL_EVENTS, aggregation={"func": "count"})
+    ingest(api_client, _events(customer))
+    rollups.meter_rollup_refresh(meter=meter, now=NOW + dt.timedelta(minutes=5))
+    month = (NOW.replace(day=1, hour=0), NOW.replace(day=30))
+    assert meter_quantity_by_customer(meter=meter, customers=[customer], start=month[0], end=month[1]) == {customer.id: 7}
+    with connection.cursor() as cursor:  # a drifted rollup row shows: the read went through the rollup
+        cursor.execute("UPDATE billing_meter_rollup SET events = events + 100 WHERE meter_id = %s AND hour = %s",
+                       [meter.id, dt.datetime(2026, 11, 4, 10, tzinfo=dt.UTC)])  # fmt: skip
+    assert meter_quantity_by_customer(meter=meter, customers=[customer], start=month[0], end=month[1]) == {customer.id: 107}

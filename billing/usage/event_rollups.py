@@ -1,7 +1,7 @@
 """Organization-wide event rollups, so the event-based metrics (costs, active users: billing/analytics) read
 pre-aggregated rows plus only the raw tail instead of a year of raw events.
 
-Per organization (migration 0026):
+Per organization (migration 0027):
 
 - ``billing_event_cost_rollup``: per UTC hour and cost currency (``lower(_cost.currency)``, NULL when the event
   names none, which counts in every currency as the raw metric does): events, events with a cost, Σ cost.

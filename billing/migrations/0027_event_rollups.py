@@ -48,7 +48,7 @@ DROP TABLE IF EXISTS billing_event_cost_rollup;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0025_meter_rollup_customer_index"),
+        ("billing", "0026_approval_requests"),
     ]
 
     operations = [

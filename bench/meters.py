@@ -11,6 +11,10 @@
    - one customer-month: ``interval=day`` over the last full month for a random customer (``--samples``);
    - the whole meter over that month by day (``--meter-samples``);
    and prints p50 / p99 / max of each. The meter is ``sum(tokens)`` where ``name = 'api_call'``.
+4. with ``--rollup``: builds the hourly meter rollup and measures both calls through it, then on the raw events
+   (its state removed), each followed by its PostgreSQL limit: the statements the selector runs, captured with
+   their parameters and run alone over psycopg (``--database`` may name the ``bench/metrics.py`` database, which
+   has the same organization, meter and customers).
 """
 
 import argparse
@@ -43,6 +47,7 @@ def parse_args():
     parser.add_argument("--database", default="polar_usage_bench_meters")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--rollup", action="store_true", help="measure through the hourly rollup and raw, with floors")
     return parser.parse_args()
 
 
@@ -94,6 +99,28 @@ def load(args, organization, customers):
 def percentile(values, fraction):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(fraction * (len(values) - 1))))]
+
+
+def postgres_alone(args, samples, call):
+    """The PostgreSQL limit of ``call``: the statements it runs (captured with their parameters), run again over
+    a plain psycopg connection with no Django or Python work around them, timed together (ms, after a warm run)."""
+    import psycopg
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    values = []
+    with psycopg.connect(f"{args.pg}/{args.database}", autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        for sample in range(samples + 1):
+            started = time.perf_counter()
+            for statement in statements:
+                conn.execute(statement).fetchall()
+            if sample:  # the first run warms the cache
+                values.append((time.perf_counter() - started) * 1000)
+    return values
 
 
 def measure(args, token, meter_id, customers):
@@ -197,7 +224,57 @@ def main():
     customers = list(Customer.objects.filter(organization=organization).values_list("id", "external_id"))
     if not args.keep_db:
         load(args, organization, customers)
+    if args.rollup:
+        measure_with_rollup(args, token, meter, organization, customers)
+    else:
+        measure(args, token, meter.id, customers)
+
+
+def measure_with_rollup(args, token, meter, organization, customers):
+    """The same calls through the hourly rollup (built first) and on the raw events (its state removed), each
+    beside its PostgreSQL limit: the statements the selector runs, alone over psycopg."""
+    from django.db import connection
+
+    from billing.usage import rollups
+    from billing.usage.selectors import meter_quantities
+
+    started = time.perf_counter()
+    rollups.meter_rollup_refresh(meter=meter, rebuild=True)
+    print(f"rollup built in {time.perf_counter() - started:.1f} s", flush=True)
+    now = dt.datetime.now(dt.UTC)
+    month = (month_start(now, 1), month_start(now, 0))
+    customer = customers[0][0]
+
+    def whole():
+        meter_quantities(organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day")
+
+    def one():
+        meter_quantities(
+            organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day",
+            customer_ids=[customer],
+        )  # fmt: skip
+
+    def floors(label):
+        for name, call, samples in (("whole meter", whole, args.meter_samples), ("one customer-month", one, args.samples)):
+            values = postgres_alone(args, samples, call)
+            print(f"{name}, {label}, PostgreSQL alone: n={len(values)} p50={statistics.median(values):.1f} ms"
+                  f" p99={percentile(values, 0.99):.1f} ms max={max(values):.1f} ms")  # fmt: skip
+
+    print("through the rollup + tail (HTTP):", flush=True)
     measure(args, token, meter.id, customers)
+    floors("rollup + tail")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT definition, watermark, rebuilt_at FROM billing_meter_rollup_state WHERE meter_id = %s", [meter.id])
+        state = cursor.fetchone()
+        cursor.execute("DELETE FROM billing_meter_rollup_state WHERE meter_id = %s", [meter.id])
+    try:
+        print("on the raw events (HTTP):", flush=True)
+        measure(args, token, meter.id, customers)
+        floors("raw events")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO billing_meter_rollup_state VALUES (%s, %s, %s, %s)", [meter.id, *state])
+    print(f"machine at the end: load={os.getloadavg()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,16 @@
 2. loads in SQL (``INSERT … SELECT generate_series``): subscriptions started over the ``--months`` months
    before now (a third of them ended), one renewal order a month for each while it ran (with its recurring line),
    one-time purchases up to ``--orders`` orders in all; then ``--events`` events spread uniformly over the same
-   months (80 % ``api_call`` with ``tokens`` and a ``_cost``); ANALYZE; builds the meter rollup;
-3. times in-process (the selectors and payloads the API calls; no HTTP), sequentially, ``--samples`` times each:
-   - a year of daily metrics for the organization (every metric), and the same without the event-based ones
-     (costs, active users), which scan raw events;
-   - the whole meter (``sum(tokens)`` of ``api_call``) over the last full month by day, through the rollup and
-     on the raw events (the rollup's state removed for the raw runs);
-   - one customer's month, both ways;
-   and prints p50 / p95 / max of each.
+   months (80 % ``api_call`` with ``tokens`` and a ``_cost``); ANALYZE;
+3. builds the event rollups and the meter rollup, then times in-process (the selectors and payloads the API
+   calls; no HTTP), sequentially, ``--samples`` times each:
+   - a year of daily metrics for the organization (every metric; without the event-based ones; each source), the
+     event source through the rollups + tail and on the raw events (``--raw-samples``; the state row removed);
+   - the whole meter (``sum(tokens)`` of ``api_call``) over the last full month by day, one customer's month and
+     the renewal batch's grouped read of 100 customers, through the rollup and on the raw events;
+   - beside each, "PostgreSQL alone": the same SQL statements (captured with their parameters) run again over a
+     plain psycopg connection, the floor with no Django or Python around them;
+   and prints p50 / p95 / max of each, and checks that rollups and raw events give the same answers.
 """
 
 import argparse
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import server_env, setup_database  # noqa: E402
-from bench.meters import percentile  # noqa: E402
+from bench.meters import percentile, postgres_alone  # noqa: E402
 
 
 def parse_args():
@@ -41,6 +43,7 @@ def parse_args():
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--raw-samples", type=int, default=3, help="samples of the slow raw-event metrics")
     parser.add_argument("--database", default="polar_metrics_bench")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--keep-db", action="store_true")
@@ -187,13 +190,27 @@ def report(label, values):
     )
 
 
-def measure(args, organization, meter):
+def _without_state(table, key, value):
+    """Remove a rollup's state row (so reads use the raw events); returns a function that puts it back."""
     from django.db import connection
 
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} WHERE {key} = %s", [value])
+        row = cursor.fetchone()
+        cursor.execute(f"DELETE FROM {table} WHERE {key} = %s", [value])
+
+    def restore():
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(row))})", list(row))
+
+    return restore
+
+
+def measure(args, organization, meter):
     from billing.analytics import payloads, selectors
     from billing.analytics.definitions import METRICS
-    from billing.usage import rollups
-    from billing.usage.selectors import meter_quantities
+    from billing.usage import event_rollups, rollups
+    from billing.usage.selectors import meter_quantities, meter_quantity_by_customer
     from billing.usage.services import meter_quantity
     from customers.models import Customer
     from polar import clock
@@ -207,53 +224,70 @@ def measure(args, organization, meter):
     )  # fmt: skip
     everything = [m.slug for m in METRICS]
     no_events = [m.slug for m in METRICS if "events" not in m.sources]
-    report(
-        "a year of daily metrics, every metric",
-        timed(args.samples, lambda: payloads.metrics_response(scope=scope, slugs=everything)),
-    )
-    report(
-        "a year of daily metrics, without the event-based ones",
-        timed(args.samples, lambda: payloads.metrics_response(scope=scope, slugs=no_events)),
-    )
+
+    started = time.perf_counter()
+    event_rollups.event_rollup_refresh(organization_id=organization.id, rebuild=True)
+    print(f"event rollups built in {time.perf_counter() - started:.1f} s", flush=True)
+    started = time.perf_counter()
+    rollups.meter_rollup_refresh(meter=meter, rebuild=True)
+    print(f"meter rollup built in {time.perf_counter() - started:.1f} s", flush=True)
+
+    # A year of daily metrics: every metric, then per source; the event source through the rollups and raw.
+    report("a year of daily metrics, every metric, event rollups + tail",
+           timed(args.samples, lambda: payloads.metrics_response(scope=scope, slugs=everything)))  # fmt: skip
+    report("a year of daily metrics, without the event-based ones",
+           timed(args.samples, lambda: payloads.metrics_response(scope=scope, slugs=no_events)))  # fmt: skip
+    for source, call in payloads.SOURCES.items():
+        report(f"  source {source}", timed(args.samples, lambda call=call: call(scope)))
+    report("  source events, PostgreSQL alone (same statements over psycopg)",
+           postgres_alone(args, args.samples, lambda: selectors.event_metrics(scope)))  # fmt: skip
+    report("  sources without events, PostgreSQL alone",
+           postgres_alone(args, args.samples, lambda: payloads.metrics_response(scope=scope, slugs=no_events)))  # fmt: skip
+    through = selectors.event_metrics(scope)
+    restore = _without_state("billing_event_rollup_state", "organization_id", organization.id)
+    report("  source events, raw events", timed(args.raw_samples, lambda: selectors.event_metrics(scope)))
+    report("a year of daily metrics, every metric, raw events",
+           timed(args.raw_samples, lambda: payloads.metrics_response(scope=scope, slugs=everything)))  # fmt: skip
+    raw = selectors.event_metrics(scope)
+    restore()
+    assert through == raw, "the event rollups and the raw events disagree"
 
     now = dt.datetime.now(dt.UTC)
     month = (month_start(now, 1), month_start(now, 0))
-    customer = Customer.objects.filter(organization=organization).order_by("id")[1]
+    customers = list(Customer.objects.filter(organization=organization).order_by("id")[:100])
+    customer = customers[1]
 
     def whole():
-        meter_quantities(organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day")
+        return meter_quantities(
+            organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day"
+        )
 
     def one():
-        meter_quantity(meter=meter, customer=customer, start=month[0], end=month[1])
+        return meter_quantity(meter=meter, customer=customer, start=month[0], end=month[1])
 
-    started = time.perf_counter()
-    rollups.meter_rollup_refresh(meter=meter, rebuild=True)
-    print(f"rollup built in {time.perf_counter() - started:.1f} s", flush=True)
-    with_rollup = (timed(args.samples, whole), timed(args.samples * 5, one))
-    through = (
-        meter_quantities(
-            organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day"
-        ),
-        one(),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT definition, watermark, rebuilt_at FROM billing_meter_rollup_state WHERE meter_id = %s", [meter.id])
-        state = cursor.fetchone()
-        cursor.execute("DELETE FROM billing_meter_rollup_state WHERE meter_id = %s", [meter.id])
-    raw = (timed(args.samples, whole), timed(args.samples * 5, one))
-    raw_answers = (
-        meter_quantities(
-            organization=organization, meter=meter, start_timestamp=month[0], end_timestamp=month[1], interval="day"
-        ),
-        one(),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO billing_meter_rollup_state VALUES (%s, %s, %s, %s)", [meter.id, *state])
-    assert through[0] == raw_answers[0] and through[1] == raw_answers[1], "the rollup and the raw events disagree"
+    def batch():  # the renewal batch's grouped read: 100 customers' month
+        return meter_quantity_by_customer(meter=meter, customers=customers, start=month[0], end=month[1])
+
+    with_rollup = (timed(args.samples, whole), timed(args.samples * 5, one), timed(args.samples, batch))
+    floors = (postgres_alone(args, args.samples, whole), postgres_alone(args, args.samples * 5, one))
+    answers = (whole(), one(), batch())
+    restore = _without_state("billing_meter_rollup_state", "meter_id", meter.id)
+    raw = (timed(args.samples, whole), timed(args.samples * 5, one), timed(args.samples, batch))
+    raw_floors = (postgres_alone(args, args.samples, whole), postgres_alone(args, args.samples * 5, one))
+    raw_answers = (whole(), one(), batch())
+    restore()
+    assert answers == raw_answers, "the meter rollup and the raw events disagree"
     report("whole meter, one month by day, rollup + tail", with_rollup[0])
+    report("whole meter, one month by day, rollup + tail, PostgreSQL alone", floors[0])
     report("whole meter, one month by day, raw events", raw[0])
+    report("whole meter, one month by day, raw events, PostgreSQL alone", raw_floors[0])
     report("one customer's month, rollup + tail", with_rollup[1])
+    report("one customer's month, rollup + tail, PostgreSQL alone", floors[1])
     report("one customer's month, raw events", raw[1])
+    report("one customer's month, raw events, PostgreSQL alone", raw_floors[1])
+    report("renewal batch read, 100 customers' month, rollup + tail", with_rollup[2])
+    report("renewal batch read, 100 customers' month, raw events", raw[2])
+    print(f"machine at the end: load={os.getloadavg()}", flush=True)
 
 
 def main():

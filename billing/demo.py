@@ -6,7 +6,9 @@ a meter ("Demo API calls", counting ``api_call`` events), a product "Demo API" (
 0.1¢ per call) and "Demo API Pro" (50.00/month fixed + the same metered price), a customer with
 ``pm_card_visa``, a subscription started on the first day of the month three months ago, events in
 each month, a plan change to Pro scheduled (``next_period``) in the second month, and
-``billing_run`` at each month's end, so the demo shows renewals, usage lines and a plan change.
+``billing_run`` at each month's end, so the demo shows renewals, usage lines and a plan change. Each call
+carries a ``_cost`` (what it cost the merchant), so the metrics' unit economics (costs, margin, cost per user)
+have months of figures.
 
 Idempotent: rows are found by name/email before being created, events carry fixed ``external_id``s
 (deduplicated by ingestion), the plan change is scheduled once, and ``billing_run`` at an instant
@@ -27,6 +29,12 @@ from polar import clock
 from polar.organizations.demo import DemoSeed, demo_seed_step
 
 EVENTS_PER_MONTH = (1200, 2600, 900)
+
+
+def _call_cost(rng: random.Random) -> str:
+    """0.10¢ to 0.90¢ a call (cents as a decimal string, as ``_cost.amount`` accepts): the months' margins differ
+    with their volume (20.00/month + 0.1¢ a call against about 0.5¢ a call of cost)."""
+    return str(round(rng.uniform(0.1, 0.9), 4))
 
 
 def _first_of_month_months_ago(now: dt.datetime, months: int) -> dt.datetime:
@@ -58,6 +66,8 @@ def seed_demo_billing(*, organization_slug: str = "demo") -> dict:
     from billing.scheduler import billing_run
     from billing.subscriptions.changes import subscription_change_product
     from billing.subscriptions.lifecycle import subscription_create
+    from billing.usage.event_rollups import event_rollup_refresh
+    from billing.usage.rollups import meter_rollup_refresh
     from billing.usage.services import events_ingest
     from customers.models import Customer
     from payouts.demo import demo_payout_account
@@ -101,6 +111,8 @@ def seed_demo_billing(*, organization_slug: str = "demo") -> dict:
                     "customer_id": str(customer.id),
                     "timestamp": at.isoformat(),
                     "external_id": f"demo-billing-{subscription.id}-{month}-{k}",
+                    # What the call cost the merchant (an upstream model): the unit-economics figures read it.
+                    "metadata": {"_cost": {"amount": _call_cost(rng), "currency": "usd"}},
                 }
             )
         with clock.freeze(period_end):
@@ -115,6 +127,11 @@ def seed_demo_billing(*, organization_slug: str = "demo") -> dict:
                 subscription_change_product(subscription=subscription, product=pro, proration_behavior="next_period")
         billing_run(now=period_end)
         period_start = period_end
+    # The events were ingested under a frozen clock, so their ingested_at may be behind a watermark that beat
+    # already moved: rebuild the organization's rollups rather than wait for events the refresh would never see.
+    for row in Meter.objects.filter(organization=organization, archived_at__isnull=True):
+        meter_rollup_refresh(meter=row, rebuild=True)
+    event_rollup_refresh(organization_id=organization.id, rebuild=True)
     subscription.refresh_from_db()
     return {
         "organization": organization.slug,

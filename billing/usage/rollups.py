@@ -1,7 +1,8 @@
 """Hourly meter rollups: pre-aggregated events, so a meter's quantities read rollup rows plus only the raw tail.
 
 ``billing_meter_rollup`` holds, per meter, UTC hour, ``customer_id`` and ``external_customer_id`` (as stored on
-the events), the event count and the count, sum, min and max of the meter's value. ``billing_meter_rollup_state``
+the events), the event count and the count, sum, min and max of the meter's value; ``billing_meter_rollup_hour``
+the same summed over customers, per meter and hour (whole-meter reads). ``billing_meter_rollup_state``
 holds per meter the **watermark** (every event *ingested* before it is in the rollup) and the definition
 (filter and aggregation) the rows were built for.
 
@@ -43,8 +44,25 @@ COMBINE = {
 }
 
 
+# Adding newly aggregated rows (EXCLUDED) to stored ones (r): sums add (NULL: no values yet), extremes compare.
+_COMBINE_ROWS = sql.SQL(
+    """events = r.events + EXCLUDED.events,
+    value_count = r.value_count + EXCLUDED.value_count,
+    value_sum = CASE WHEN r.value_sum IS NULL THEN EXCLUDED.value_sum
+                     WHEN EXCLUDED.value_sum IS NULL THEN r.value_sum
+                     ELSE r.value_sum + EXCLUDED.value_sum END,
+    value_min = LEAST(r.value_min, EXCLUDED.value_min),
+    value_max = GREATEST(r.value_max, EXCLUDED.value_max)"""
+)
+
+
+# Bumped when the rollup's tables change: a state built by older code (2: the per-hour rows were added) does not
+# answer and is rebuilt by the next refresh, even during a deploy where old and new code both run.
+LAYOUT = 2
+
+
 def _definition(meter) -> dict:
-    return {"filter": meter.filter, "aggregation": meter.aggregation}
+    return {"filter": meter.filter, "aggregation": meter.aggregation, "layout": LAYOUT}
 
 
 def _stored(value) -> dict:
@@ -75,45 +93,61 @@ def meter_rollup_refresh(*, meter: Meter, rebuild: bool = False, now: dt.datetim
         state = cursor.fetchone()
         if state is None or _stored(state[0]) != definition or rebuild:
             cursor.execute("DELETE FROM billing_meter_rollup WHERE meter_id = %s", [meter.id])
+            cursor.execute("DELETE FROM billing_meter_rollup_hour WHERE meter_id = %s", [meter.id])
             watermark_from, rebuilt = dt.datetime.min.replace(tzinfo=dt.UTC), True
         else:
             watermark_from, rebuilt = state[1], False
         written = 0
         if watermark_to > watermark_from:
+            # One pass over the new events: per customer and hour, then those rows summed per hour (what the whole
+            # meter's reads use: a month is ~720 rows however many customers are active).
             cursor.execute(
                 sql.SQL(
                     """
-                    INSERT INTO billing_meter_rollup AS r
-                        (meter_id, hour, customer_id, external_customer_id, events, value_count, value_sum, value_min, value_max)
-                    SELECT {meter}, date_trunc('hour', v.t), v.customer_id, v.external_customer_id,
-                           count(*), count(v.x), sum(v.x), min(v.x), max(v.x)
-                    FROM (
-                        SELECT e."timestamp" AS t, e.customer_id, e.external_customer_id, {value} AS x
-                        FROM billing_event e
-                        WHERE e.organization_id = {organization} AND e.ingested_at >= {start} AND e.ingested_at < {end}
-                          AND ({filter})
-                    ) AS v
-                    GROUP BY 2, 3, 4
-                    ON CONFLICT ON CONSTRAINT billing_meter_rollup_key DO UPDATE SET
-                        events = r.events + EXCLUDED.events,
-                        value_count = r.value_count + EXCLUDED.value_count,
-                        value_sum = CASE WHEN r.value_sum IS NULL THEN EXCLUDED.value_sum
-                                         WHEN EXCLUDED.value_sum IS NULL THEN r.value_sum
-                                         ELSE r.value_sum + EXCLUDED.value_sum END,
-                        value_min = LEAST(r.value_min, EXCLUDED.value_min),
-                        value_max = GREATEST(r.value_max, EXCLUDED.value_max)
+                    WITH new AS MATERIALIZED (
+                        SELECT date_trunc('hour', v.t, 'UTC') AS hour, v.customer_id, v.external_customer_id,
+                               count(*) AS events, count(v.x) AS value_count, sum(v.x) AS value_sum, min(v.x) AS value_min,
+                               max(v.x) AS value_max
+                        FROM (
+                            SELECT e."timestamp" AS t, e.customer_id, e.external_customer_id, {value} AS x
+                            FROM billing_event e
+                            WHERE e.organization_id = {organization} AND e.ingested_at >= {start} AND e.ingested_at < {end}
+                              AND ({filter})
+                        ) AS v
+                        GROUP BY 1, 2, 3
+                    ),
+                    per_customer AS (
+                        INSERT INTO billing_meter_rollup AS r
+                            (meter_id, hour, customer_id, external_customer_id, events, value_count, value_sum, value_min, value_max)
+                        SELECT {meter}, hour, customer_id, external_customer_id, events, value_count, value_sum, value_min, value_max
+                        FROM new
+                        ON CONFLICT ON CONSTRAINT billing_meter_rollup_key DO UPDATE SET {combine}
+                        RETURNING 1
+                    ),
+                    per_hour AS (
+                        INSERT INTO billing_meter_rollup_hour AS r
+                            (meter_id, hour, events, value_count, value_sum, value_min, value_max)
+                        SELECT {meter2}, hour, sum(events), sum(value_count), sum(value_sum), min(value_min), max(value_max)
+                        FROM new GROUP BY hour
+                        ON CONFLICT ON CONSTRAINT billing_meter_rollup_hour_key DO UPDATE SET {combine2}
+                        RETURNING 1
+                    )
+                    SELECT (SELECT count(*) FROM per_customer), (SELECT count(*) FROM per_hour)
                     """
                 ).format(
-                    meter=sql.Placeholder(),
                     value=value_sql,
                     organization=sql.Placeholder(),
                     start=sql.Placeholder(),
                     end=sql.Placeholder(),
                     filter=filter_sql,
+                    meter=sql.Placeholder(),
+                    combine=_COMBINE_ROWS,
+                    meter2=sql.Placeholder(),
+                    combine2=_COMBINE_ROWS,
                 ),
-                [meter.id, *value_params, meter.organization_id, watermark_from, watermark_to, *filter_params],
+                [*value_params, meter.organization_id, watermark_from, watermark_to, *filter_params, meter.id, meter.id],
             )
-            written = cursor.rowcount
+            written = cursor.fetchone()[0]
         cursor.execute(
             """
             INSERT INTO billing_meter_rollup_state (meter_id, definition, watermark, rebuilt_at)
@@ -135,6 +169,36 @@ def meter_rollups_refresh_all(*, now: dt.datetime | None = None) -> int:
     for meter in Meter.objects.filter(archived_at__isnull=True).order_by("pk"):
         total += meter_rollup_refresh(meter=meter, now=now)
     return total
+
+
+def meter_rollups_link(*, organization_id, customer_id, external_id: str) -> None:
+    """Give the rollup rows of events ingested under ``external_id`` (not linked) to the customer ``customer_id``,
+    as ``link_events_to_customer`` does with the events, in its transaction: the rows then keep matching the events
+    they were made from (what ``meter_rollup_check`` compares). Takes every meter's rollup lock of the organization,
+    in id order (a refresh holds one at a time), so no refresh folds half-linked events."""
+    meter_ids = list(Meter.objects.filter(organization_id=organization_id).order_by("pk").values_list("pk", flat=True))
+    if not meter_ids:
+        return
+    with connection.cursor() as cursor:
+        for meter_id in meter_ids:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('billing_meter_rollup'), hashtext(%s))", [str(meter_id)])
+        cursor.execute(
+            sql.SQL(
+                """
+                WITH moved AS (
+                    DELETE FROM billing_meter_rollup
+                    WHERE meter_id = ANY(%(meters)s) AND customer_id IS NULL AND external_customer_id = %(external)s
+                    RETURNING *
+                )
+                INSERT INTO billing_meter_rollup AS r
+                    (meter_id, hour, customer_id, external_customer_id, events, value_count, value_sum, value_min, value_max)
+                SELECT meter_id, hour, %(customer)s, external_customer_id, events, value_count, value_sum, value_min, value_max
+                FROM moved
+                ON CONFLICT ON CONSTRAINT billing_meter_rollup_key DO UPDATE SET {combine}
+                """
+            ).format(combine=_COMBINE_ROWS),
+            {"meters": meter_ids, "external": external_id, "customer": customer_id},
+        )
 
 
 # --- reads --------------------------------------------------------------------------------------------------------
@@ -179,12 +243,19 @@ def _parts(*, meter, watermark, start, end, customer_sql, customer_params):
     middle_end = max(end.replace(minute=0, second=0, microsecond=0), middle_start)
     value_sql, value_params = compile_value(meter.aggregation)
     filter_sql, filter_params = compile_filter(meter.filter)
-    rollup_customer = sql.SQL("TRUE") if customer_sql is None else customer_sql
     raw_customer = sql.SQL("TRUE") if customer_sql is None else customer_sql
+    # The whole meter reads the per-hour rows; some customers read theirs.
+    rolled = (
+        sql.SQL(
+            "SELECT e.hour AS t, NULL::uuid AS customer_id, NULL::varchar AS external_customer_id, {columns} FROM billing_meter_rollup_hour e"
+        )
+        if customer_sql is None
+        else sql.SQL("SELECT e.hour AS t, e.customer_id, e.external_customer_id, {columns} FROM billing_meter_rollup e")
+    ).format(columns=sql.SQL("e.events, e.value_count, e.value_sum, e.value_min, e.value_max"))
+    rollup_customer = sql.SQL("TRUE") if customer_sql is None else customer_sql
     query = sql.SQL(
         """
-        SELECT e.hour AS t, e.customer_id, e.external_customer_id, e.events, e.value_count, e.value_sum, e.value_min, e.value_max
-        FROM billing_meter_rollup e
+        {rolled}
         WHERE e.meter_id = {meter} AND e.hour >= {middle_start} AND e.hour < {middle_end} AND {rollup_customer}
         UNION ALL
         SELECT v.t, v.customer_id, v.external_customer_id, 1, (v.x IS NOT NULL)::int, v.x, v.x, v.x
@@ -197,6 +268,7 @@ def _parts(*, meter, watermark, start, end, customer_sql, customer_params):
         ) AS v
         """
     ).format(
+        rolled=rolled,
         meter=sql.Placeholder(),
         middle_start=sql.Placeholder(),
         middle_end=sql.Placeholder(),
@@ -337,7 +409,7 @@ def meter_rollup_check(*, meter) -> list[dict]:
     query = sql.SQL(
         """
         WITH raw AS (
-            SELECT date_trunc('hour', e."timestamp") AS hour, e.customer_id, e.external_customer_id,
+            SELECT date_trunc('hour', e."timestamp", 'UTC') AS hour, e.customer_id, e.external_customer_id,
                    count(*) AS events, count({value}) AS value_count, sum({value2}) AS value_sum
             FROM billing_event e
             WHERE e.organization_id = {organization} AND e.ingested_at < {watermark} AND ({filter})
@@ -346,6 +418,12 @@ def meter_rollup_check(*, meter) -> list[dict]:
         rolled AS (
             SELECT hour, customer_id, external_customer_id, events, value_count, value_sum
             FROM billing_meter_rollup WHERE meter_id = {meter}
+        ),
+        raw_hours AS (
+            SELECT hour, sum(events) AS events, sum(value_count) AS value_count, sum(value_sum) AS value_sum FROM raw GROUP BY 1
+        ),
+        hours AS (
+            SELECT hour, events, value_count, value_sum FROM billing_meter_rollup_hour WHERE meter_id = {meter2}
         )
         SELECT COALESCE(raw.hour, rolled.hour), raw.events, rolled.events, raw.value_sum, rolled.value_sum
         FROM raw FULL JOIN rolled
@@ -353,6 +431,11 @@ def meter_rollup_check(*, meter) -> list[dict]:
          AND raw.external_customer_id IS NOT DISTINCT FROM rolled.external_customer_id
         WHERE raw.events IS DISTINCT FROM rolled.events OR raw.value_count IS DISTINCT FROM rolled.value_count
            OR raw.value_sum IS DISTINCT FROM rolled.value_sum
+        UNION ALL  -- the whole meter's hours
+        SELECT COALESCE(raw_hours.hour, hours.hour), raw_hours.events, hours.events, raw_hours.value_sum, hours.value_sum
+        FROM raw_hours FULL JOIN hours ON raw_hours.hour = hours.hour
+        WHERE raw_hours.events IS DISTINCT FROM hours.events OR raw_hours.value_count IS DISTINCT FROM hours.value_count
+           OR raw_hours.value_sum IS DISTINCT FROM hours.value_sum
         ORDER BY 1
         """
     ).format(
@@ -362,8 +445,9 @@ def meter_rollup_check(*, meter) -> list[dict]:
         watermark=sql.Placeholder(),
         filter=filter_sql,
         meter=sql.Placeholder(),
+        meter2=sql.Placeholder(),
     )
-    params = [*value_params, *value_params, meter.organization_id, watermark, *filter_params, meter.id]
+    params = [*value_params, *value_params, meter.organization_id, watermark, *filter_params, meter.id, meter.id]
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()

@@ -32,6 +32,7 @@ from billing import metrics as billing_metrics
 from billing.models import Event, EventType, event_type_id
 from billing.usage.event_rollups import event_activity_link
 from billing.usage.partitions import ensure_partitions_for, forget_partitions
+from billing.usage.rollups import meter_rollups_link
 from customers import services as customers_services
 from customers.models import Customer
 from polar import clock
@@ -454,8 +455,9 @@ def link_events_to_customer(*, customer) -> int:
     if not customer.external_id:
         return 0
     with transaction.atomic(), connection.cursor() as cursor:
-        # The activity rollup counts who as the events name them: it moves with the events, under its lock.
+        # The rollups were made from the events as they were named: their rows move with the events, under their locks.
         event_activity_link(organization_id=customer.organization_id, customer_id=customer.id, external_id=customer.external_id)
+        meter_rollups_link(organization_id=customer.organization_id, customer_id=customer.id, external_id=customer.external_id)
         cursor.execute(
             "UPDATE billing_event SET customer_id = %s"
             " WHERE organization_id = %s AND external_customer_id = %s AND customer_id IS NULL",

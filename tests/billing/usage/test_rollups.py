@@ -233,3 +233,42 @@ def test_the_renewal_batch_reads_the_rollup(api_client, organization, customer, 
         cursor.execute("UPDATE billing_meter_rollup SET events = events + 100 WHERE meter_id = %s AND hour = %s",
                        [meter.id, dt.datetime(2026, 11, 4, 10, tzinfo=dt.UTC)])  # fmt: skip
     assert meter_quantity_by_customer(meter=meter, customers=[customer], start=month[0], end=month[1]) == {customer.id: 107}
+
+
+def test_the_whole_meter_reads_the_per_hour_rows_and_the_check_compares_them(api_client, organization, customer, frozen_now):
+    meter = MeterFactory(organization=organization, filter=ALL_EVENTS, aggregation={"func": "count"})
+    ingest(api_client, _events(customer))
+    rollups.meter_rollup_refresh(meter=meter, now=NOW + dt.timedelta(minutes=5))
+    params = {"start_timestamp": "2026-11-01T00:00:00Z", "end_timestamp": "2026-12-01T00:00:00Z", "interval": "month"}
+    assert api_client.get(f"/v1/meters/{meter.id}/quantities", params).json()["total"] == 8  # 7 + the unlinked one
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT hour, events FROM billing_meter_rollup_hour WHERE meter_id = %s ORDER BY hour", [meter.id])
+        assert cursor.fetchall()[:3] == [
+            (dt.datetime(2026, 11, 1, 23, tzinfo=dt.UTC), 1),
+            (dt.datetime(2026, 11, 2, 10, tzinfo=dt.UTC), 2),  # two events of the customer in one hour
+            (dt.datetime(2026, 11, 2, 11, tzinfo=dt.UTC), 1),  # the event not linked to a customer
+        ]
+        cursor.execute("UPDATE billing_meter_rollup_hour SET events = events + 100 WHERE meter_id = %s AND hour = %s",
+                       [meter.id, dt.datetime(2026, 11, 2, 10, tzinfo=dt.UTC)])  # fmt: skip
+    assert api_client.get(f"/v1/meters/{meter.id}/quantities", params).json()["total"] == 108
+    assert [(d["hour"], d["raw_events"], d["rollup_events"]) for d in rollups.meter_rollup_check(meter=meter)] == [
+        (dt.datetime(2026, 11, 2, 10, tzinfo=dt.UTC), 2, 102)
+    ]
+    rollups.meter_rollup_refresh(meter=meter, rebuild=True, now=NOW + dt.timedelta(minutes=5))
+    assert api_client.get(f"/v1/meters/{meter.id}/quantities", params).json()["total"] == 8
+
+
+def test_a_customer_created_for_an_external_id_takes_its_rollup_rows(api_client, organization, customer, frozen_now):
+    from billing.usage.services import customer_create
+
+    meter = MeterFactory(organization=organization, filter=ALL_EVENTS, aggregation={"func": "count"})
+    ingest(api_client, _events(customer))  # one api_call under "not-yet", no such customer
+    rollups.meter_rollup_refresh(meter=meter, now=NOW + dt.timedelta(minutes=5))
+    month = (NOW.replace(day=1, hour=0), NOW.replace(day=30))
+    created = customer_create(organization=organization, email="later@example.com", external_id="not-yet")
+    assert rollups.meter_rollup_check(meter=meter) == []  # the rows follow the linked events
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT customer_id, events FROM billing_meter_rollup WHERE external_customer_id = 'not-yet'")
+        assert cursor.fetchall() == [(created.id, 1)]
+    assert meter_quantity(meter=meter, customer=created, start=month[0], end=month[1]) == 1
+    assert meter_quantity(meter=meter, customer=customer, start=month[0], end=month[1]) == 7

@@ -132,3 +132,24 @@ def test_a_staff_member_without_a_role_opens_no_list(world, staff_client):
     for label in VIEW:
         changelist, _ = _urls(label, world["acme"].rows[label])
         assert client.get(changelist).status_code == 403, label
+
+
+def test_every_admin_of_ours_is_scoped_and_its_organization_path_resolves(staff_client, organization):
+    """A new admin cannot forget the scoping: every ModelAdmin of our apps is a StaffScopedAdmin, and its
+    queryset for a staff member compiles and runs (a wrong ``organization_path`` raises here)."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from polar.admin_base import StaffScopedAdmin
+
+    ours = {"organizations", "customers", "billing", "payouts", "webhooks"}
+    request = RequestFactory().get("/admin/")
+    request.user = staff_client("risk", organization).user
+    checked = 0
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in ours:
+            continue
+        assert isinstance(model_admin, StaffScopedAdmin), model
+        list(model_admin.get_queryset(request)[:1])
+        checked += 1
+    assert checked >= 30

@@ -13,8 +13,8 @@ What it does:
 2. starts gunicorn (production settings, 2 sync workers, rate limits on), a Celery worker (prefork, 2) and beat;
 3. runs Locust headless for ``--minutes`` with ``--users`` merchants (each waits 0.2 to 1 s between calls);
 4. samples the RSS of each process (gunicorn master and workers, Celery main and pool, beat) every 15 s;
-5. prints per endpoint: requests, failures, p50, p99 (Locust's figures), the error rate, the RSS at start,
-   middle and end of each process, the webhooks delivered, and the load average.
+5. prints per endpoint: requests, failures, p50, p99 (Locust's figures), the error rate, the RSS of each
+   process at the start, each quarter and the end, the webhooks delivered, and the load average.
 The machine may be shared: the load average is printed with the figures.
 """
 
@@ -234,11 +234,12 @@ def report(csv_prefix: Path, samples, receiver: Receiver, args, load_before, loa
     if failures_path.exists():
         for row in list(csv.DictReader(open(failures_path)))[:10]:
             print(f"failure: {row['Method']} {row['Name']}: {row['Error'][:200]} x{row['Occurrences']}")
-    start, middle, end = samples[0][1], samples[len(samples) // 2][1], samples[-1][1]
-    print(f"\n| process | RSS MB at start | middle (t={samples[len(samples) // 2][0]:.0f} s) | end (t={samples[-1][0]:.0f} s) |")
-    print("| --- | ---: | ---: | ---: |")
-    for name in sorted(set(start) | set(end)):
-        values = [snapshot.get(name) for snapshot in (start, middle, end)]
+    # Five points (start, quarters, end): enough to tell growth that levels off from growth that does not.
+    points = [samples[round(i * (len(samples) - 1) / 4)] for i in range(5)]
+    print("\n| process | " + " | ".join(f"RSS MB t={at:.0f} s" for at, _ in points) + " |")
+    print("| --- |" + " ---: |" * len(points))
+    for name in sorted({name for _, snapshot in points for name in snapshot}):
+        values = [snapshot.get(name) for _, snapshot in points]
         print(f"| {name} | " + " | ".join(f"{value:.1f}" if value is not None else "-" for value in values) + " |")
     deliveries = WebhookDelivery.objects.values_list("status", flat=True)
     counts = {status: list(deliveries).count(status) for status in set(deliveries)}

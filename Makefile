@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 SEED ?= $(shell printf '%d' 0x$$(git rev-parse --short=6 HEAD 2>/dev/null || echo 0))
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-random test-fast lint format migrate seed services services-stop services-status clean-data screenshots mutate chaos soak
+.PHONY: help install demo test test-random test-fast lint format migrate seed services services-stop services-status clean-data screenshots mutate chaos soak fuzz
 
 help:
 	@echo "make demo             migrate, seed the demo merchant, serve API + admin + docs, Celery worker and beat (PORT=$(PORT))"
@@ -25,6 +25,7 @@ help:
 	@echo "make mutate           mutation testing of the money code (pricing engine, periods, inputs, tiers, money, ledger rules)"
 	@echo "make chaos            crash PostgreSQL, restart Redis, kill the worker under ingestion and renewals; check nothing lost or doubled"
 	@echo "make soak             10 minutes of mixed traffic (Locust) with p50/p99 per endpoint and memory per process (MINUTES=N)"
+	@echo "make fuzz             schema fuzzing of every API operation and version, FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) requests each"
 	@echo "make lint             ruff (lint and format check), import-linter contracts, module size, migration safety"
 	@echo "make format           ruff format and ruff's safe fixes"
 	@echo "make install          create $(VENV) and install requirements.txt (only when it changed)"
@@ -84,6 +85,12 @@ chaos: $(STAMP)
 MINUTES ?= 10
 soak: $(STAMP)
 	$(PY) bench/soak.py --minutes $(MINUTES)
+
+# Schema fuzzing (docs/security.md): the suite's tests/security/test_schema_fuzz.py sends 3 generated requests
+# per operation and version; this sends FUZZ_EXAMPLES (about 25 minutes at 40 on an idle 2-core machine).
+FUZZ_EXAMPLES ?= 40
+fuzz: $(STAMP)
+	FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(WITH_SERVICES) $(PY) -m pytest --create-db -p no:randomly -p no:cacheprovider $(PYTEST_ARGS) tests/security/test_schema_fuzz.py
 
 demo: $(STAMP)
 	$(WITH_SERVICES) $(PY) scripts/demo.py --port $(PORT)

@@ -131,7 +131,7 @@ class MetricsExportApi(PolarAPIView):
 class MetricDashboardListApi(PolarAPIView):
     required_scopes = {"GET": ["metrics:read", "metrics:write"], "POST": ["metrics:write"]}
 
-    @extend_schema(operation_id="metrics:list_dashboards", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="metrics:list_dashboards", responses={200: {"type": "array", "items": {"type": "object"}}})
     def get(self, request):
         ids = request.query_params.getlist("organization_id")
         if ids and str(self.organization.id) not in ids:
@@ -139,7 +139,9 @@ class MetricDashboardListApi(PolarAPIView):
         dashboards = selectors.metric_dashboard_list(organization=self.organization)
         return self.respond([payloads.metric_dashboard_payload(d) for d in dashboards])
 
-    @extend_schema(operation_id="metrics:create_dashboard", request=MetricDashboardCreateInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="metrics:create_dashboard", request=MetricDashboardCreateInput, responses={201: OpenApiTypes.OBJECT}
+    )
     def post(self, request):
         data = self.parse_body(MetricDashboardCreateInput)
         data = dict(data)

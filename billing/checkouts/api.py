@@ -20,6 +20,7 @@ from billing.checkouts.serializers import (
 from billing.models import Discount
 from customers.models import Customer
 from polar import clock
+from polar.api.openapi import error_response
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 
@@ -159,7 +160,14 @@ class CheckoutClientApi(_CheckoutBySecretApi):
 class CheckoutClientConfirmApi(_CheckoutBySecretApi):
     """``POST /v1/checkouts/client/{client_secret}/confirm``: the buyer pays (``services.checkout_confirm``)."""
 
-    @extend_schema(operation_id="checkouts:client_confirm", request=CheckoutConfirmInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="checkouts:client_confirm",
+        request=CheckoutConfirmInput,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            402: error_response("The charge was declined (PaymentFailed, with the decline code)."),
+        },
+    )
     def post(self, request, client_secret):
         checkout = self.get_checkout(client_secret)
         data = self.parse_body(CheckoutConfirmInput)

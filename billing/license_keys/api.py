@@ -19,6 +19,7 @@ from billing.license_keys.serializers import (
     LicenseKeyUpdateInput,
     LicenseKeyValidateInput,
 )
+from polar.api.openapi import error_response
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
 
@@ -95,7 +96,9 @@ class _PortalApi(PolarAPIView):
 
 class LicenseKeyValidateApi(_PortalApi):
     @extend_schema(
-        operation_id="customer_portal:license_keys:validate", request=LicenseKeyValidateInput, responses=OpenApiTypes.OBJECT
+        operation_id="customer_portal:license_keys:validate",
+        request=LicenseKeyValidateInput,
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("No such license key in the organization.")},
     )
     def post(self, request):
         data = self.parse_key_body(LicenseKeyValidateInput)
@@ -105,7 +108,9 @@ class LicenseKeyValidateApi(_PortalApi):
 
 class LicenseKeyActivateApi(_PortalApi):
     @extend_schema(
-        operation_id="customer_portal:license_keys:activate", request=LicenseKeyActivateInput, responses=OpenApiTypes.OBJECT
+        operation_id="customer_portal:license_keys:activate",
+        request=LicenseKeyActivateInput,
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("No such license key in the organization.")},
     )
     def post(self, request):
         data = self.parse_key_body(LicenseKeyActivateInput)
@@ -115,7 +120,9 @@ class LicenseKeyActivateApi(_PortalApi):
 
 class LicenseKeyDeactivateApi(_PortalApi):
     @extend_schema(
-        operation_id="customer_portal:license_keys:deactivate", request=LicenseKeyDeactivateInput, responses={204: None}
+        operation_id="customer_portal:license_keys:deactivate",
+        request=LicenseKeyDeactivateInput,
+        responses={204: None, 404: error_response("No such license key in the organization.")},
     )
     def post(self, request):
         data = self.parse_key_body(LicenseKeyDeactivateInput)
@@ -126,18 +133,30 @@ class LicenseKeyDeactivateApi(_PortalApi):
 # Polar's organization-level twins (``/v1/license-keys/validate`` ...): the same behaviour under their own
 # operation ids (``license_keys:validate`` ...), so the schema has no operationId collision.
 class OrgLicenseKeyValidateApi(LicenseKeyValidateApi):
-    @extend_schema(operation_id="license_keys:validate", request=LicenseKeyValidateInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="license_keys:validate",
+        request=LicenseKeyValidateInput,
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("No such license key in the organization.")},
+    )
     def post(self, request):
         return super().post(request)
 
 
 class OrgLicenseKeyActivateApi(LicenseKeyActivateApi):
-    @extend_schema(operation_id="license_keys:activate", request=LicenseKeyActivateInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="license_keys:activate",
+        request=LicenseKeyActivateInput,
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("No such license key in the organization.")},
+    )
     def post(self, request):
         return super().post(request)
 
 
 class OrgLicenseKeyDeactivateApi(LicenseKeyDeactivateApi):
-    @extend_schema(operation_id="license_keys:deactivate", request=LicenseKeyDeactivateInput, responses={204: None})
+    @extend_schema(
+        operation_id="license_keys:deactivate",
+        request=LicenseKeyDeactivateInput,
+        responses={204: None, 404: error_response("No such license key in the organization.")},
+    )
     def post(self, request):
         return super().post(request)

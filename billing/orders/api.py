@@ -19,6 +19,7 @@ from billing.orders.pages import invoice_signed_path
 from billing.orders.payloads import OrderOutput
 from billing.orders.serializers import OrderCreateInput, OrderFinalizeInput, OrderListQuery, OrderUpdateInput
 from customers.models import Customer
+from polar.api.openapi import error_response
 from polar.api.views import PolarAPIView, check_organization_id
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 
@@ -104,7 +105,15 @@ class OrderReceiptApi(_OrderMixin, PolarAPIView):
 class OrderFinalizeApi(_OrderMixin, PolarAPIView):
     scope = "orders"
 
-    @extend_schema(operation_id="orders:finalize", request=OrderFinalizeInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="orders:finalize",
+        request=OrderFinalizeInput,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            402: error_response("The charge was declined (PaymentFailed, with the decline code)."),
+            412: error_response("The order is not a draft that can be finalized."),
+        },
+    )
     def post(self, request, id):
         order = self.get_order(id)
         data = self.parse_body(OrderFinalizeInput)

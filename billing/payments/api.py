@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from billing.models import Payment, PaymentMethod
 from billing.payments import selectors, services
+from polar.api.openapi import error_response
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
 
@@ -107,7 +108,12 @@ class CustomerPaymentMethodListApi(_CustomerScoped):
         )
 
     @extend_schema(
-        operation_id="customers:create_payment_method", request=PaymentMethodCreateInput, responses={201: PaymentMethodOutput}
+        operation_id="customers:create_payment_method",
+        request=PaymentMethodCreateInput,
+        responses={
+            201: PaymentMethodOutput,
+            402: error_response("The card was declined or its token is unknown (decline_code says why)."),
+        },
     )
     def post(self, request, id):
         customer = self.get_customer(id)

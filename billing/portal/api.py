@@ -21,6 +21,7 @@ from billing.portal.serializers import (
 )
 from billing.portal.sessions import customer_session_create
 from polar.api.formatting import dt
+from polar.api.openapi import error_response
 from polar.api.pagination import PolarPagination
 from polar.api.views import PolarAPIView
 from polar.audit import customer_session_actor
@@ -136,7 +137,10 @@ class PortalPaymentMethodListApi(PortalAPIView):
     @extend_schema(
         operation_id="customer_portal:customers:add_payment_method",
         request=PortalPaymentMethodCreateInput,
-        responses={201: OpenApiTypes.OBJECT},
+        responses={
+            201: OpenApiTypes.OBJECT,
+            402: error_response("The card was declined or its token is unknown (decline_code says why)."),
+        },
     )
     def post(self, request):
         data = self.parse_body(PortalPaymentMethodCreateInput)
@@ -150,7 +154,10 @@ class PortalPaymentMethodConfirmApi(PortalAPIView):
     @extend_schema(
         operation_id="customer_portal:customers:confirm_payment_method",
         request=PortalPaymentMethodConfirmInput,
-        responses={201: OpenApiTypes.OBJECT},
+        responses={
+            201: OpenApiTypes.OBJECT,
+            402: error_response("The card was declined or its token is unknown (decline_code says why)."),
+        },
     )
     def post(self, request):
         data = self.parse_body(PortalPaymentMethodConfirmInput)

@@ -16,6 +16,7 @@ from billing.license_keys.payloads import granted_license_key_activation_output,
 from billing.license_keys.serializers import LicenseKeyActivateInput, LicenseKeyDeactivateInput, LicenseKeyValidateInput
 from billing.portal import selectors
 from billing.portal.authentication import CustomerSessionPrincipal, LicenseKeyCallerAuthentication, LicenseKeyCallerPermission
+from polar.api.openapi import error_response
 from polar.api.views import PolarAPIView
 from polar.audit import customer_session_actor
 from polar.errors import ResourceNotFound
@@ -57,7 +58,9 @@ class _LicenseKeyActionApi(PolarAPIView):
 
 class PortalLicenseKeyValidateApi(_LicenseKeyActionApi):
     @extend_schema(
-        operation_id="customer_portal:license_keys:validate", request=LicenseKeyValidateInput, responses=OpenApiTypes.OBJECT
+        operation_id="customer_portal:license_keys:validate",
+        request=LicenseKeyValidateInput,
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("No such license key in the organization.")},
     )
     def post(self, request):
         organization, data = self.parse_key_body(LicenseKeyValidateInput)
@@ -67,7 +70,9 @@ class PortalLicenseKeyValidateApi(_LicenseKeyActionApi):
 
 class PortalLicenseKeyActivateApi(_LicenseKeyActionApi):
     @extend_schema(
-        operation_id="customer_portal:license_keys:activate", request=LicenseKeyActivateInput, responses=OpenApiTypes.OBJECT
+        operation_id="customer_portal:license_keys:activate",
+        request=LicenseKeyActivateInput,
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("No such license key in the organization.")},
     )
     def post(self, request):
         organization, data = self.parse_key_body(LicenseKeyActivateInput)
@@ -77,7 +82,9 @@ class PortalLicenseKeyActivateApi(_LicenseKeyActionApi):
 
 class PortalLicenseKeyDeactivateApi(_LicenseKeyActionApi):
     @extend_schema(
-        operation_id="customer_portal:license_keys:deactivate", request=LicenseKeyDeactivateInput, responses={204: None}
+        operation_id="customer_portal:license_keys:deactivate",
+        request=LicenseKeyDeactivateInput,
+        responses={204: None, 404: error_response("No such license key in the organization.")},
     )
     def post(self, request):
         organization, data = self.parse_key_body(LicenseKeyDeactivateInput)

@@ -12,6 +12,7 @@ from billing.portal import selectors, services
 from billing.portal.api import PortalAPIView
 from billing.portal.payloads import customer_order_output
 from billing.portal.serializers import PortalOrderConfirmPaymentInput, PortalOrderListQuery
+from polar.api.openapi import error_response
 from polar.errors import PolarRequestValidationError
 
 
@@ -93,7 +94,10 @@ class PortalOrderConfirmPaymentApi(_OrderApi):
     @extend_schema(
         operation_id="customer_portal:orders:confirm_retry_payment",
         request=PortalOrderConfirmPaymentInput,
-        responses=OpenApiTypes.OBJECT,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            402: error_response("The charge was declined (PaymentFailed, with the decline code)."),
+        },
     )
     def post(self, request, id):
         order = self.get_order(id)

@@ -12,6 +12,7 @@ from billing.portal.serializers import (
     PortalSubscriptionListQuery,
     PortalSubscriptionUpdateInput,
 )
+from polar.api.openapi import error_response
 
 
 class _SubscriptionApi(PortalAPIView):
@@ -48,7 +49,12 @@ class PortalSubscriptionDetailApi(_SubscriptionApi):
         return self.respond(customer_subscription_output(self.get_subscription(id)))
 
     @extend_schema(
-        operation_id="customer_portal:subscriptions:update", request=PortalSubscriptionUpdateInput, responses=OpenApiTypes.OBJECT
+        operation_id="customer_portal:subscriptions:update",
+        request=PortalSubscriptionUpdateInput,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            402: error_response("The charge was declined (PaymentFailed, with the decline code)."),
+        },
     )
     def patch(self, request, id):
         subscription = self.get_subscription(id)
@@ -67,7 +73,8 @@ class PortalSubscriptionDetailApi(_SubscriptionApi):
             )
         return self.render(subscription)
 
-    @extend_schema(operation_id="customer_portal:subscriptions:cancel", responses=OpenApiTypes.OBJECT)
+    # Polar answers a cancel with the subscription (200), not an empty 204.
+    @extend_schema(operation_id="customer_portal:subscriptions:cancel", responses={200: OpenApiTypes.OBJECT})
     def delete(self, request, id):
         subscription = self.get_subscription(id)
         data = self.parse_body(PortalSubscriptionCancelInput) if request.body else {}

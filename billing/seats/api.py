@@ -14,6 +14,7 @@ from billing.seats import selectors, services
 from billing.seats.payloads import seat_claim_info_output, seat_output, seats_list_output
 from billing.seats.serializers import SeatAssignInput, SeatClaimInput, SeatListQuery
 from customers.api.members import MemberItemApi, item_schema
+from polar.api.openapi import error_response
 from polar.api.views import PolarAPIView
 from polar.errors import ResourceNotFound
 
@@ -46,7 +47,11 @@ class _SeatApiBase(PolarAPIView):
 
 
 class CustomerSeatListApi(_SeatApiBase):
-    @extend_schema(operation_id="customer_seats:list_seats", parameters=[SeatListQuery], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="customer_seats:list_seats",
+        parameters=[SeatListQuery],
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("No such subscription or order.")},
+    )
     def get(self, request):
         query = self.parse_query(SeatListQuery)
         container = self.get_container(**query)
@@ -54,7 +59,11 @@ class CustomerSeatListApi(_SeatApiBase):
         (owner,) = container.values()
         return self.respond(seats_list_output(seats=seats, total_seats=owner.seats or 0))
 
-    @extend_schema(operation_id="customer_seats:assign_seat", request=SeatAssignInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="customer_seats:assign_seat",
+        request=SeatAssignInput,
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("No such subscription or order.")},
+    )
     def post(self, request):
         data = self.parse_body(SeatAssignInput)
         container = self.get_container(subscription_id=data.pop("subscription_id", None), order_id=data.pop("order_id", None))
@@ -63,7 +72,8 @@ class CustomerSeatListApi(_SeatApiBase):
 
 
 class CustomerSeatApi(_SeatApiBase):
-    @extend_schema(operation_id="customer_seats:revoke_seat", responses=OpenApiTypes.OBJECT)
+    # Polar answers a revoke with the revoked seat (200), not an empty 204.
+    @extend_schema(operation_id="customer_seats:revoke_seat", responses={200: OpenApiTypes.OBJECT})
     def delete(self, request, seat_id):
         return self.respond(seat_output(services.seat_revoke(seat=self.get_seat(seat_id))))
 

@@ -12,6 +12,7 @@ from billing.subscriptions.serializers import (
     SubscriptionUpdateInput,
 )
 from customers.models import Customer
+from polar.api.openapi import error_response
 from polar.api.views import PolarAPIView
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 
@@ -42,7 +43,14 @@ class SubscriptionListApi(PolarAPIView):
         queryset = selectors.subscription_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, SubscriptionOutput)
 
-    @extend_schema(operation_id="subscriptions:create", request=SubscriptionCreateInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="subscriptions:create",
+        request=SubscriptionCreateInput,
+        responses={
+            201: OpenApiTypes.OBJECT,
+            402: error_response("The charge was declined (PaymentFailed, with the decline code)."),
+        },
+    )
     def post(self, request):
         data = self.parse_body(SubscriptionCreateInput)
         organization = self.organization
@@ -86,7 +94,14 @@ class SubscriptionDetailApi(PolarAPIView):
     def get(self, request, id):
         return self.render(id)
 
-    @extend_schema(operation_id="subscriptions:update", request=SubscriptionUpdateInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="subscriptions:update",
+        request=SubscriptionUpdateInput,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            402: error_response("The charge was declined (PaymentFailed, with the decline code)."),
+        },
+    )
     def patch(self, request, id):
         subscription = self.get_subscription(id)
         data = self.parse_body(SubscriptionUpdateInput)
@@ -128,7 +143,8 @@ class SubscriptionDetailApi(PolarAPIView):
             changes.subscription_clear_pending_update(subscription=subscription)
         return self.render(id)
 
-    @extend_schema(operation_id="subscriptions:revoke", responses=OpenApiTypes.OBJECT)
+    # Polar answers a revoke with the revoked subscription (200), not an empty 204.
+    @extend_schema(operation_id="subscriptions:revoke", responses={200: OpenApiTypes.OBJECT})
     def delete(self, request, id):
         lifecycle.subscription_revoke(subscription=self.get_subscription(id))
         return self.render(id)

@@ -39,7 +39,11 @@ def _decodes_as_utf8(raw: bytes) -> bool:
 
 def request_input_error(request) -> JsonResponse | None:
     """The response refusing this request's path, query string, headers or body size, or None."""
-    raw_path = get_bytes_from_wsgi(request.META, "PATH_INFO", "")
+    # Django has already replaced PATH_INFO with the decoded path (non-UTF-8 bytes percent-encoded again), so
+    # it is no longer latin-1 text: encoding it back to latin-1 (get_bytes_from_wsgi) raised on any character
+    # beyond U+00FF (a 500 for /v1/customers/external/顧客) and misread "é" as a broken byte. Unquoting the
+    # decoded path gives back the bytes the client sent; a literal "%E9" sent as "%25E9" reads as broken too.
+    raw_path = unquote_to_bytes(request.path_info)
     if b"\x00" in raw_path or _NUL in request.path_info:
         return _nul_error(["path"])
     if not _decodes_as_utf8(raw_path):

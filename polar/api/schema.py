@@ -1,8 +1,13 @@
-"""OpenAPI: organization access tokens are HTTP bearer tokens (loaded by ApiConfig.ready); the schema views."""
+"""OpenAPI: the security schemes (organization access tokens and customer sessions; loaded by
+ApiConfig.ready) and the schema views, one schema per API version. What an operation documents is
+polar.api.openapi's."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularYAMLAPIView
 from rest_framework.negotiation import BaseContentNegotiation
+
+from . import versions
 
 
 class OrganizationTokenScheme(OpenApiAuthenticationExtension):
@@ -11,6 +16,14 @@ class OrganizationTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "An organization access token: polar_oat_..."}
+
+
+class CustomerSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "billing.portal.authentication.CustomerSessionAuthentication"
+    name = "customer_session"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A customer session token: polar_cst_..."}
 
 
 class _FirstRenderer(BaseContentNegotiation):
@@ -25,9 +38,27 @@ class _FirstRenderer(BaseContentNegotiation):
         return renderer, renderer.media_type
 
 
-class OpenApiJsonView(SpectacularJSONAPIView):
+class _VersionedSchemaView:
+    """The schema of the version the request names (``Polar-Version``, as every API call; or ``?version=``
+    for a browser), ``versions.CURRENT`` when it names none; an unknown version is a 400."""
+
     content_negotiation_class = _FirstRenderer
 
+    @extend_schema(exclude=True)  # as drf-spectacular's own get: the schema is not an operation of itself
+    def get(self, request, *args, **kwargs):
+        header = request.META.get(f"HTTP_{versions.HEADER.upper().replace('-', '_')}")
+        try:
+            self.api_version = versions.resolve(header or request.GET.get("version"))
+        except versions.UnsupportedAPIVersion as exc:
+            from rest_framework.response import Response
 
-class OpenApiYamlView(SpectacularYAMLAPIView):
-    content_negotiation_class = _FirstRenderer
+            return Response(exc.as_payload(), status=exc.status_code)
+        return super().get(request, *args, **kwargs)
+
+
+class OpenApiJsonView(_VersionedSchemaView, SpectacularJSONAPIView):
+    pass
+
+
+class OpenApiYamlView(_VersionedSchemaView, SpectacularYAMLAPIView):
+    pass

@@ -79,6 +79,10 @@ class VersionChange:
         """Rewrite ``obj`` (a request object of the previous version's shape) to ``version``'s.
         ``path`` is its location in the body, for validation errors."""
 
+    def downgrade_schema(self, schemas: dict) -> None:
+        """Rewrite the OpenAPI component ``schemas`` (``version``'s shapes) to the previous version's, so that
+        each version's /openapi.json documents what that version sends and accepts."""
+
 
 class _SeatTierInput(serializers.Serializer):
     min_seats = SeatsField()
@@ -154,6 +158,34 @@ class SeatTiersBecomeTiers(VersionChange):
         }
         obj["minimum_units"] = ordered[0]["min_seats"]
 
+    def downgrade_schema(self, schemas):
+        # Before 2027-01 a seat-based price is sent with ``seat_tiers`` (upgraded above); ``tiers`` is still
+        # read when sent, so both are documented and neither is required.
+        seat_price = schemas.get("SeatBasedPriceInputRequest")
+        if seat_price is None:
+            return
+        seat_price["properties"]["seat_tiers"] = _SEAT_TIERS_SCHEMA
+        seat_price["required"] = [name for name in seat_price.get("required", []) if name != "tiers"]
+
+
+_SEAT_TIER_SCHEMA = {
+    "type": "object",
+    "required": ["min_seats", "price_per_seat"],
+    "properties": {
+        "min_seats": {"type": "integer", "minimum": 1},
+        "max_seats": {"type": "integer", "minimum": 1, "nullable": True},
+        "price_per_seat": {"type": "integer", "minimum": 0},
+    },
+}
+_SEAT_TIERS_SCHEMA = {
+    "type": "object",
+    "required": ["tiers"],
+    "properties": {
+        "tiers": {"type": "array", "minItems": 1, "items": _SEAT_TIER_SCHEMA},
+        "seat_tier_type": {"type": "string", "enum": ["volume", "graduated"], "nullable": True},
+    },
+}
+
 
 def _is_license_key(obj: dict) -> bool:
     return "display_key" in obj and "key" in obj and "benefit_id" in obj
@@ -200,6 +232,14 @@ def render(data, version: str):
     for change in changes:  # newest -> oldest
         _walk(data, lambda obj, _path, change=change: change.downgrade(obj))
     return data
+
+
+def render_schema(schema: dict, version: str) -> dict:
+    """The OpenAPI ``schema`` (internal shapes) in ``version``'s shapes. Rewrites in place and returns it."""
+    schemas = schema.get("components", {}).get("schemas", {})
+    for change in _changes_between(version):  # newest -> oldest
+        change.downgrade_schema(schemas)
+    return schema
 
 
 def upgrade_request(data, version: str):

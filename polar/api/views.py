@@ -30,6 +30,9 @@ class _Replay(Exception):
 
 class PolarAPIView(APIView):
     scope: str | None = None
+    # Read by the OpenAPI schema only: a response declared ``many=True`` is documented as Polar's page
+    # (``{"items", "pagination"}``, with ``page`` and ``limit``), which is what ``paginated`` answers.
+    pagination_class = PolarPagination
     # Public name -> ORM field; the first entry of default_sorting applies when none is asked.
     sorting_fields: dict[str, str] = {"created_at": "created_at"}
     default_sorting: tuple[str, ...] = ("-created_at",)

@@ -260,7 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["polar.api.parsers.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "polar.api.pagination.PolarPagination",
     "EXCEPTION_HANDLER": "polar.api.exceptions.polar_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "polar.api.openapi.PolarAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -276,6 +276,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema per API version (Polar-Version or ?version=): polar.api.openapi, docs/api-versions.md.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "polar.api.openapi.schema_for_version"],
 }
 
 # --- Input limits (docs/input-limits.md) ------------------------------------

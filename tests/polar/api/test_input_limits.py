@@ -214,6 +214,19 @@ def test_nul_in_the_path_and_in_query_filters_is_422(api_client):
     assert _locs(api_client.get("/v1/customers/", {"metadata[pl\u0000an]": "pro"}))[0][0] == "query"
     assert _locs(api_client.get("/v1/customers/?email=%FF%FE")) == [["query"]]
     assert _locs(api_client.get("/checkout/ab%00cd")) == [["path"]]
+    assert _locs(api_client.get("/v1/customers/external/ab%FFcd")) == [["path"]]
+
+
+def test_a_path_beyond_latin_1_is_read_not_refused(api_client, organization):
+    """Found by the schema fuzzer (tests/security): a path with a character beyond U+00FF answered 500, and
+    one with "é" was refused as not UTF-8."""
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(organization=organization, email="kunde@example.com", external_id="顧客-café")
+    response = api_client.get("/v1/customers/external/%E9%A1%A7%E5%AE%A2-caf%C3%A9")
+    assert response.status_code == 200, response.content
+    assert response.json()["external_id"] == "顧客-café"
+    assert api_client.get("/v1/customers/external/顧客-x").status_code == 404
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])

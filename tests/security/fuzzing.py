@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 
+import hypothesis
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
@@ -72,42 +74,42 @@ def fuzz_version(
     credentials,
     path_parameters,
     max_examples: int,
-    only=None,
+    seed: int | None = None,
 ) -> tuple[list[Finding], int]:
     """Fuzz every operation of ``version``'s schema. ``credentials(path)`` names the Authorization header of
-    an operation, ``path_parameters(path)`` the ids of rows that exist (the rest are generated). Returns the
-    findings and the number of requests sent."""
+    an operation, ``path_parameters(path)`` the ids of rows that exist (the rest are generated). Without a
+    ``seed`` the requests are the same every run (CI); with one, that seed's. Returns the findings and the
+    number of requests sent."""
     schema = load_schema(app, version)
     operations = [result.ok() for result in schema.get_all_operations()]
     operations.sort(key=lambda op: (METHOD_ORDER.get(op.method.lower(), 1), op.path))
     findings: list[Finding] = []
     sent = 0
     for operation in operations:
-        if only and not only(operation):
-            continue
         label = f"{operation.method.upper()} {operation.path}"
         headers = {"Polar-Version": version, "Authorization": credentials(operation.path)}
         known = path_parameters(operation.path)
-        sent += _fuzz_operation(
-            operation.as_strategy(path_parameters=known or None), label, version, headers, max_examples, findings
-        )
+        run = functools.partial(_fuzz_operation, label=label, version=version, headers=headers, seed=seed, findings=findings)
+        sent += run(operation.as_strategy(path_parameters=known or None), max_examples=max_examples)
         if known:  # and ids the server never issued: malformed, unknown, another kind's
-            strategy = operation.as_strategy()
-            sent += _fuzz_operation(strategy, label, version, headers, max(1, max_examples // 3), findings)
+            sent += run(operation.as_strategy(), max_examples=max(1, max_examples // 3))
     return findings, sent
 
 
-def _fuzz_operation(strategy, label: str, version: str, headers: dict, max_examples: int, findings: list) -> int:
+def _fuzz_operation(
+    strategy, *, label: str, version: str, headers: dict, max_examples: int, seed: int | None, findings: list
+) -> int:
     """``max_examples`` generated requests to one operation; the first failure of each check is recorded
     (no shrinking: a finding is reported as generated, with its curl command)."""
     seen = {finding.check for finding in findings if finding.operation == label and finding.version == version}
     sent = 0
 
+    @hypothesis.seed(seed)
     @settings(
         max_examples=max_examples,
         deadline=None,
         database=None,
-        derandomize=True,
+        derandomize=seed is None,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )

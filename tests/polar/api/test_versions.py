@@ -120,3 +120,40 @@ def test_products_api_speaks_each_version(api_client):
     assert "seat_tiers" in api_client.get(f"/v1/products/{product_id}").json()["prices"][0]
     refused = api_client.post("/v1/products/", body_2026, format="json", HTTP_POLAR_VERSION="2027-01")
     assert refused.status_code == 422 and ["body", "prices", 0, "tiers"] in [e["loc"] for e in refused.json()["detail"]]
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_is_served_per_version(client):
+    """/openapi.json answers the schema of the version the request names (issue 21: each is fuzzed)."""
+
+    def schema(**extra):
+        response = client.get("/openapi.json", **extra)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    newest = schema(HTTP_POLAR_VERSION="2027-01")
+    oldest = schema(QUERY_STRING="version=2026-04")
+    assert (newest["info"]["version"], oldest["info"]["version"], schema()["info"]["version"]) == (
+        "2027-01",
+        "2026-04",
+        versions.CURRENT,
+    )
+    seat_2027 = newest["components"]["schemas"]["SeatBasedPriceInputRequest"]
+    seat_2026 = oldest["components"]["schemas"]["SeatBasedPriceInputRequest"]
+    assert "seat_tiers" not in seat_2027["properties"] and "tiers" in seat_2027["required"]
+    assert "seat_tiers" in seat_2026["properties"] and "tiers" not in seat_2026["required"]
+    refused = client.get("/openapi.json", HTTP_POLAR_VERSION="2025-01")
+    assert refused.status_code == 400 and refused.json()["error"] == "UnsupportedAPIVersion"
+
+
+@pytest.mark.django_db
+def test_every_operation_documents_polars_error_answers(client):
+    schema = client.get("/openapi.json").json()
+    product = schema["paths"]["/v1/products/{id}"]["get"]["responses"]
+    assert set(product) == {"200", "400", "401", "403", "404", "422", "429"}
+    assert product["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/PolarError"}
+    assert set(schema["paths"]["/v1/products/{id}"]["patch"]["responses"]) >= {"409", "413"}
+    public = schema["paths"]["/v1/checkouts/client/{client_secret}"]["get"]["responses"]
+    assert "401" not in public and "404" in public
+    customers = schema["paths"]["/v1/customers/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert customers["required"] == ["items", "pagination"]

@@ -172,6 +172,31 @@ def blocked(scope: str, identity: str) -> Decision:
     return Decision(allowed=count < rate.limit, count=count, limit=rate.limit, retry_after=retry_after)
 
 
+def blocked_and_get(scope: str, identity: str, key: str) -> tuple[Decision, bytes | None]:
+    """``blocked`` and the value of another Redis ``key`` in one round trip (authentication reads the token
+    cache's epoch so, polar.organizations.token_cache). The value is ``b""`` when the key does not exist and
+    None when Redis cannot be read."""
+    rate = rate_for(scope)
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.get(key)
+        if rate is not None:
+            counter = _key(scope, identity)
+            pipe.get(counter)
+            pipe.pttl(counter)
+        value, *lock = pipe.execute()
+        value = b"" if value is None else value
+    except redis.RedisError:
+        logger.warning("ratelimit.redis_unavailable", scope=scope, exc_info=True)
+        return Decision(allowed=True, count=0, limit=rate.limit if rate else 0, retry_after=0), None
+    if rate is None:
+        return Decision(allowed=True, count=0, limit=0, retry_after=0), value
+    raw_count, ttl_ms = lock
+    count = int(raw_count or 0)
+    retry_after = max(1, math.ceil(max(ttl_ms, 0) / 1000))
+    return Decision(allowed=count < rate.limit, count=count, limit=rate.limit, retry_after=retry_after), value
+
+
 def reset(scope: str, identity: str) -> None:
     try:
         redis_client().delete(_key(scope, identity))

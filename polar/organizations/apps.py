@@ -8,8 +8,9 @@ class OrganizationsConfig(AppConfig):
 
     def ready(self):
         from auditlog.registry import auditlog
+        from django.db.models.signals import post_delete, post_save
 
-        from . import models
+        from . import models, token_cache
 
         auditlog.register(models.Organization)
         auditlog.register(models.OrganizationMember)
@@ -27,6 +28,12 @@ class OrganizationsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_ensure_staff_roles, dispatch_uid="organizations.ensure_staff_roles")
+
+        # The token cache is invalidated by any write to a token or an organization, whichever path made it
+        # (services, the admin, a shell): see polar/organizations/token_cache.py.
+        for model in (models.Organization, models.OrganizationAccessToken):
+            post_save.connect(token_cache.access_changed, sender=model, dispatch_uid=f"token_cache.{model.__name__}.save")
+            post_delete.connect(token_cache.access_changed, sender=model, dispatch_uid=f"token_cache.{model.__name__}.delete")
 
 
 def _ensure_staff_roles(sender, **kwargs):

@@ -5,7 +5,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Th
 
 from polar import ratelimit
 from polar.observability import context as observability_context
-from polar.organizations.selectors import access_token_get_by_raw
+from polar.organizations import token_cache
 from polar.organizations.services import access_token_touch
 
 
@@ -37,22 +37,25 @@ class OrganizationTokenAuthentication(BaseAuthentication):
             raise NotAuthenticated("Missing Authorization header: send 'Authorization: Bearer polar_oat_...'.")
         # Failed attempts are counted per client address; past the limit every attempt from there is refused
         # until the window ends, a right token included (else the 429s would still confirm a right guess).
+        # The token cache's epoch comes in the same Redis round trip (polar.organizations.token_cache).
         address = ratelimit.client_ip(request)
-        lock = ratelimit.blocked(AUTH_FAILURES_SCOPE, address)
+        lock, epoch = ratelimit.blocked_and_get(AUTH_FAILURES_SCOPE, address, token_cache.EPOCH_KEY)
         if not lock.allowed:
             # DRF adds "Expected available in N seconds."; the handler sets Retry-After.
             raise Throttled(wait=lock.retry_after, detail="Too many failed authentication attempts from this address.")
+        if epoch == b"":
+            epoch = token_cache.epoch_missing()
         try:
-            return self._authenticate_header(header)
+            return self._authenticate_header(header, epoch)
         except AuthenticationFailed:
             ratelimit.hit(AUTH_FAILURES_SCOPE, address)
             raise
 
-    def _authenticate_header(self, header: str):
+    def _authenticate_header(self, header: str, epoch: bytes | None):
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != self.keyword:
             raise AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'.")
-        token = access_token_get_by_raw(raw_token=parts[1])
+        token = token_cache.lookup(raw_token=parts[1], epoch=epoch)
         if token is None:
             raise AuthenticationFailed("Invalid access token.")
         if token.is_revoked():
@@ -61,7 +64,8 @@ class OrganizationTokenAuthentication(BaseAuthentication):
             raise AuthenticationFailed("This access token has expired.")
         if not token.organization.can_use_api():
             raise AuthenticationFailed("This organization cannot use the API.")
-        access_token_touch(token=token)
+        # On the cached row too, so that the next calls of this worker know it was just written.
+        access_token_touch(token=token_cache.cached_token(parts[1]) or token)
         observability_context.bind(organization_id=str(token.organization_id))
         return TokenPrincipal(token), token
 

@@ -8,6 +8,7 @@ from customers.models import Customer
 from polar.api.fields import ADDRESS_FIELDS
 from polar.api.formatting import dt, sid
 from polar.api.metadata import MetadataField
+from polar.api.output import BuiltOnceModelSerializer
 
 
 def avatar_url(email: str | None) -> str | None:
@@ -17,7 +18,7 @@ def avatar_url(email: str | None) -> str | None:
     return f"https://www.gravatar.com/avatar/{digest}?d=404"
 
 
-class CustomerOutput(serializers.ModelSerializer):
+class CustomerOutput(BuiltOnceModelSerializer):
     organization_id = serializers.UUIDField()
     metadata = MetadataField()
     billing_name = serializers.SerializerMethodField()

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from polar.api.output import BuiltOnceModelSerializer
 from polar.money import is_valid_currency
 from polar.organizations.models import Organization
 
@@ -26,7 +27,7 @@ _CUSTOMER_EMAIL_SETTINGS = {
 }
 
 
-class OrganizationOutput(serializers.ModelSerializer):
+class OrganizationOutput(BuiltOnceModelSerializer):
     avatar_url = serializers.SerializerMethodField()
     email = serializers.SerializerMethodField()
     website = serializers.SerializerMethodField()

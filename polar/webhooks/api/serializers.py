@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from polar.api import versions
+from polar.api.output import BuiltOnceModelSerializer
 
 from ..events import SUBSCRIBABLE_EVENT_TYPES
 from ..models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookFormat
@@ -65,7 +66,7 @@ class WebhookDeliveryListQuery(serializers.Serializer):
 REDACTED_SECRET = "********"
 
 
-class WebhookEndpointOutput(serializers.ModelSerializer):
+class WebhookEndpointOutput(BuiltOnceModelSerializer):
     """An endpoint in Polar's shape. The signing secret is shown only to a request whose token has
     ``webhooks:write`` (who could rotate it anyway); a read-only token gets ``REDACTED_SECRET``, since the
     secret lets its holder forge webhooks that the merchant's receiver would trust."""
@@ -128,7 +129,7 @@ class WebhookEventOutput(serializers.Serializer):
         }
 
 
-class WebhookDeliveryOutput(serializers.ModelSerializer):
+class WebhookDeliveryOutput(BuiltOnceModelSerializer):
     """Polar's WebhookDelivery: one HTTP attempt. The extra keys (endpoint, attempt number, duration, next
     attempt) are ignored by the SDKs and useful to people."""
 

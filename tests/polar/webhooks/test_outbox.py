@@ -149,3 +149,33 @@ def test_events_emitted_together_that_nobody_listens_to_are_written_fanned_out(
     assert services.webhook_events_fan_out_many(event_ids=[created.id, updated.id, alone.id]) != []
     assert WebhookDelivery.objects.filter(event=updated).count() == 1
     assert not WebhookDelivery.objects.filter(event__in=[created, alone]).exists()
+
+
+@pytest.mark.django_db
+def test_an_event_nobody_subscribes_to_is_stored_fanned_out_and_enqueues_nothing(
+    organization, other_organization, receiver, make_endpoint, django_capture_on_commit_callbacks
+):
+    make_endpoint(events=("order.created",))  # subscribes to another type
+    make_endpoint(path="/other", org=other_organization)  # another organization's endpoint
+    disabled = make_endpoint(path="/disabled")
+    services.webhook_endpoint_update(endpoint=disabled, enabled=False)
+    with clock.freeze(T0), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            event = services.webhook_event_emit(organization=organization, type="subscription.created", data={"id": "s"})
+    assert callbacks == []
+    event.refresh_from_db()
+    assert event.fanned_out_at == T0
+    assert WebhookDelivery.objects.filter(event=event).count() == 0 and receiver.requests == []
+
+
+@pytest.mark.django_db
+def test_an_event_a_live_endpoint_subscribes_to_is_left_for_its_fan_out(
+    organization, make_endpoint, django_capture_on_commit_callbacks
+):
+    make_endpoint(events=("subscription.created",))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with transaction.atomic():
+            event = services.webhook_event_emit(organization=organization, type="subscription.created", data={"id": "s"})
+    assert len(callbacks) == 1
+    event.refresh_from_db()
+    assert event.fanned_out_at is None

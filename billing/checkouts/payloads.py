@@ -1,5 +1,6 @@
 """Output shapes of checkouts: what the API returns and webhooks carry, computed from loaded rows."""
 
+import copy
 import datetime as dt_module
 
 from django.conf import settings
@@ -76,6 +77,16 @@ class CheckoutOutput(serializers.BaseSerializer):
             links = checkout.checkout_products.select_related("product").order_by("order")
         products = [link.product for link in links]
         product = checkout.product
+        # The selected product is one of the offered ones: each product is rendered once, and a second use
+        # gets a copy (version changes rewrite the response in place, object by object).
+        products_rendered: dict = {}
+
+        def rendered(item):
+            if item.pk not in products_rendered:
+                products_rendered[item.pk] = _checkout_product(item)
+                return products_rendered[item.pk]
+            return copy.deepcopy(products_rendered[item.pk])
+
         price = checkout.product_price
         now = clock.now()
         trial_end = (
@@ -145,8 +156,8 @@ class CheckoutOutput(serializers.BaseSerializer):
             "trial_interval_count": checkout.trial_interval_count,
             "metadata": checkout.metadata or {},
             "external_customer_id": checkout.external_customer_id,
-            "products": [_checkout_product(p) for p in products],
-            "product": _checkout_product(product) if product is not None else None,
+            "products": [rendered(p) for p in products],
+            "product": rendered(product) if product is not None else None,
             "product_price": ProductPriceOutput(price).data if price is not None else None,
             "prices": {str(p.id): ProductPriceOutput(product_active_prices(p), many=True).data for p in products},
             "discount": _checkout_discount(checkout.discount),

@@ -69,6 +69,20 @@ def _walk(data, visit, path=()):
                 _walk(item, visit, (*path, index))
 
 
+def _walk_down(data, downgrade):
+    """``_walk`` for responses, where no path is needed: every response and webhook payload goes through it,
+    so it builds no path tuples and calls ``downgrade`` directly (a third of the cost of ``_walk``)."""
+    if isinstance(data, dict):
+        for value in data.values():  # a child's downgrade rewrites the child, never this dict
+            if isinstance(value, (dict, list)):
+                _walk_down(value, downgrade)
+        downgrade(data)
+    elif isinstance(data, list):
+        for item in data:
+            if isinstance(item, (dict, list)):
+                _walk_down(item, downgrade)
+
+
 class VersionChange:
     version: str  # the version that introduced the change
 
@@ -230,7 +244,7 @@ def render(data, version: str):
     if not changes or data is None:
         return data
     for change in changes:  # newest -> oldest
-        _walk(data, lambda obj, _path, change=change: change.downgrade(obj))
+        _walk_down(data, change.downgrade)
     return data
 
 

@@ -39,7 +39,7 @@ class OrganizationTokenAuthentication(BaseAuthentication):
         # until the window ends, a right token included (else the 429s would still confirm a right guess).
         # The token cache's epoch comes in the same Redis round trip (polar.organizations.token_cache).
         address = ratelimit.client_ip(request)
-        lock, epoch = ratelimit.blocked_and_get(AUTH_FAILURES_SCOPE, address, token_cache.EPOCH_KEY)
+        lock, epoch = ratelimit.blocked_and_get(AUTH_FAILURES_SCOPE, address, token_cache.epoch_key())
         if not lock.allowed:
             # DRF adds "Expected available in N seconds."; the handler sets Retry-After.
             raise Throttled(wait=lock.retry_after, detail="Too many failed authentication attempts from this address.")

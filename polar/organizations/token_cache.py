@@ -6,7 +6,7 @@ What keeps it correct:
 
 - Entries are keyed by the token's hash, never by anything the caller chose, and hold one token with its
   own organization: a cached entry can only ever authenticate the token it was read for.
-- An **epoch** in Redis (``EPOCH_KEY``, a random value) is read on every call, in the same round trip as the
+- An **epoch** in Redis (``epoch_key()``, a random value) is read on every call, in the same round trip as the
   failed-authentication lockout (``polar.ratelimit.blocked``). An entry is used only if it was stored under
   the epoch read now. Every write to a token or an organization (revocation, expiry, scopes, a denied
   organization, a settings change: from a service, the admin or a shell) sets a new epoch through the
@@ -40,7 +40,13 @@ from .selectors import access_token_get_by_raw
 
 logger = structlog.get_logger(__name__)
 
-EPOCH_KEY = "polar:auth:epoch"
+
+def epoch_key() -> str:
+    """Beside the rate-limit counters, under their prefix (each test run has its own; flushing the counters
+    removes it too, and the next call sets a new one)."""
+    return f"{ratelimit.key_prefix()}token-cache-epoch"
+
+
 MAX_AGE_SECONDS = 60
 MAX_ENTRIES = 10_000
 
@@ -50,7 +56,7 @@ _entries: dict[str, tuple[bytes, float, OrganizationAccessToken]] = {}
 
 def lookup(*, raw_token: str, epoch: bytes | None) -> OrganizationAccessToken | None:
     """The token for this raw value with its organization (copies of the cached rows), or None.
-    ``epoch`` is the value of ``EPOCH_KEY`` read for this request before anything else (None: unknown,
+    ``epoch`` is the value of ``epoch_key()`` read for this request before anything else (None: unknown,
     the cache is bypassed)."""
     token_hash = hash_token(raw_token)
     entry = _entries.get(token_hash)
@@ -83,8 +89,8 @@ def epoch_missing() -> bytes | None:
     (None if Redis cannot be reached: the cache is then not used)."""
     try:
         client = ratelimit.redis_client()
-        client.set(EPOCH_KEY, uuid.uuid4().hex, nx=True)
-        return client.get(EPOCH_KEY)
+        client.set(epoch_key(), uuid.uuid4().hex, nx=True)
+        return client.get(epoch_key())
     except redis.RedisError:
         logger.warning("token_cache.redis_unavailable", exc_info=True)
         return None
@@ -94,7 +100,7 @@ def new_epoch() -> None:
     """Invalidate every worker's entries: the next call of each reads its token again."""
     _entries.clear()
     try:
-        ratelimit.redis_client().set(EPOCH_KEY, uuid.uuid4().hex)
+        ratelimit.redis_client().set(epoch_key(), uuid.uuid4().hex)
     except redis.RedisError:
         # Entries elsewhere then live out MAX_AGE_SECONDS at most.
         logger.warning("token_cache.epoch_not_set", exc_info=True)

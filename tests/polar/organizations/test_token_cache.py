@@ -32,7 +32,7 @@ def _revoke_as_another_worker(row, *, new_epoch: bool):
     with connection.cursor() as cursor:
         cursor.execute("UPDATE organizations_organizationaccesstoken SET revoked_at = now() WHERE id = %s", [row.pk])
     if new_epoch:
-        ratelimit.redis_client().set(token_cache.EPOCH_KEY, "another-worker")
+        ratelimit.redis_client().set(token_cache.epoch_key(), "another-worker")
 
 
 def test_second_call_reads_no_token_row(anonymous_client, organization):
@@ -62,14 +62,14 @@ def test_without_a_new_epoch_the_cached_token_is_served(anonymous_client, organi
 def test_saving_a_token_or_an_organization_sets_a_new_epoch(organization):
     row, _raw = access_token_create(organization=organization)
     client = ratelimit.redis_client()
-    client.set(token_cache.EPOCH_KEY, "before")
+    client.set(token_cache.epoch_key(), "before")
     row.comment = "renamed"
     row.save()
-    after_token = client.get(token_cache.EPOCH_KEY)
+    after_token = client.get(token_cache.epoch_key())
     assert after_token not in (None, b"before")
     organization.name = "Renamed"
     organization.save()
-    assert client.get(token_cache.EPOCH_KEY) not in (None, after_token)
+    assert client.get(token_cache.epoch_key()) not in (None, after_token)
 
 
 def test_denied_organization_is_refused_on_the_next_call(anonymous_client, organization):
@@ -102,7 +102,7 @@ def test_an_entry_older_than_the_max_age_is_read_again(anonymous_client, organiz
 
 def test_each_request_gets_its_own_copy(organization):
     _row, raw = access_token_create(organization=organization)
-    ratelimit.redis_client().set(token_cache.EPOCH_KEY, "e")
+    ratelimit.redis_client().set(token_cache.epoch_key(), "e")
     first = token_cache.lookup(raw_token=raw, epoch=b"e")
     first.organization.name = "changed by one request"
     second = token_cache.lookup(raw_token=raw, epoch=b"e")

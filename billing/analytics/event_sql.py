@@ -33,11 +33,20 @@ costs AS (
     ) AS p
     GROUP BY 1
 ),
+-- Over the whole range: a row of a month wholly inside it is activity inside it (read from the primary key
+-- alone); only the months at its edges need their hours compared.
+months AS (
+    SELECT date_trunc('month', %(range_start)s::timestamptz, 'UTC') AS first_month,
+           date_trunc('month', %(range_end)s::timestamptz, 'UTC') AS last_month
+),
 range_active AS (
     SELECT count(*) AS n FROM (
-        SELECT a.who FROM billing_event_activity a
-        WHERE a.organization_id = %(org)s AND a.month >= date_trunc('month', %(range_start)s::timestamptz, 'UTC')
-          AND a.month < %(range_end)s AND a.hours && tstzrange(%(range_start)s, %(range_end)s)
+        SELECT a.who FROM billing_event_activity a, months m
+        WHERE a.organization_id = %(org)s AND a.month > m.first_month AND a.month < m.last_month
+        UNION
+        SELECT a.who FROM billing_event_activity a, months m
+        WHERE a.organization_id = %(org)s AND a.month IN (m.first_month, m.last_month)
+          AND a.hours && tstzrange(%(range_start)s, %(range_end)s)
         UNION
         SELECT who FROM tail
     ) AS w

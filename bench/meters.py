@@ -11,7 +11,7 @@
    - one customer-month: ``interval=day`` over the last full month for a random customer (``--samples``);
    - the whole meter over that month by day (``--meter-samples``);
    and prints p50 / p99 / max of each. The meter is ``sum(tokens)`` where ``name = 'api_call'``.
-4. with ``--rollup``: builds the hourly meter rollup and measures both calls through it, then on the raw events
+4. with ``--rollup``: brings the hourly meter rollup up to date (built if it has none) and measures both calls through it, then on the raw events
    (its state removed), each followed by its PostgreSQL limit: the statements the selector runs, captured with
    their parameters and run alone over psycopg (``--database`` may name the ``bench/metrics.py`` database, which
    has the same organization, meter and customers).
@@ -239,8 +239,8 @@ def measure_with_rollup(args, token, meter, organization, customers):
     from billing.usage.selectors import meter_quantities
 
     started = time.perf_counter()
-    rollups.meter_rollup_refresh(meter=meter, rebuild=True)
-    print(f"rollup built in {time.perf_counter() - started:.1f} s", flush=True)
+    rollups.meter_rollup_refresh(meter=meter)  # built from the first event if it has no usable state yet
+    print(f"rollup refreshed in {time.perf_counter() - started:.1f} s", flush=True)
     now = dt.datetime.now(dt.UTC)
     month = (month_start(now, 1), month_start(now, 0))
     customer = customers[0][0]

@@ -224,7 +224,6 @@ urlpatterns += [
     path("customer-portal/meters/<str:id>", portal_benefits.PortalCustomerMeterDetailApi.as_view(), name="portal-meters-detail"),
     path("customer-portal/downloadables/", portal_benefits.PortalDownloadableListApi.as_view(), name="portal-downloadables"),
     path("customer-portal/members/", portal_members.PortalMemberListApi.as_view(), name="portal-members"),
-    path("customer-portal/members/<str:id>", portal_members.PortalMemberDetailApi.as_view(), name="portal-members-detail"),
     path(
         "customer-portal/organizations/<str:slug>",
         portal_benefits.PortalOrganizationApi.as_view(),
@@ -263,4 +262,20 @@ urlpatterns += [
     ),
     path("customer-seats/<str:seat_id>", seats_api.CustomerSeatApi.as_view(), name="customer-seats-detail"),
     path("customer-seats/<str:seat_id>/resend", seats_api.CustomerSeatResendApi.as_view(), name="customer-seats-resend"),
+]
+
+# The portal's seats and member removal live in billing.seats (the seat services import the portal's
+# sessions, so the portal cannot import them back).
+from billing.seats import api_portal as portal_seats  # noqa: E402
+
+urlpatterns += [
+    path("customer-portal/seats/", portal_seats.PortalSeatListApi.as_view(), name="portal-seats"),
+    path(
+        "customer-portal/seats/subscriptions",
+        portal_seats.PortalClaimedSubscriptionListApi.as_view(),
+        name="portal-seats-subscriptions",
+    ),
+    path("customer-portal/seats/<str:seat_id>", portal_seats.PortalSeatApi.as_view(), name="portal-seats-detail"),
+    path("customer-portal/seats/<str:seat_id>/resend", portal_seats.PortalSeatResendApi.as_view(), name="portal-seats-resend"),
+    path("customer-portal/members/<str:id>", portal_seats.PortalMemberWithSeatsApi.as_view(), name="portal-members-detail"),
 ]

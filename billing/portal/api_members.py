@@ -1,8 +1,8 @@
 """``/v1/customer-portal/members``: the team of the session's customer (Polar's ``customer_portal.members``),
 through the customers app's member services. On Polar a member session of an owner or billing manager
 does this; a customer session here stands for the customer itself (its owner). Individual customers have
-no team (403, as on Polar). Removing a member is not served yet: it must also revoke the seats the member
-holds, which billing's seats work (not on main yet) owns."""
+no team (403, as on Polar). Removing a member also revokes the seats it holds, so its ``DELETE`` is served
+by ``billing.seats.api_portal.PortalMemberWithSeatsApi`` (a subclass of the view here)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema

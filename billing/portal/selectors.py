@@ -181,3 +181,9 @@ def portal_member_list(*, customer):
 
 def portal_member_get(*, customer, id):
     return customer_selectors.member_get(customer=customer, id=id)
+
+
+def portal_claimed_subscription_list(*, customer, claimed_ids):
+    """The organization's subscriptions whose ids are in ``claimed_ids`` (a subquery of the subscriptions in
+    which ``customer`` holds a claimed seat; ``billing.seats.selectors.claimed_subscription_ids``)."""
+    return subscription_selectors.subscription_list(organization=customer.organization_id).filter(pk__in=claimed_ids)

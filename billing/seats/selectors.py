@@ -57,3 +57,41 @@ def seat_get_by_invitation_token(token: str, *, claimable: bool = True):
     if seat.invitation_token_expires_at is not None and seat.invitation_token_expires_at <= clock.now():
         return None
     return seat
+
+
+# --- the customer portal: a buyer's own seats, and the seats a customer holds ----------------------------
+
+
+def buyer_seat_container_subscription(*, customer, id):
+    """A subscription of ``customer`` (the buyer) by id: another customer's is None (the portal's 404)."""
+    return (
+        Subscription.objects.filter(organization_id=customer.organization_id, customer=customer, pk=id)
+        .select_related("product", "customer")
+        .first()
+    )
+
+
+def buyer_seat_container_order(*, customer, id):
+    return (
+        Order.objects.filter(organization_id=customer.organization_id, customer=customer, pk=id)
+        .select_related("product", "customer")
+        .first()
+    )
+
+
+def buyer_seat_get(*, customer, id):
+    """A seat of one of ``customer``'s own subscriptions or orders (the buyer manages it): a seat the
+    customer merely holds, or another buyer's, is None."""
+    return (
+        CustomerSeat.objects.filter(organization_id=customer.organization_id, pk=id)
+        .filter(Q(subscription__customer=customer) | Q(order__customer=customer))
+        .select_related("customer", "member")
+        .first()
+    )
+
+
+def claimed_subscription_ids(*, customer):
+    """Ids of the subscriptions in which ``customer`` holds a claimed seat (someone else bought them)."""
+    return CustomerSeat.objects.filter(
+        organization_id=customer.organization_id, customer=customer, status=SeatStatus.CLAIMED, subscription__isnull=False
+    ).values("subscription_id")

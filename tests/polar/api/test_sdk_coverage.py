@@ -18,7 +18,6 @@ OAUTH2 = "out of scope (issue 13): OAuth2"
 FILES = "out of scope (issue 13): file uploads"
 NOT_YET = "issue 13, not yet"
 PORTAL_EMAIL = "issue 15: a customer's e-mail change needs a verification e-mail flow, not built"
-PORTAL_SEATS = "issue 15: customer seats are not modelled yet (issue 13's seats work)"
 
 # (method, path) -> who owns it. Paths as polar-sdk 1.0.2 writes them.
 EXCLUDED: dict[tuple[str, str], str] = {
@@ -36,15 +35,6 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ): "only GitHub/Discord grants take customer input on Polar; those benefit types do not exist here",
     ("GET", "/v1/customer-portal/wallets/"): "issue 16: no customer wallets (balances) in the ledger yet",
     ("GET", "/v1/customer-portal/wallets/{id}"): "issue 16: no customer wallets (balances) in the ledger yet",
-    (
-        "DELETE",
-        "/v1/customer-portal/members/{id}",
-    ): "issue 15: removing a member revokes its seats, which billing's seats work (not on main yet) owns",
-    ("GET", "/v1/customer-portal/seats"): PORTAL_SEATS,
-    ("POST", "/v1/customer-portal/seats"): PORTAL_SEATS,
-    ("DELETE", "/v1/customer-portal/seats/{seat_id}"): PORTAL_SEATS,
-    ("POST", "/v1/customer-portal/seats/{seat_id}/resend"): PORTAL_SEATS,
-    ("GET", "/v1/customer-portal/seats/subscriptions"): PORTAL_SEATS,
 }
 _PREFIX_OWNERS = (
     ("/v1/oauth2/", OAUTH2),

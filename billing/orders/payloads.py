@@ -1,5 +1,7 @@
 """Output shapes of orders: what the API returns and webhooks carry, computed from loaded rows."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from billing.catalog.payloads import product_base_output
@@ -99,6 +101,20 @@ def order_item_output(item) -> dict:
     }
 
 
+def order_units(order: Order) -> int | None:
+    """Polar's ``Order.units``: the quantity bought of a ``unit_based`` price, read from the order's own
+    pricing inputs (the charge line of that price: on a quantity change, the new quantity); None when the
+    order bills no unit-based price."""
+    for line in (order.pricing_inputs or {}).get("lines") or ():
+        if (
+            line.get("price", {}).get("amount_type") == "unit_based"
+            and line.get("kind", "charge") == "charge"
+            and line.get("units")
+        ):
+            return int(Decimal(line["units"]))
+    return None
+
+
 class OrderOutput(serializers.BaseSerializer):
     def to_representation(self, order: Order) -> dict:
         data = {
@@ -123,7 +139,7 @@ class OrderOutput(serializers.BaseSerializer):
             "invoice_number": order.invoice_number,
             "is_invoice_generated": True,
             "receipt_number": order.invoice_number if order.paid else None,
-            "units": None,
+            "units": order_units(order),
             "customer_id": str(order.customer_id),
             "product_id": sid(order.product_id),
             "discount_id": sid(order.discount_id),

@@ -25,6 +25,7 @@ import structlog
 from django.db import transaction
 
 from billing import metrics as billing_metrics
+from billing.catalog.price_versions import price_version_for
 from billing.models import (
     Discount,
     InvoiceCounter,
@@ -42,10 +43,7 @@ from billing.pricing import (
     DiscountInput,
     LineInput,
     Period,
-    PriceVersion,
     PricingInput,
-    SeatTier,
-    Tiers,
     price,
 )
 from polar import clock
@@ -57,37 +55,6 @@ logger = structlog.get_logger(__name__)
 
 
 # --- pricing inputs from our rows ----------------------------------------------------------------
-
-
-def price_version_for(product_price: ProductPrice, *, custom_amount: int | None = None) -> PriceVersion:
-    """The engine's view of one immutable price version. ``custom_amount`` is what a pay-what-you-want
-    buyer chose (defaults to the preset, else the minimum)."""
-    amount_type = product_price.amount_type
-    common = {"price_id": str(product_price.id), "currency": product_price.price_currency}
-    if amount_type == ProductPrice.AmountType.FIXED:
-        return PriceVersion(amount_type="fixed", amount=product_price.price_amount, **common)
-    if amount_type == ProductPrice.AmountType.CUSTOM:
-        chosen = custom_amount
-        if chosen is None:
-            chosen = product_price.preset_amount if product_price.preset_amount is not None else product_price.minimum_amount
-        return PriceVersion(amount_type="custom", amount=chosen or 0, **common)
-    if amount_type == ProductPrice.AmountType.SEAT_BASED:
-        tiers = tuple(
-            SeatTier(min_seats=t["min_seats"], max_seats=t.get("max_seats"), price_per_seat=t["price_per_seat"])
-            for t in product_price.seat_tiers or ()
-        )
-        return PriceVersion(amount_type="seat_based", tiers=tiers, tier_mode=product_price.seat_tier_type or "volume", **common)
-    if amount_type in (ProductPrice.AmountType.METERED_TIERS, ProductPrice.AmountType.UNIT_BASED):
-        # The schedule travels with the stored inputs, so billing_verify reprices from it alone.
-        return PriceVersion(
-            amount_type=amount_type,
-            rate_tiers=Tiers.from_dict(product_price.tiers),
-            cap_amount=product_price.cap_amount if amount_type == ProductPrice.AmountType.METERED_TIERS else None,
-            **common,
-        )
-    return PriceVersion(
-        amount_type="metered_unit", unit_amount=product_price.unit_amount, cap_amount=product_price.cap_amount, **common
-    )
 
 
 def line_label(product_price: ProductPrice, *, product_name: str, seats: int | None = None, units: int | None = None) -> str:

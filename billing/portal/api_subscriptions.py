@@ -1,5 +1,5 @@
 """``/v1/customer-portal/subscriptions/``: the session's customer's subscriptions, through the same
-subscription services as the merchant's API (plan and seat changes, cancel and uncancel)."""
+subscription services as the merchant's API (plan, seat and unit changes, cancel and uncancel)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -64,6 +64,8 @@ class PortalSubscriptionDetailApi(_SubscriptionApi):
             services.portal_subscription_change_product(subscription=subscription, product=product)
         elif data["kind"] == "seats":
             services.portal_subscription_change_seats(subscription=subscription, seats=data["seats"])
+        elif data["kind"] == "units":
+            services.portal_subscription_change_units(subscription=subscription, units=data["units"])
         else:
             services.portal_subscription_cancel(
                 subscription=subscription,

@@ -4,6 +4,7 @@ the services decide the rest (a declined card, a subscription that cannot be can
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from billing.models.subscriptions import CustomerCancellationReason
 
@@ -46,3 +47,22 @@ class LinkRequestForm(forms.Form):
     """The e-mail address a new sign-in link is sent to."""
 
     email = forms.EmailField(max_length=320, label="Email")
+
+
+class UnitsForm(forms.Form):
+    """A new quantity of a unit-based subscription, within the price's ``minimum_units`` and
+    ``maximum_units`` (the service checks them again)."""
+
+    units = forms.IntegerField(label="Quantity")
+
+    def __init__(self, *args, unit_price, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["units"]
+        field.min_value = unit_price.minimum_units or 1
+        field.validators.append(MinValueValidator(field.min_value))
+        field.widget.attrs["min"] = field.min_value
+        if unit_price.maximum_units is not None:
+            field.max_value = unit_price.maximum_units
+            field.validators.append(MaxValueValidator(unit_price.maximum_units))
+            field.widget.attrs["max"] = unit_price.maximum_units
+        field.label = f"Number of {unit_price.unit_noun(2)}"

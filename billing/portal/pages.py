@@ -6,8 +6,8 @@ Django session (a new session key, expiring with the customer session) and redir
 the token leaves the address bar. Every page then reloads the live customer session: once it expires, or
 for a token that is unknown, the customer sees a "link expired" page that offers a new link by e-mail.
 
-The customer sees their subscriptions, cards and invoices, adds a card, cancels or uncancels, and opens or
-downloads an invoice, through the same services as the API. Every read is scoped to the signed-in
+The customer sees their subscriptions, cards and invoices, adds a card, cancels or uncancels, changes the
+quantity of a unit-based subscription, and opens or downloads an invoice, through the same services as the API. Every read is scoped to the signed-in
 customer: another customer's id is a 404. Every write runs with the customer session as the audit actor.
 Forms carry Django's CSRF token (the middleware refuses a POST without it).
 """
@@ -32,7 +32,7 @@ from billing.payments import services as payment_services
 from billing.portal import emails as portal_emails
 from billing.portal import selectors
 from billing.portal import services as portal_services
-from billing.portal.forms import CancelForm, CardForm, LinkRequestForm
+from billing.portal.forms import CancelForm, CardForm, LinkRequestForm, UnitsForm
 from billing.portal.sessions import customer_session_authenticate, customer_session_create, customer_session_organization
 from polar import clock, money
 from polar.audit import customer_session_actor
@@ -109,15 +109,32 @@ def _subscription_row(subscription) -> dict:
         note = f"Renews on {subscription.current_period_end:%-d %B %Y}"
     else:
         note = ""
+    unit_price = _unit_price(subscription)
+    quantity = None
+    if unit_price is not None and subscription.units is not None:
+        locale = subscription.customer.locale or "en"
+        quantity = f"{subscription.units:,} {unit_price.unit_noun(subscription.units, locale)}"
     return {
         "object": subscription,
         "name": subscription.product.name,
         "price": f"{_fmt(subscription.amount, subscription.currency)} / {interval}",
+        # A unit-based price: the quantity in the price's own words (unit_label), and its bounds for the form.
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "can_change_units": unit_price is not None and subscription.status in ("active", "trialing"),
         "badge": _CANCELING_BADGE if subscription.cancel_at_period_end else status_badge(subscription.status),
         "note": note,
         "can_cancel": subscription.status != "canceled" and not subscription.cancel_at_period_end,
         "can_uncancel": subscription.status != "canceled" and subscription.cancel_at_period_end,
     }
+
+
+def _unit_price(subscription):
+    """The subscription's unit-based price, if it has one (``subscription_list`` prefetches the prices)."""
+    for row in subscription.subscription_prices.all():
+        if row.product_price.amount_type == "unit_based":
+            return row.product_price
+    return None
 
 
 def _order_row(order) -> dict:
@@ -184,8 +201,40 @@ def _subscription_or_404(session, id):
 def portal_subscription(request, session, id):
     """One subscription: what it costs, when it renews or ends, cancel or uncancel."""
     subscription = _subscription_or_404(session, id)
-    context = {**_base_context(session), "sub": _subscription_row(subscription), "form": CancelForm()}
-    return render(request, "portal/subscription.html", context)
+    return _subscription_page(request, session, subscription)
+
+
+def _subscription_page(request, session, subscription, *, form=None, units_form=None, status=200):
+    row = _subscription_row(subscription)
+    if units_form is None and row["can_change_units"]:
+        units_form = UnitsForm(unit_price=row["unit_price"], initial={"units": subscription.units})
+    context = {**_base_context(session), "sub": row, "form": form or CancelForm(), "units_form": units_form}
+    return render(request, "portal/subscription.html", context, status=status)
+
+
+@require_POST
+@portal_required
+def portal_subscription_units(request, session, id):
+    """Change the quantity of a unit-based subscription (``portal_subscription_change_units``, as the
+    customer-portal API: the organization's proration behaviour; bounds refused by the service too)."""
+    subscription = _subscription_or_404(session, id)
+    row = _subscription_row(subscription)
+    if not row["can_change_units"]:
+        raise Http404("No quantity to change")
+    form = UnitsForm(request.POST, unit_price=row["unit_price"])
+    if not form.is_valid():
+        return _subscription_page(request, session, subscription, units_form=form, status=422)
+    try:
+        subscription = portal_services.portal_subscription_change_units(
+            subscription=subscription, units=form.cleaned_data["units"]
+        )
+    except PolarError as exc:
+        errors = getattr(exc, "errors", None)
+        form.add_error("units", errors[0]["msg"] if errors else str(exc.detail))
+        return _subscription_page(request, session, subscription, units_form=form, status=exc.status_code)
+    subscription = _subscription_or_404(session, id)
+    messages.success(request, f"{subscription.product.name} is now {_subscription_row(subscription)['quantity']}.")
+    return HttpResponseRedirect(reverse("customer-portal-subscription", args=[subscription.pk]))
 
 
 @require_POST
@@ -195,8 +244,7 @@ def portal_subscription_cancel(request, session, id):
     subscription = _subscription_or_404(session, id)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        context = {**_base_context(session), "sub": _subscription_row(subscription), "form": form}
-        return render(request, "portal/subscription.html", context, status=422)
+        return _subscription_page(request, session, subscription, form=form, status=422)
     try:
         subscription = portal_services.portal_subscription_cancel(
             subscription=subscription, reason=form.cleaned_data["reason"] or None, comment=form.cleaned_data["comment"] or None

@@ -10,6 +10,7 @@ urlpatterns = [
     path("subscriptions/<uuid:id>", pages.portal_subscription, name="customer-portal-subscription"),
     path("subscriptions/<uuid:id>/cancel", pages.portal_subscription_cancel, name="customer-portal-subscription-cancel"),
     path("subscriptions/<uuid:id>/uncancel", pages.portal_subscription_uncancel, name="customer-portal-subscription-uncancel"),
+    path("subscriptions/<uuid:id>/units", pages.portal_subscription_units, name="customer-portal-subscription-units"),
     path("cards/new", pages.portal_card_add, name="customer-portal-card-add"),
     path("cards/<uuid:id>/delete", pages.portal_card_delete, name="customer-portal-card-delete"),
     path("invoices/<uuid:id>", pages.portal_invoice, name="customer-portal-invoice"),

@@ -160,6 +160,9 @@ def customer_meter_output(row) -> dict:
         "consumed_units": float(units.consumed),
         "credited_units": int(units.credited),
         "balance": float(units.balance),
+        # Extra keys, as on /v1/customer-meters/: the running amount of the period so far, in minor units.
+        "amount": getattr(row, "amount", None),
+        "currency": getattr(row, "currency", None),
         "meter": {
             "id": str(row.meter.id),
             "created_at": dt(row.meter.created_at),

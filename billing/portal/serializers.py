@@ -58,16 +58,17 @@ class PortalPaymentMethodConfirmInput(serializers.Serializer):
 
 
 class PortalSubscriptionUpdateInput(serializers.Serializer):
-    """Polar's ``CustomerSubscriptionUpdate`` union, flattened: a new product, a seat count, or a
-    cancellation (``cancel_at_period_end``, with the reason and comment)."""
+    """Polar's ``CustomerSubscriptionUpdate`` union, flattened: a new product, a seat count, a quantity of
+    a unit-based price (``units``), or a cancellation (``cancel_at_period_end``, with the reason and comment)."""
 
     product_id = serializers.UUIDField(required=False)
     seats = SeatsField(required=False)
+    units = SeatsField(required=False)
     cancel_at_period_end = serializers.BooleanField(required=False, allow_null=True)
     cancellation_reason = serializers.ChoiceField(choices=CustomerCancellationReason.choices, required=False, allow_null=True)
     cancellation_comment = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
 
-    KINDS = ("product_id", "seats", "cancel_at_period_end")
+    KINDS = ("product_id", "seats", "units", "cancel_at_period_end")
 
     def validate(self, data):
         kinds = [kind for kind in self.KINDS if kind in self.initial_data]

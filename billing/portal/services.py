@@ -155,6 +155,15 @@ def portal_subscription_change_seats(*, subscription, seats: int):
     )
 
 
+def portal_subscription_change_units(*, subscription, units: int):
+    """Change the quantity of a unit-based subscription with the organization's proration behaviour
+    (``subscription_change_units``: 422 on ``units`` outside the price's minimum and maximum, or when the
+    subscription has no unit-based price)."""
+    return changes.subscription_change_units(
+        subscription=subscription, units=units, proration_behavior=subscription.customer.organization.proration_behavior
+    )
+
+
 def portal_subscription_cancel(*, subscription, cancel_at_period_end: bool | None = True, reason=None, comment=None):
     """Cancel at period end (``subscription_cancel``), or uncancel when ``cancel_at_period_end`` is false."""
     if cancel_at_period_end is False:

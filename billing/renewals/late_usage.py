@@ -46,7 +46,7 @@ def late_usage_after_end(*, now: dt.datetime | None = None, limit: int = 1000) -
             status=SubscriptionStatus.CANCELED,
             ended_at__gte=now - LATE_USAGE_LOOKBACK,
             ended_at__lt=now,
-            pk__in=SubscriptionPrice.objects.filter(product_price__amount_type=ProductPrice.AmountType.METERED_UNIT).values(
+            pk__in=SubscriptionPrice.objects.filter(product_price__amount_type__in=ProductPrice.METERED_AMOUNT_TYPES).values(
                 "subscription_id"
             ),
         )

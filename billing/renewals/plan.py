@@ -38,6 +38,7 @@ from billing.pricing import (
     PriceVersion,
     PricingInput,
     next_period_end,
+    price,
 )
 from billing.usage.selectors import meter_credit_carried_in, meter_credit_grants
 from billing.usage.services import meter_quantity
@@ -147,6 +148,12 @@ def late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int, orders=
     already billed (the cap applies to the period as a whole). A late line bills
     ``max(now − max(seen, credit), 0)`` units at the original price version, capped by what is left
     of the cap. Closed orders are never rewritten.
+
+    A ``metered_tiers`` price is not linear, so its late usage is two lines at the original schedule:
+    the period's whole usage now (one item per tier, capped), less what was billed for it (the same
+    schedule on the units seen, as a ``credit``): the difference is what the later units cost where
+    they fall in the tiers. A volume schedule whose late usage reaches a cheaper tier bills nothing
+    (nothing billed is refunded).
     """
     if orders is None:  # the batch passes this subscription's orders, read for the whole batch at once
         orders = earlier_cycle_orders([subscription.id], before)
@@ -154,7 +161,7 @@ def late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int, orders=
     for order in orders:
         data = order.pricing_inputs
         for line in data.get("lines") or ():
-            if line["price"]["amount_type"] != "metered_unit" or line.get("period") is None:
+            if line["price"]["amount_type"] not in ("metered_unit", "metered_tiers") or line.get("period") is None:
                 continue
             key = (line["price"]["price_id"], line["period"]["start"], line["period"]["end"])
             entry = billed.setdefault(
@@ -186,6 +193,10 @@ def late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int, orders=
         if now_units <= entry["seen"]:
             continue
         version = PriceVersion.from_dict(entry["price"])
+        label = f"Late usage: {product_price.meter.name} ({period.start:%Y-%m-%d} – {period.end:%Y-%m-%d})"
+        if version.amount_type == "metered_tiers":
+            lines += _late_tiered_lines(version, label=label, units=now_units, entry=entry, period=period, tax_bps=tax_bps)
+            continue
         if version.cap_amount is not None:
             already = amounts.get((price_id, period.start, period.end), 0)
             remaining = max(version.cap_amount - already, 0)
@@ -195,7 +206,7 @@ def late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int, orders=
         lines.append(
             LineInput(
                 price=version,
-                label=f"Late usage: {product_price.meter.name} ({period.start:%Y-%m-%d} – {period.end:%Y-%m-%d})",
+                label=label,
                 units=now_units,
                 credited_units=max(entry["seen"], entry["credit"]),
                 period=period,
@@ -203,6 +214,18 @@ def late_usage_lines(*, subscription, before: dt.datetime, tax_bps: int, orders=
             )
         )
     return lines
+
+
+def _late_tiered_lines(version, *, label: str, units, entry: dict, period: Period, tax_bps: int) -> list[LineInput]:
+    """The late usage of a ``metered_tiers`` period: the whole usage now as a charge, what was billed
+    (the units seen, the same credit and schedule) as a credit; none when that nets to nothing or less."""
+    common = {"price": version, "credited_units": entry["credit"], "period": period, "tax_rate_bps": tax_bps}
+    lines = [
+        LineInput(label=label, units=units, **common),
+        LineInput(label=f"{label} – already billed", kind="credit", units=entry["seen"], **common),
+    ]
+    net = sum(item.amount for item in price(PricingInput(period=period, currency=version.currency, lines=tuple(lines))).lines)
+    return lines if net > 0 else []
 
 
 def _late_events_exist(*, subscription, billed: dict) -> bool:

@@ -5,10 +5,10 @@ import uuid
 from rest_framework import serializers
 
 from billing.catalog.payloads import ProductOutput, ProductPriceOutput
+from billing.catalog.price_versions import price_version_for
 from billing.discounts.payloads import DiscountOutput
 from billing.models import DunningCase, PendingSubscriptionUpdate, Subscription, SubscriptionStatus
 from billing.orders.payloads import dunning_state_output, order_subscription_output
-from billing.orders.services import price_version_for
 from billing.pricing import LineInput, Period, PricingInput, price
 from billing.usage.meter_windows import meter_quantity_by_window
 from billing.usage.payloads import meter_payload

@@ -99,6 +99,9 @@ def customer_meter_payload(customer_meter) -> dict:
         "consumed_units": float(units.consumed),
         "credited_units": int(units.credited),
         "balance": float(units.balance),
+        # Extra keys (``billing.usage.customer_meter_amounts``): the running amount of the period so far.
+        "amount": getattr(customer_meter, "amount", None),
+        "currency": getattr(customer_meter, "currency", None),
         "customer": customer_payload(customer_meter.customer),
         "meter": meter_payload(customer_meter.meter),
     }

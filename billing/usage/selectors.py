@@ -18,6 +18,7 @@ from psycopg import sql
 
 from billing.models import CustomerMeter, Event, EventType, Meter
 from billing.usage import rollups
+from billing.usage.customer_meter_amounts import customer_meter_amounts_attach
 from billing.usage.customer_meter_periods import customer_meter_periods, subscriptions_by_customer_meter
 from billing.usage.sql import compile_aggregation, compile_filter
 from customers.models import Customer
@@ -576,6 +577,7 @@ def customer_meter_list(*, organization, customer_ids=None, external_customer_id
             else 0
         )
         row.units = CustomerMeterUnits(consumed=value, credited=credited, period_start=period[0], period_end=period[1])
+    customer_meter_amounts_attach(rows)
     return rows
 
 
@@ -583,4 +585,5 @@ def customer_meter_get(*, organization, id, now=None):
     row = CustomerMeter.objects.filter(organization=organization, id=id).select_related("customer", "meter").first()
     if row is not None:
         row.units = customer_meter_units(customer_meter=row, now=now)
+        customer_meter_amounts_attach([row])
     return row

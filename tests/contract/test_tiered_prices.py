@@ -132,3 +132,45 @@ def _validated(tiers):
     serializer = RateTiersInput(data=tiers)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def test_10_portal_units_change_and_running_meter_amounts(sdk10, contract_organization):
+    """The portal changes a unit-based quantity (``CustomerSubscriptionUpdateUnits``) and shows the order's
+    ``units``; customer meters carry the running ``amount`` of a metered_tiers price, an extra key every
+    version client parses past (polar-sdk ignores unknown keys)."""
+    from billing.catalog.services import product_create
+    from billing.portal.sessions import customer_session_create
+    from billing.subscriptions import lifecycle
+    from billing.usage.services import events_ingest
+    from tests.factories.customers import CustomerFactory
+    from tests.factories.payments import attach_card
+
+    meter = MeterFactory(organization=contract_organization, name="API calls")
+    customer = CustomerFactory(organization=contract_organization, email="units@example.com")
+    attach_card(customer)
+    # The service takes the tiers as the API's serializer hands them over: unit amounts as decimal strings.
+    tiers = {**LICENCE_TIERS, "tiers": [{**tier, "unit_amount": str(tier["unit_amount"])} for tier in LICENCE_TIERS["tiers"]]}
+    licences = product_create(
+        organization=contract_organization, name="Licences", recurring_interval="month", prices=[_unit(tiers=tiers)]
+    )
+    api = product_create(
+        organization=contract_organization, name="API", recurring_interval="month", prices=[_metered(str(meter.id))]
+    )
+    subscription = lifecycle.subscription_create(organization=contract_organization, customer=customer, product=licences, units=8)
+    lifecycle.subscription_create(organization=contract_organization, customer=customer, product=api)
+    events = [{"name": "call", "customer_id": str(customer.id)} for _ in range(1500)]
+    events_ingest(organization=contract_organization, events=events[:1000])
+    events_ingest(organization=contract_organization, events=events[1000:])
+    token = customer_session_create(customer=customer)[1]
+
+    updated, refused, meters, merchant_meters = sdk10.run(
+        op("customer_portal.subscriptions.update", str(subscription.id), units=20, access_token=token),
+        op("customer_portal.subscriptions.update", str(subscription.id), units=1, access_token=token),
+        op("customer_portal.customer_meters.list", access_token=token),
+        op("customer_meters.list", customer_id=str(customer.id)),
+    )
+    assert ok(updated)["__class__"] == "CustomerSubscription" and ok(updated)["units"] == 20
+    failed(refused, "HTTPValidationError", 422)  # below minimum_units
+    [row] = ok(meters)["items"]
+    assert row["__class__"] == "CustomerCustomerMeter" and row["consumed_units"] == 1500
+    assert ok(merchant_meters)["items"][0]["consumed_units"] == 1500

@@ -132,3 +132,90 @@ def test_volume_usage_prices_every_unit_at_the_tier_reached(organization, custom
     assert [o.total_amount for o in orders] == [2_000, 4_201, 6_000]
     assert all(order_mismatches(o) == [] for o in orders)
     assert orders[0].period_start == at(2, 28) and orders[0].items.order_by("position").last().period_start == T0
+
+
+def late(organization, customer, when, n, received):
+    with clock.freeze(received):
+        events_ingest(
+            organization=organization,
+            events=[{"name": "calls", "customer_id": str(customer.id), "timestamp": when.isoformat(), "metadata": {"n": n}}],
+        )
+
+
+def test_graduated_late_usage_bills_what_the_later_units_cost_where_they_fall(organization, customer, card):
+    meter = calls_meter(organization)
+    subscription = subscribe(organization, customer, tiered_product(organization, meter, API_TIERS))
+    use(organization, customer, at(2, 3), 1_500)
+    call_command("run_billing", now=at(2, 28).isoformat())  # 1,000 × 0 + 500 × 0.5 = 250
+    late(organization, customer, at(2, 20), 99_000, received=at(3, 2))  # into the billed period
+    call_command("run_billing", now=at(3, 31).isoformat())
+    call_command("run_billing", now=at(4, 30).isoformat())
+    first, second, third = cycle_orders(subscription)
+    assert usage_rows(first)[-1] == ("units 1,001–100,000: 500 × 0.5¢", 250)
+
+    # By hand: the 99,000 late calls are calls 1,501–100,500: 98,500 × 0.5 = 49,250 in the second tier and
+    # 500 × 0.2 = 100 in the third → 49,350; shown as the whole period now less what was billed.
+    late_rows = [
+        (i.label.split("(2026-01-31 – 2026-02-28)")[-1], i.amount)
+        for i in second.items.order_by("position")
+        if i.label.startswith("Late")
+    ]
+    assert late_rows == [
+        (" · units 1–1,000: 1,000 × 0¢", 0),
+        (" · units 1,001–100,000: 99,000 × 0.5¢", 49_500),
+        (" · units 100,001+: 500 × 0.2¢", 100),
+        (" – already billed · units 1–1,000: 1,000 × 0¢", 0),
+        (" – already billed · units 1,001–100,000: 500 × 0.5¢", -250),
+    ]
+    assert sum(amount for _label, amount in late_rows) == 49_350
+    assert second.total_amount == 1000 + 0 + 49_350  # the fixed price, March's (no) usage, the late usage
+    assert second.status == OrderStatus.PAID
+    # Billed once: the third cycle has no late line; billing_verify recomputes all three from their inputs.
+    assert not [i for i in third.items.all() if i.label.startswith("Late")]
+    assert [order_mismatches(o) for o in (first, second, third)] == [[], [], []]
+
+
+def test_volume_late_usage_reaching_a_cheaper_tier_refunds_nothing(organization, customer, card):
+    meter = calls_meter(organization)
+    subscription = subscribe(organization, customer, tiered_product(organization, meter, VOLUME_TIERS))
+    use(organization, customer, at(2, 3), 9_000)
+    call_command("run_billing", now=at(2, 28).isoformat())  # 9,000 × 0.8 = 7,200
+    late(organization, customer, at(2, 20), 2_000, received=at(3, 2))  # 11,000 × 0.5 = 5,500 < 7,200
+    call_command("run_billing", now=at(3, 31).isoformat())
+    first, second = cycle_orders(subscription)
+    assert first.total_amount == 1000 + 7_200
+    assert not [i for i in second.items.all() if i.label.startswith("Late")]
+    assert second.total_amount == 1000
+
+
+def test_customer_meters_show_the_running_tiered_amount(organization, customer, card, api_client):
+    from billing.portal.sessions import customer_session_create
+    from tests.billing.portal.conftest import portal_client
+    from tests.factories import CustomerFactory
+
+    meter = calls_meter(organization)
+    product = tiered_product(organization, meter, API_TIERS)
+    credit = benefit_create(
+        organization=organization,
+        type="meter_credit",
+        description="2,000 calls",
+        properties={"units": 2000, "meter_id": str(meter.id)},
+    )
+    product_benefits_set(product=product, benefits=[credit.id])
+    subscribe(organization, customer, product)
+    use(organization, customer, at(2, 3), 100_000)
+    walk_in = CustomerFactory(organization=organization, email="walk-in@example.com")  # usage, no subscription
+    use(organization, walk_in, at(2, 4), 10)
+
+    with clock.freeze(at(2, 10)):
+        merchant = api_client.get("/v1/customer-meters/").json()["items"]
+        portal = portal_client(customer_session_create(customer=customer)[1]).get("/v1/customer-portal/meters/").json()["items"]
+        single = api_client.get(f"/v1/customer-meters/{portal[0]['id']}").json()
+    by_customer = {row["customer_id"]: row for row in merchant}
+    # 100,000 − 2,000 credited = 98,000: 1,000 × 0 + 97,000 × 0.5 = 48,500, as the renewal would bill it.
+    mine = by_customer[str(customer.id)]
+    assert (mine["consumed_units"], mine["credited_units"], mine["amount"], mine["currency"]) == (100_000, 2000, 48_500, "usd")
+    assert (portal[0]["amount"], portal[0]["currency"]) == (48_500, "usd")
+    assert (single["amount"], single["currency"]) == (48_500, "usd")
+    # A meter no subscription bills has no price: no amount.
+    assert (by_customer[str(walk_in.id)]["amount"], by_customer[str(walk_in.id)]["currency"]) == (None, None)

@@ -81,6 +81,7 @@ def test_checkout_with_units_buys_them_one_line_per_tier(api_client, anonymous_c
     assert (order.total_amount, order.status) == (48_000, "paid")
     assert order_mismatches(order) == []
     assert api_client.get(f"/v1/subscriptions/{subscription.id}").json()["units"] == 60
+    assert api_client.get(f"/v1/orders/{order.id}").json()["units"] == 60  # Polar's Order.units
 
 
 def test_volume_units_change_is_prorated_like_seats(organization, customer, card):
@@ -101,6 +102,10 @@ def test_volume_units_change_is_prorated_like_seats(organization, customer, card
     assert (order.total_amount, order.status) == (6_000, "paid")
     assert (changed.units, changed.amount) == (20, 16_000)
     assert order_mismatches(order) == []
+    from billing.orders.payloads import order_units
+
+    assert order_units(order) == 20  # the new quantity, from the charge line of the change
+    assert order_units(Order.objects.get(billing_reason="subscription_create")) == 8
 
     # prorate: the lines wait for the next renewal; refused quantities write nothing
     with pytest.raises(PolarRequestValidationError) as excinfo:

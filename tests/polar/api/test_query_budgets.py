@@ -36,9 +36,10 @@ LIST_BUDGETS = {
     "/v1/meters/": 2,
     # Computed rows: the meters (1), consumed units per customer (1 grouped query per meter: 10 here, so
     # linear in the number of meters, not in the page nor the customers), the upsert of new pairs (1), the
-    # rows (1), their subscriptions' periods (1) and meter-credit grants (1). Not paginated in SQL: every
+    # rows (1), their subscriptions' periods (1) and meter-credit grants (1), the running amount (issue 22:
+    # the subscriptions billing each pair and their metered prices, 2). Not paginated in SQL: every
     # row of the organization is computed, then the page is cut (see the report of issue 20).
-    "/v1/customer-meters/": 15,
+    "/v1/customer-meters/": 17,
     "/v1/events/": 2,
     "/v1/webhooks/endpoints": 2,
     "/v1/webhooks/deliveries": 2,  # attempts joined to their delivery, endpoint and event in one SELECT
@@ -69,7 +70,7 @@ GET_BUDGETS = {
     "/v1/discounts/{discount}": 3,
     "/v1/license-keys/{license_key}": 2,
     "/v1/meters/{meter}": 1,
-    "/v1/customer-meters/{customer_meter}": 7,
+    "/v1/customer-meters/{customer_meter}": 9,  # + the running amount's subscription and prices (2)
     "/v1/events/{event}": 1,
     "/v1/webhooks/endpoints/{endpoint}": 1,
     "/v1/disputes/{dispute}": 1,

@@ -161,6 +161,21 @@ urlpatterns += [
     path("customer-portal/customer-session/user", portal_api.CustomerSessionUserApi.as_view(), name="portal-session-user"),
     path("customer-portal/customers/me", portal_api.PortalCustomerMeApi.as_view(), name="portal-customers-me"),
     path(
+        "customer-portal/customers/me/email-update/request",
+        portal_api.PortalEmailUpdateRequestApi.as_view(),
+        name="portal-email-update-request",
+    ),
+    path(
+        "customer-portal/customers/me/email-update/check",
+        portal_api.PortalEmailUpdateCheckApi.as_view(),
+        name="portal-email-update-check",
+    ),
+    path(
+        "customer-portal/customers/me/email-update/verify",
+        portal_api.PortalEmailUpdateVerifyApi.as_view(),
+        name="portal-email-update-verify",
+    ),
+    path(
         "customer-portal/customers/me/payment-methods",
         portal_api.PortalPaymentMethodListApi.as_view(),
         name="portal-payment-methods",

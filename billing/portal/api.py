@@ -6,16 +6,20 @@ customer's ids answer 404 as if they did not exist."""
 
 import hashlib
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
 
 from billing.payments.api import PaymentMethodOutput
-from billing.portal import selectors, services
+from billing.portal import email_update, selectors, services
 from billing.portal.authentication import CustomerSessionAuthentication, IsCustomerSession
 from billing.portal.payloads import customer_session_output, portal_customer_output
 from billing.portal.serializers import (
     CustomerSessionCreateInput,
     PortalCustomerUpdateInput,
+    PortalEmailUpdateRequestInput,
+    PortalEmailUpdateVerifyInput,
     PortalPaymentMethodConfirmInput,
     PortalPaymentMethodCreateInput,
 )
@@ -173,3 +177,63 @@ class PortalPaymentMethodDetailApi(PortalAPIView):
         method = selectors.portal_payment_method_get(customer=self.customer, id=self.parse_id(id))
         services.portal_payment_method_delete(payment_method=self.not_found(method, "Payment method"))
         return self.respond(None, status=204)
+
+
+# --- the customer's e-mail address change (billing.portal.email_update) ---------------------------------
+
+
+class PortalEmailUpdateRequestApi(PortalAPIView):
+    @extend_schema(
+        operation_id="customer_portal:customers:request_email_update",
+        request=PortalEmailUpdateRequestInput,
+        responses={202: None},
+    )
+    def post(self, request):
+        data = self.parse_body(PortalEmailUpdateRequestInput)
+        email_update.email_update_request(customer=self.customer, email=data["email"])
+        # Polar answers 202 with a JSON null whether or not a mail went out (the throttle says nothing).
+        return HttpResponse(b"null", status=202, content_type="application/json")
+
+
+class _EmailUpdateTokenApi(PolarAPIView):
+    """The check and the verify take no credential: the token from the e-mail proves the inbox."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class PortalEmailUpdateCheckApi(_EmailUpdateTokenApi):
+    def idempotency_organization(self):
+        return None  # a read
+
+    @extend_schema(operation_id="customer_portal:customers:check_email_update", responses={204: None})
+    def get(self, request):
+        token = request.query_params.get("token") or ""
+        if email_update.email_update_customer(token) is None:
+            raise email_update.InvalidCustomerEmailUpdate()
+        return self.respond(None, status=204)
+
+
+class PortalEmailUpdateVerifyApi(_EmailUpdateTokenApi):
+    def _token(self) -> str:
+        data = self.request.data
+        token = data.get("token") if isinstance(data, dict) else None
+        return token if isinstance(token, str) else ""
+
+    def idempotency_organization(self):
+        # Keys live in the token's organization, in a namespace of this token: a retry of a verify that
+        # succeeded replays its answer (the token itself no longer matches once the address changed).
+        return email_update.email_update_organization(self._token())
+
+    def idempotency_namespace(self) -> str:
+        return "email-update:" + hashlib.sha256(self._token().encode()).hexdigest()[:64]
+
+    @extend_schema(
+        operation_id="customer_portal:customers:verify_email_update",
+        request=PortalEmailUpdateVerifyInput,
+        responses=OpenApiTypes.OBJECT,
+    )
+    def post(self, request):
+        data = self.parse_body(PortalEmailUpdateVerifyInput)
+        _customer, session_token = email_update.email_update_verify(token=data["token"])
+        return self.respond({"token": session_token})

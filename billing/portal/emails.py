@@ -8,13 +8,15 @@ atomic cache ``add``), so the form cannot be used to flood an inbox."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from billing.portal.selectors import portal_customer_by_email
+from billing.portal.selectors import portal_customer_by_email, portal_customer_for_email_update
 from billing.portal.sessions import customer_portal_url, customer_session_create
 
 logger = structlog.get_logger(__name__)
@@ -49,4 +51,34 @@ def portal_link_send(*, organization, email: str) -> bool:
         logger.exception("portal.link_send_failed", customer_id=str(customer.id))
         return False
     logger.info("portal.link_sent", customer_id=str(customer.id), customer_session_id=str(session.pk))
+    return True
+
+
+def email_update_send(*, customer_id, email: str, token: str) -> bool:
+    """The verification e-mail of an address change (``billing.portal.email_update``), sent to the NEW
+    address after the request committed; its link opens ``/portal/email/verify``. A failure to send is
+    logged: the customer asks again after the throttle."""
+    customer = portal_customer_for_email_update(id=customer_id)
+    if customer is None:
+        return False
+    organization = customer.organization
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    context = {
+        "organization": organization,
+        "customer": customer,
+        "email": email,
+        "verify_url": f"{base}/portal/email/verify?{urlencode({'token': token})}",
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Confirm your new e-mail address for {organization.name}",
+        body=render_to_string("emails/portal_email_update.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email],
+    )
+    message.attach_alternative(render_to_string("emails/portal_email_update.html", context), "text/html")
+    try:
+        message.send()
+    except Exception:  # nothing changed; the customer asks again
+        logger.exception("portal.email_update_send_failed", customer_id=str(customer_id))
+        return False
     return True

@@ -29,8 +29,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from billing.checkouts.pages import SANDBOX_TEST_CARDS
 from billing.orders.pages import invoice_render
 from billing.payments import services as payment_services
+from billing.portal import email_update, selectors
 from billing.portal import emails as portal_emails
-from billing.portal import selectors
 from billing.portal import services as portal_services
 from billing.portal.forms import CancelForm, CardForm, LinkRequestForm, UnitsForm
 from billing.portal.sessions import customer_session_authenticate, customer_session_create, customer_session_organization
@@ -350,6 +350,33 @@ def portal_invoice(request, session, id):
         raise Http404("Invoice not found")
     download = request.GET.get("download") == "1"
     return invoice_render(request, order, download=download, extra={"portal_back_url": reverse("customer-portal-page")})
+
+
+@require_http_methods(["GET", "POST"])
+def portal_email_verify(request):
+    """``/portal/email/verify?token=…``, the link of the address-change e-mail: GET asks to confirm (a
+    mail scanner that opens links changes nothing), POST applies it (``email_update_verify``) and signs in
+    with the new customer session it opens. An invalid, expired or used link says so (403)."""
+    token = request.GET.get("token") or request.POST.get("token") or ""
+    found = email_update.email_update_customer(token)
+    if found is None:
+        return render(request, "portal/email_verify.html", {"invalid": True}, status=403)
+    customer, email = found
+    context = {"organization": customer.organization, "email": email, "token": token}
+    if request.method == "GET":
+        return render(request, "portal/email_verify.html", context)
+    try:
+        customer, session_token = email_update.email_update_verify(token=token)
+    except PolarError as exc:  # the address became another customer's meanwhile (422)
+        errors = getattr(exc, "errors", None)
+        context["error"] = errors[0]["msg"] if errors else str(exc.detail)
+        return render(request, "portal/email_verify.html", context, status=exc.status_code)
+    session = customer_session_authenticate(session_token)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = str(session.pk)
+    request.session.set_expiry(max(1, int((session.expires_at - clock.now()).total_seconds())))
+    messages.success(request, f"Your e-mail address is now {customer.email}.")
+    return _home()
 
 
 @require_POST

@@ -75,7 +75,7 @@ def customer_organization_output(organization) -> dict:
         "customer_portal_settings": {
             "usage": {"show": True},
             "subscription": {"update_seats": True, "update_plan": organization.allow_customer_updates},
-            "customer": {"allow_email_change": False},
+            "customer": {"allow_email_change": True},  # billing.portal.email_update
         },
         "organization_features": {"member_model_enabled": False, "checkout_localization_enabled": False},
     }

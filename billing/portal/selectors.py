@@ -187,3 +187,8 @@ def portal_claimed_subscription_list(*, customer, claimed_ids):
     """The organization's subscriptions whose ids are in ``claimed_ids`` (a subquery of the subscriptions in
     which ``customer`` holds a claimed seat; ``billing.seats.selectors.claimed_subscription_ids``)."""
     return subscription_selectors.subscription_list(organization=customer.organization_id).filter(pk__in=claimed_ids)
+
+
+def portal_customer_for_email_update(*, id):
+    """The (not deleted) customer an address-change e-mail is for, with its organization."""
+    return Customer.objects.select_related("organization").filter(pk=id, deleted_at__isnull=True).first()

@@ -143,3 +143,15 @@ class PortalMemberUpdateInput(serializers.Serializer):
 
     name = serializers.CharField(required=False, allow_null=True, max_length=256)
     role = serializers.ChoiceField(choices=["owner", "billing_manager", "member"], required=False, allow_null=True)
+
+
+class PortalEmailUpdateRequestInput(serializers.Serializer):
+    """Polar's ``CustomerEmailUpdateRequest``."""
+
+    email = serializers.EmailField(max_length=320)
+
+
+class PortalEmailUpdateVerifyInput(serializers.Serializer):
+    """Polar's ``CustomerEmailUpdateVerifyRequest``: the token from the verification e-mail."""
+
+    token = serializers.CharField(max_length=2048)

@@ -17,7 +17,6 @@ from tests.contract.harness import sdk10_python
 OAUTH2 = "out of scope (issue 13): OAuth2"
 FILES = "out of scope (issue 13): file uploads"
 NOT_YET = "issue 13, not yet"
-PORTAL_EMAIL = "issue 15: a customer's e-mail change needs a verification e-mail flow, not built"
 
 # (method, path) -> who owns it. Paths as polar-sdk 1.0.2 writes them.
 EXCLUDED: dict[tuple[str, str], str] = {
@@ -26,9 +25,6 @@ EXCLUDED: dict[tuple[str, str], str] = {
     # The files of a downloadables benefit: no files without uploads.
     ("GET", "/v1/benefits/{id}/files"): FILES,
     # Customer portal (issue 15): what the portal does not serve, and why.
-    ("GET", "/v1/customer-portal/customers/me/email-update/check"): PORTAL_EMAIL,
-    ("POST", "/v1/customer-portal/customers/me/email-update/request"): PORTAL_EMAIL,
-    ("POST", "/v1/customer-portal/customers/me/email-update/verify"): PORTAL_EMAIL,
     (
         "PATCH",
         "/v1/customer-portal/benefit-grants/{id}",

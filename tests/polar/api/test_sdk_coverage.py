@@ -17,6 +17,10 @@ from tests.contract.harness import sdk10_python
 OAUTH2 = "out of scope (issue 13): OAuth2"
 FILES = "out of scope (issue 13): file uploads"
 NOT_YET = "issue 13, not yet"
+# docs/portal.md#wallets: polar-sdk 1.0.2 only reads wallets and has no way to fund one (no top-up, no
+# organization-side wallet operation in any version); the only balance owed to a customer here is a
+# subscription's credit_balance, which pays that subscription's renewals only, so it is not a wallet.
+PORTAL_WALLETS = "issue 15: no customer-level prepaid balance exists to serve (see docs/portal.md#wallets)"
 
 # (method, path) -> who owns it. Paths as polar-sdk 1.0.2 writes them.
 EXCLUDED: dict[tuple[str, str], str] = {
@@ -29,8 +33,8 @@ EXCLUDED: dict[tuple[str, str], str] = {
         "PATCH",
         "/v1/customer-portal/benefit-grants/{id}",
     ): "only GitHub/Discord grants take customer input on Polar; those benefit types do not exist here",
-    ("GET", "/v1/customer-portal/wallets/"): "issue 16: no customer wallets (balances) in the ledger yet",
-    ("GET", "/v1/customer-portal/wallets/{id}"): "issue 16: no customer wallets (balances) in the ledger yet",
+    ("GET", "/v1/customer-portal/wallets/"): PORTAL_WALLETS,
+    ("GET", "/v1/customer-portal/wallets/{id}"): PORTAL_WALLETS,
 }
 _PREFIX_OWNERS = (
     ("/v1/oauth2/", OAUTH2),

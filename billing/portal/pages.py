@@ -352,6 +352,20 @@ def portal_invoice(request, session, id):
     return invoice_render(request, order, download=download, extra={"portal_back_url": reverse("customer-portal-page")})
 
 
+@require_POST
+@portal_required
+def portal_email_change(request, session):
+    """Ask for an address change (``email_update_request``, as the API): the link goes to the new address."""
+    form = LinkRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a valid e-mail address.")
+        return _home()
+    email = form.cleaned_data["email"]
+    email_update.email_update_request(customer=session.customer, email=email)
+    messages.success(request, f"We sent a link to {email}: open it within an hour to confirm your new address.")
+    return _home()
+
+
 @require_http_methods(["GET", "POST"])
 def portal_email_verify(request):
     """``/portal/email/verify?token=…``, the link of the address-change e-mail: GET asks to confirm (a

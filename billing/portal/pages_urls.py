@@ -15,6 +15,7 @@ urlpatterns = [
     path("cards/<uuid:id>/delete", pages.portal_card_delete, name="customer-portal-card-delete"),
     path("invoices/<uuid:id>", pages.portal_invoice, name="customer-portal-invoice"),
     path("sign-out", pages.portal_sign_out, name="customer-portal-sign-out"),
+    path("email/change", pages.portal_email_change, name="customer-portal-email-change"),
     path("email/verify", pages.portal_email_verify, name="customer-portal-email-verify"),
     path("<slug:organization_slug>/", pages.portal_link_request, name="customer-portal-link-request"),
 ]

@@ -114,3 +114,19 @@ def test_the_link_opens_a_page_that_confirms_and_signs_in(portal, customer, clie
     assert "Your e-mail address is now jane.new@example.com." in client.get("/portal/").content.decode()
     used = client.get("/portal/email/verify", {"token": token})
     assert used.status_code == 403 and "no longer valid" in used.content.decode()
+
+
+def test_the_overview_asks_for_a_change_by_email(client, customer):
+    from tests.billing.portal.test_pages import sign_in
+
+    sign_in(client, customer)
+    assert "Change my e-mail address" in client.get("/portal/").content.decode()
+    response = client.post("/portal/email/change", {"email": "jane.new@example.com"})
+    assert response.status_code == 302
+    token, message = _token_and_link()
+    assert message.to == ["jane.new@example.com"]
+    assert "We sent a link to jane.new@example.com" in client.get("/portal/").content.decode()
+    assert client.post("/portal/email/change", {"email": "nope"}).status_code == 302  # refused, said on the page
+    assert len(mail.outbox) == 1
+    customer.refresh_from_db()
+    assert customer.email == "jane@example.com"

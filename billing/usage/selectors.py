@@ -455,7 +455,7 @@ def customer_meter_credited_units(*, customer, meter_id, period=None, subscripti
 
 def customer_state_meters(*, customer, now=None) -> list[dict]:
     """The customer's meters in Polar's CustomerStateMeter shape (for ``GET /v1/customers/{id}/state``)."""
-    rows = customer_meter_list(organization=customer.organization, customer_ids=[customer.id], now=now)
+    rows = customer_meter_list(organization=customer.organization, customer_ids=[customer.id], now=now, with_amounts=False)
     return [
         {
             "id": str(row.id),
@@ -525,7 +525,9 @@ def customer_meter_units(*, customer_meter, now=None) -> CustomerMeterUnits:
     return CustomerMeterUnits(consumed=consumed, credited=credited, period_start=start, period_end=end)
 
 
-def customer_meter_list(*, organization, customer_ids=None, external_customer_ids=None, meter_ids=None, now=None):
+def customer_meter_list(
+    *, organization, customer_ids=None, external_customer_ids=None, meter_ids=None, now=None, with_amounts: bool = True
+):
     """Customer meters of the organization with their units, as a list of CustomerMeter rows (``.units`` set).
 
     A customer meter exists for each (customer, non-archived meter) with matching events in the current
@@ -577,7 +579,8 @@ def customer_meter_list(*, organization, customer_ids=None, external_customer_id
             else 0
         )
         row.units = CustomerMeterUnits(consumed=value, credited=credited, period_start=period[0], period_end=period[1])
-    customer_meter_amounts_attach(rows)
+    if with_amounts:  # the running amount (customer_meter_amounts): the customer state does not show it
+        customer_meter_amounts_attach(rows)
     return rows
 
 

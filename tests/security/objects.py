@@ -64,6 +64,8 @@ PREFIXES = {
     "/v1/customer-portal/orders/": "portal_order",
     "/v1/customer-portal/organizations/": "organization_slug",
     "/v1/customer-portal/subscriptions/": "portal_subscription",
+    # A seat of another buyer's subscription: the portal's seat routes answer its buyer only (404 otherwise).
+    "/v1/customer-portal/seats/": "seat",
 }
 # Team routes name the team customer (members live there).
 TEAM_PREFIXES = {"/v1/customers/": "team", "/v1/customers/external/": "team_external_id"}

@@ -206,7 +206,10 @@ class PortalEmailUpdateCheckApi(_EmailUpdateTokenApi):
     def idempotency_organization(self):
         return None  # a read
 
-    @extend_schema(operation_id="customer_portal:customers:check_email_update", responses={204: None})
+    @extend_schema(
+        operation_id="customer_portal:customers:check_email_update",
+        responses={204: None, 401: error_response("Invalid or expired verification token.")},
+    )
     def get(self, request):
         token = request.query_params.get("token") or ""
         if email_update.email_update_customer(token) is None:
@@ -231,7 +234,7 @@ class PortalEmailUpdateVerifyApi(_EmailUpdateTokenApi):
     @extend_schema(
         operation_id="customer_portal:customers:verify_email_update",
         request=PortalEmailUpdateVerifyInput,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 401: error_response("Invalid or expired verification token.")},
     )
     def post(self, request):
         data = self.parse_body(PortalEmailUpdateVerifyInput)

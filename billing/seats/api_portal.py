@@ -16,6 +16,7 @@ from billing.portal.payloads import customer_subscription_output
 from billing.seats import selectors, services
 from billing.seats.payloads import seat_output, seats_list_output
 from billing.seats.serializers import SeatAssignInput, SeatListQuery
+from polar.api.openapi import error_response
 from polar.errors import PolarRequestValidationError, ResourceNotFound
 
 
@@ -40,14 +41,22 @@ class _PortalSeatApi(PortalAPIView):
 
 
 class PortalSeatListApi(_PortalSeatApi):
-    @extend_schema(operation_id="customer_portal:seats:list_seats", parameters=[SeatListQuery], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="customer_portal:seats:list_seats",
+        parameters=[SeatListQuery],
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("Subscription or order not found.")},
+    )
     def get(self, request):
         container = self.buyer_container(**self.parse_query(SeatListQuery))
         seats = list(selectors.seat_list(organization=self.customer.organization, **container))
         (owner,) = container.values()
         return self.respond(seats_list_output(seats=seats, total_seats=owner.seats or 0))
 
-    @extend_schema(operation_id="customer_portal:seats:assign_seat", request=SeatAssignInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="customer_portal:seats:assign_seat",
+        request=SeatAssignInput,
+        responses={200: OpenApiTypes.OBJECT, 404: error_response("Subscription, order, customer or member not found.")},
+    )
     def post(self, request):
         data = self.parse_body(SeatAssignInput)
         if data.pop("immediate_claim", False):

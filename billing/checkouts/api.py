@@ -88,6 +88,7 @@ class CheckoutListApi(PolarAPIView):
                     "units",
                     "metadata",
                     "locale",
+                    "custom_field_data",
                 )
             },
         )

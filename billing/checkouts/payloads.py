@@ -11,6 +11,7 @@ from billing.catalog.payloads import (
     ProductPriceOutput,
     product_active_prices,
 )
+from billing.custom_fields.payloads import attached_custom_fields_output
 from billing.discounts.payloads import DiscountOutput
 from billing.models import Checkout, Product, ProductPrice
 from billing.orders.payloads import address_output
@@ -162,7 +163,9 @@ class CheckoutOutput(serializers.BaseSerializer):
             "prices": {str(p.id): ProductPriceOutput(product_active_prices(p), many=True).data for p in products},
             "discount": _checkout_discount(checkout.discount),
             "subscription_id": sid(checkout.subscription_id),
-            "attached_custom_fields": [],
+            # The questions of the selected product, and the answers given so far.
+            "attached_custom_fields": attached_custom_fields_output(product) if product is not None else [],
+            "custom_field_data": checkout.custom_field_data or {},
             "customer_metadata": checkout.customer_metadata or {},
             **unit_bounds,
             "payment_method_type": "card",
@@ -236,6 +239,7 @@ CHECKOUT_PUBLIC_FIELDS = (
     "discount",
     "organization",
     "attached_custom_fields",
+    "custom_field_data",
     "customer_session_token",
 )
 

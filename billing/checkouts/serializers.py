@@ -34,6 +34,8 @@ class CheckoutCreateInput(serializers.Serializer):
     units = SeatsField(required=False, allow_null=True)
     metadata = serializers.JSONField(required=False, allow_null=True)
     locale = serializers.CharField(required=False, allow_null=True, max_length=16)
+    # Checked against the product's attached custom fields by the service (billing.custom_fields).
+    custom_field_data = serializers.DictField(required=False, allow_null=True)
 
     def validate_metadata(self, value):
         return validate_metadata(value) if value else {}
@@ -55,6 +57,7 @@ class CheckoutConfirmInput(serializers.Serializer):
     product_id = serializers.UUIDField(required=False, allow_null=True)
     discount_code = serializers.CharField(required=False, allow_null=True, max_length=256)
     customer_billing_address = AddressInput(required=False, allow_null=True)
+    custom_field_data = serializers.DictField(required=False, allow_null=True)
 
 
 class CheckoutListQuery(serializers.Serializer):
@@ -69,8 +72,8 @@ class CheckoutListQuery(serializers.Serializer):
 
 
 class CheckoutUpdatePublicInput(serializers.Serializer):
-    """Polar's ``CheckoutUpdatePublic`` (the buyer, by client secret). ``amount`` (custom prices), ``payment_method_type``
-    and ``custom_field_data`` are accepted and not used yet; ``units`` is the quantity of a unit_based price."""
+    """Polar's ``CheckoutUpdatePublic`` (the buyer, by client secret). ``amount`` (custom prices) and
+    ``payment_method_type`` are accepted and not used yet; ``units`` is the quantity of a unit_based price."""
 
     product_id = serializers.UUIDField(required=False, allow_null=True)
     product_price_id = serializers.UUIDField(required=False, allow_null=True)
@@ -84,7 +87,7 @@ class CheckoutUpdatePublicInput(serializers.Serializer):
     customer_billing_address = AddressInput(required=False, allow_null=True)
     customer_tax_id = serializers.CharField(required=False, allow_null=True, max_length=64)
     locale = serializers.CharField(required=False, allow_null=True, max_length=16)
-    custom_field_data = serializers.DictField(required=False)
+    custom_field_data = serializers.DictField(required=False, allow_null=True)
     payment_method_type = serializers.CharField(required=False, allow_null=True, max_length=64)
     discount_code = serializers.CharField(required=False, allow_null=True, max_length=256)
     allow_trial = serializers.BooleanField(required=False, allow_null=True)

@@ -1,16 +1,16 @@
 """Checkout sessions: creation (merchant API) and confirmation (hosted page and ``client_confirm``).
 
-``checkout_confirm`` is the one way a checkout is paid, whether the buyer submits the hosted page or a
-client calls ``POST /v1/checkouts/client/{client_secret}/confirm``:
+``checkout_confirm`` is the one way a checkout is paid, whether the buyer submits the hosted page or a client calls
+``POST /v1/checkouts/client/{client_secret}/confirm``:
 
-1. validate the input (422, nothing written);
+1. validate the input, the answers to the product's custom fields included (422, nothing written);
 2. transaction: lock the checkout, create or link the customer, record the buyer's choices;
 3. attach the card (``payment_method_attach``; a card refused on setup → 402, checkout ``failed``);
-4. recurring product: ``subscription_create`` (or, when a previous attempt was declined, charge the
-   same incomplete subscription's first order again); one-time product: a ``purchase`` order charged
-   with ``order_charge``, benefits granted on payment;
-5. transaction: checkout ``succeeded`` (or ``failed`` on a decline, which re-raises ``PaymentFailed``
-   with the decline code) and ``checkout.updated``.
+4. recurring product: ``subscription_create`` (or, when a previous attempt was declined, charge the same incomplete
+   subscription's first order again); one-time product: a ``purchase`` order charged with ``order_charge``,
+   benefits granted on payment;
+5. transaction: checkout ``succeeded`` (or ``failed`` on a decline, which re-raises ``PaymentFailed`` with the
+   decline code) and ``checkout.updated``.
 
 Confirming a succeeded checkout again returns it unchanged (a double-submitted form charges once).
 """
@@ -21,10 +21,11 @@ import datetime as dt
 
 import structlog
 from django.db import transaction
-from django.db.models.functions import Lower
 
 from billing.benefits import services as benefit_services
 from billing.checkouts.payloads import CheckoutOutput, checkout_success_url, checkout_trial_end
+from billing.custom_fields.services import custom_field_data_validate
+from billing.discounts.selectors import discount_get_by_code
 from billing.discounts.services import discount_redeem, discount_unusable_reason
 from billing.fulfilment import services as fulfilment_services
 from billing.fulfilment.services import CONFIRMATION_LOCK
@@ -75,10 +76,8 @@ def _invalid(loc, msg, type_="value_error"):
 
 
 def _emit(checkout: Checkout, event: WebhookEventType) -> None:
-
-    webhook_event_emit(
-        organization=checkout.organization, type=event, data=CheckoutOutput(Checkout.objects.get(pk=checkout.pk)).data
-    )
+    data = CheckoutOutput(Checkout.objects.get(pk=checkout.pk)).data  # re-read: the payload shows the row as saved
+    webhook_event_emit(organization=checkout.organization, type=event, data=data)
 
 
 def _static_price(product: Product, currency: str | None) -> ProductPrice | None:
@@ -149,13 +148,15 @@ def checkout_create(
     metadata: dict | None = None,
     locale: str | None = None,
     units: int | None = None,
+    custom_field_data: dict | None = None,
 ) -> Checkout:
     """Open a checkout session for ``products`` (ids, in display order; the first is selected).
 
-    422 with ``loc`` and nothing written for: an unknown or foreign product, an archived one, one with
-    no price, products priced in different currencies, a customer of another organization, a discount
-    that does not apply to the selected product, seats outside the tiers. 403 ``CheckoutsBlocked`` while the
-    risk team blocks the organization's checkouts. Emits ``checkout.created``.
+    422 with ``loc`` and nothing written for: an unknown or foreign product, an archived one, one with no price,
+    products priced in different currencies, a customer of another organization, a discount that does not apply
+    to the selected product, seats outside the tiers, a wrong answer to one of the selected product's custom
+    fields (required ones may still be missing). 403 ``CheckoutsBlocked`` while the risk team blocks the
+    organization's checkouts. Emits ``checkout.created``.
     """
     organization_require_checkouts_open(organization)
     if not products:
@@ -199,6 +200,7 @@ def checkout_create(
     elif seats is not None:
         raise _invalid(("body", "seats"), "Seats can only be set on a seat-based product.")
     units = subscription_services.validate_product_units(selected, currency, units)  # unit_based: minimum_units..
+    custom_field_data = custom_field_data_validate(product=selected, data=custom_field_data, required=False)
     if not organization.can_use_api():
         raise NotOpenCheckout("This organization cannot accept payments.")
     now = clock.now()
@@ -231,6 +233,7 @@ def checkout_create(
             customer_metadata=customer_metadata or {},
             metadata=metadata or {},
             locale=locale,
+            custom_field_data=custom_field_data,
         )
         checkout.organization = organization
         preview = checkout_preview(checkout, product=selected, discount=discount, seats=seats)
@@ -248,18 +251,10 @@ def checkout_create(
 
 def discount_by_code(*, organization, code: str) -> Discount:
     """The organization's live discount with this code (ignoring case), or a 422 on ``discount_code``."""
-    discount = (
-        Discount.objects.annotate(code_lower=Lower("code"))
-        .filter(organization=organization, deleted_at__isnull=True, code_lower=code.strip().lower())
-        .first()
-    )
+    discount = discount_get_by_code(organization=organization, code=code.strip())
     if discount is None:
         raise _invalid(("body", "discount_code"), "Discount code does not exist.")
     return discount
-
-
-def _discount_by_code(checkout: Checkout, code: str) -> Discount:
-    return discount_by_code(organization=checkout.organization, code=code)
 
 
 def _mark_failed(checkout: Checkout) -> None:
@@ -281,12 +276,14 @@ def checkout_confirm(
     product_id=None,
     discount_code: str | None = None,
     customer_billing_address: dict | None = None,
+    custom_field_data: dict | None = None,
 ) -> Checkout:
     """Pay a checkout; see the module docstring. Call it with no transaction open (it charges).
 
-    Raises ``NotOpenCheckout`` (403) for an expired checkout, 422 for bad input (nothing written),
-    ``PaymentMethodSetupFailed``/``PaymentFailed`` (402 with the decline code; checkout ``failed`` and
-    confirmable again), and the processor's 502/503 errors.
+    Raises ``NotOpenCheckout`` (403) for an expired checkout, 422 for bad input (nothing written; a required custom
+    field left unanswered, in ``custom_field_data`` or in the answers stored before, included),
+    ``PaymentMethodSetupFailed``/``PaymentFailed`` (402 with the decline code; checkout ``failed`` and confirmable
+    again), and the processor's 502/503 errors.
     """
     checkout.refresh_from_db()
     if checkout.status == Checkout.Status.SUCCEEDED:
@@ -313,7 +310,7 @@ def checkout_confirm(
     if discount_code:
         if not checkout.allow_discount_codes:
             raise _invalid(("body", "discount_code"), "Discount codes are not allowed on this checkout.")
-        discount = _discount_by_code(checkout, discount_code)
+        discount = discount_by_code(organization=checkout.organization, code=discount_code)
     customer = checkout.customer
     email = (customer_email or checkout.customer_email or "").strip() or None
     if customer is None and email is None:
@@ -322,6 +319,8 @@ def checkout_confirm(
         problem = discount_unusable_reason(discount=discount, product=product, customer=customer, currency=checkout.currency)
         if problem is not None:
             raise _invalid(("body", "discount_code" if discount_code else "discount_id"), problem[1])
+    answers = checkout.custom_field_data if custom_field_data is None else custom_field_data
+    answers = custom_field_data_validate(product=product, data=answers, required=True)
     trial_end = checkout_trial_end(checkout, product, now)
     preview = checkout_preview(checkout, product=product, discount=discount, seats=checkout.seats)
     _validate_amount(preview, loc=("body", "product_id"))
@@ -360,9 +359,8 @@ def checkout_confirm(
         locked.customer_name = customer_name or locked.customer_name or customer.name
         if customer_billing_address:
             locked.customer_billing_address = customer_billing_address
-        locked.product = product
-        locked.product_price = product_price
-        locked.discount = discount
+        locked.product, locked.product_price, locked.discount = product, product_price, discount
+        locked.custom_field_data = answers
         for name, value in preview.items():
             if name != "tax_rate_bps":
                 setattr(locked, name, value)
@@ -554,7 +552,7 @@ def checkout_update(*, checkout: Checkout, public: bool = False, **changes) -> C
         if public and changes.get("discount_code"):
             if not checkout.allow_discount_codes:
                 raise _invalid(("body", "discount_code"), "Discount codes are not allowed on this checkout.")
-            discount = _discount_by_code(checkout, changes["discount_code"])
+            discount = discount_by_code(organization=checkout.organization, code=changes["discount_code"])
         if discount is not None and (discount != checkout.discount or product != checkout.product):
             problem = discount_unusable_reason(
                 discount=discount, product=product, customer=checkout.customer, currency=checkout.currency
@@ -569,6 +567,8 @@ def checkout_update(*, checkout: Checkout, public: bool = False, **changes) -> C
             )
         elif seats is not None:
             raise _invalid(("body", "seats"), "Seats can only be set on a seat-based product.")
+        if (answers := changes.get("custom_field_data")) is not None:
+            checkout.custom_field_data = custom_field_data_validate(product=product, data=answers, required=False)
         for name in _PUBLIC_FIELDS if public else _MERCHANT_FIELDS:
             if name in changes:
                 value = changes[name]

@@ -71,6 +71,9 @@ class Checkout(OrganizationOwnedModel):
     customer_tax_id = models.CharField(max_length=64, null=True, blank=True)
     customer_metadata = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # Answers to the product's custom fields (slug -> value), validated by billing.custom_fields.services;
+    # copied to the order and subscription the checkout creates.
+    custom_field_data = models.JSONField(default=dict, db_default={}, blank=True)
     locale = models.CharField(max_length=16, null=True, blank=True)
 
     subscription = models.ForeignKey("billing.Subscription", on_delete=models.PROTECT, null=True, blank=True, related_name="+")

@@ -77,6 +77,8 @@ class Order(OrganizationOwnedModel):
     billing_address = models.JSONField(null=True, blank=True)
     description = models.CharField(max_length=512, default="")
     metadata = models.JSONField(default=dict, blank=True)
+    # Answers to custom fields (slug -> value): from the checkout, or the subscription for its renewals.
+    custom_field_data = models.JSONField(default=dict, db_default={}, blank=True)
 
     paid_at = models.DateTimeField(null=True, blank=True)
     payment_attempts = models.PositiveIntegerField(default=0)

@@ -99,6 +99,8 @@ class Subscription(OrganizationOwnedModel):
     checkout = models.ForeignKey("billing.Checkout", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     credit_balance = models.BigIntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True)
+    # Answers to custom fields given at checkout (slug -> value); carried to every order of the subscription.
+    custom_field_data = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta:
         indexes = [

@@ -47,8 +47,7 @@ class OrderListApi(PolarAPIView):
         product = Product.objects.filter(organization=self.organization, pk=data.pop("product_id")).first()
         if product is None:
             raise PolarRequestValidationError.single(["body", "product_id"], "Product does not exist.")
-        for unused in ("units", "custom_field_data"):
-            data.pop(unused, None)
+        data.pop("units", None)
         order = drafts.order_draft_create(organization=self.organization, customer=customer, product=product, **data)
         return self.respond(OrderOutput(selectors.order_get(organization=self.organization, id=order.pk)).data, status=201)
 

@@ -16,6 +16,7 @@ import datetime as dt
 from django.db import transaction
 
 from billing.benefits.services import benefit_grants_create_for
+from billing.custom_fields.services import custom_field_data_validate
 from billing.models import Order, OrderBillingReason, OrderItem, OrderStatus, PaymentMethod, Product, ProductPrice
 from billing.orders import services as order_services
 from billing.payments.services import PaymentFailed
@@ -40,12 +41,22 @@ def _invalid(loc, msg, type_="value_error"):
 
 
 def order_draft_create(
-    *, organization, customer, product: Product, currency=None, amount=None, description=None, metadata=None
+    *,
+    organization,
+    customer,
+    product: Product,
+    currency=None,
+    amount=None,
+    description=None,
+    metadata=None,
+    custom_field_data=None,
 ) -> Order:
     """Write a draft order for ``product`` (one-time, fixed-price or free) in ``currency`` (default: the
     organization's, else the product's first price). ``amount`` replaces the price (minor units).
     422 with ``loc`` and nothing written for another organization's or deleted customer, a recurring,
-    archived, seat-based, metered or pay-what-you-want product, or a currency it is not priced in."""
+    archived, seat-based, metered or pay-what-you-want product, or a currency it is not priced in, or a wrong
+    answer to one of the product's custom fields (the merchant may leave required ones unanswered, as at a
+    checkout's creation: nobody is asked them later)."""
     if customer.organization_id != organization.id or customer.deleted_at is not None:
         raise _invalid(("body", "customer_id"), "Customer does not exist.")
     if product.organization_id != organization.id or product.is_archived:
@@ -67,6 +78,7 @@ def order_draft_create(
         raise _invalid(("body", "currency"), f"Product has no price in {currency.upper()}.")
     if amount is not None and amount > MAX_AMOUNT:
         raise _invalid(("body", "amount"), f"The amount cannot exceed {MAX_AMOUNT}.")
+    answers = custom_field_data_validate(product=product, data=custom_field_data, required=False)
     label = description or product.name
     tax_bps = order_services.tax_rate_bps_for(organization=organization, customer=customer)
     line = order_services.line_for(price, product_name=label, tax_rate_bps=tax_bps)
@@ -84,6 +96,7 @@ def order_draft_create(
         metadata=metadata,
     )
     order.status, order.paid_at, order.awaiting_fulfilment = OrderStatus.DRAFT, None, False
+    order.custom_field_data = answers
     with transaction.atomic():
         [(order.invoice_sequence, order.invoice_number)] = order_services.order_invoice_numbers_next(organization, 1)
         order.save(force_insert=True)

@@ -21,6 +21,8 @@ def order_subscription_output(subscription: Subscription) -> dict:
         "created_at": dt(subscription.created_at),
         "modified_at": dt(subscription.modified_at),
         "metadata": subscription.metadata or {},
+        # Polar's Subscription and CustomerStateSubscription carry it; an OrderSubscription ignores it.
+        "custom_field_data": subscription.custom_field_data or {},
         "amount": subscription.amount,
         "currency": subscription.currency,
         "recurring_interval": subscription.recurring_interval,
@@ -146,6 +148,7 @@ class OrderOutput(serializers.BaseSerializer):
             "subscription_id": sid(order.subscription_id),
             "checkout_id": sid(order.checkout_id),
             "metadata": order.metadata or {},
+            "custom_field_data": order.custom_field_data or {},
             "platform_fee_amount": order.platform_fee_amount,
             "platform_fee_currency": None,
             "customer": customer_output(order.customer),

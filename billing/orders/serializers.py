@@ -43,7 +43,7 @@ class OrderCreateInput(serializers.Serializer):
     units = Int32Field(required=False, allow_null=True, min_value=1)
     description = serializers.CharField(required=False, allow_null=True, max_length=512)
     metadata = serializers.JSONField(required=False)
-    custom_field_data = serializers.DictField(required=False)
+    custom_field_data = serializers.DictField(required=False, allow_null=True)
 
     def validate_metadata(self, value):
         return validate_metadata(value) if value else {}

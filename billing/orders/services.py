@@ -236,6 +236,8 @@ def order_build(
     result = result if result is not None else price(pricing_input)
     applied = max(0, min(applied_balance, result.total_amount))
     due = max(result.total_amount - applied, 0)
+    # Custom field answers follow the purchase: the checkout's, then the subscription's on each renewal.
+    answers = checkout.custom_field_data if checkout is not None else getattr(subscription, "custom_field_data", None)
     order = Order(
         organization=organization,
         customer=customer,
@@ -262,6 +264,7 @@ def order_build(
         billing_address=customer.billing_address,
         description=description[:512],
         metadata=metadata or {},
+        custom_field_data=answers or {},
         paid_at=None if due > 0 else clock.now(),
         # The fulfilment crash marker (docs/fulfilment.md): an order its own request charges and then
         # fulfils; cleared by billing.fulfilment.services.order_fulfil.

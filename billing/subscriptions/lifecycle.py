@@ -170,6 +170,7 @@ def subscription_create(
             payment_method=payment_method,
             checkout=checkout,
             metadata=metadata or {},
+            custom_field_data=getattr(checkout, "custom_field_data", None) or {},
         )
         SubscriptionPrice.objects.bulk_create(
             [SubscriptionPrice(subscription=subscription, product_price=p, amount=custom_amounts.get(p.id)) for p in prices]

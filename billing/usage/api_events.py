@@ -92,7 +92,10 @@ class EventListApi(PolarAPIView):
         )
         if query.get("organization_id") and self.organization.id not in query["organization_id"]:
             queryset = queryset.none()
-        return self.paginated(queryset.order_by(*self.sorting()), _ListPayloads(event_payload))
+        types = selectors.event_types_by_name(organization=self.organization)  # one query a page, for the labels
+        return self.paginated(
+            queryset.order_by(*self.sorting()), _ListPayloads(lambda event: event_payload(event, types.get(event.name)))
+        )
 
 
 class EventNameListQuery(serializers.Serializer):
@@ -124,7 +127,10 @@ class EventNameListApi(PolarAPIView):
             queryset = queryset.none()
         # Grouped rows have no id: the tie-breaker is the name and source.
         order_by = [*self.sorting()[:-1], "name", "source"]
-        return self.paginated(queryset.order_by(*order_by), _ListPayloads(event_name_payload))
+        types = selectors.event_types_by_name(organization=self.organization)
+        return self.paginated(
+            queryset.order_by(*order_by), _ListPayloads(lambda row: event_name_payload(row, types.get(row["name"])))
+        )
 
 
 class EventTypeListQuery(EventNameListQuery):
@@ -194,4 +200,5 @@ class EventDetailApi(PolarAPIView):
         event = selectors.event_get(organization=self.organization, id=self.parse_id(id))
         if event is None:
             raise ResourceNotFound()
-        return self.respond(event_payload(event))
+        event_type = selectors.event_types_by_name(organization=self.organization).get(event.name)
+        return self.respond(event_payload(event, event_type))

@@ -12,8 +12,38 @@ def customer_payload(customer) -> dict | None:
     return CustomerOutput(customer).data
 
 
-def event_payload(event) -> dict:
-    """Polar's UserEvent (``source: "user"``); system events use the same keys."""
+def event_metadata_value(metadata, selector: str):
+    """The value at ``selector`` in an event's metadata: a dotted path, with or without the leading
+    ``metadata.`` (Polar's examples: ``subject``, ``metadata.subject``). None when a step is missing."""
+    path = selector.split(".")
+    if path[0] == "metadata" and len(path) > 1:
+        path = path[1:]
+    value = metadata
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def event_label(event, event_type=None) -> str:
+    """What an event is called on screen: the merchant's label for its type, or, when the type names a
+    ``label_property_selector``, the event's own value at that metadata path (e.g. the subject of each
+    e-mail sent). A missing, empty or non-scalar value falls back to the type's label; no type, the name."""
+    if event_type is None:
+        return event.name
+    if event_type.label_property_selector:
+        value = event_metadata_value(event.metadata or {}, event_type.label_property_selector)
+        if isinstance(value, bool):
+            value = "true" if value else "false"  # as it was sent, in JSON
+        if isinstance(value, str | int | float) and str(value).strip():
+            return str(value)
+    return event_type.label
+
+
+def event_payload(event, event_type=None) -> dict:
+    """Polar's UserEvent (``source: "user"``); system events use the same keys. ``event_type``: the
+    merchant's ``EventType`` for the event's name, if any (its label, see ``event_label``)."""
     return {
         "id": str(event.id),
         "timestamp": event.timestamp,
@@ -24,18 +54,18 @@ def event_payload(event) -> dict:
         "member_id": None,
         "external_member_id": None,
         "parent_id": event.parent_id,
-        "label": event.name,
+        "label": event_label(event, event_type),
         "name": event.name,
         "source": event.source,
         "metadata": event.metadata,
     }
 
 
-def event_name_payload(row) -> dict:
-    """Polar's EventName, from a row of ``selectors.event_name_list``."""
+def event_name_payload(row, event_type=None) -> dict:
+    """Polar's EventName, from a row of ``selectors.event_name_list`` (labelled by the merchant's type, if any)."""
     return {
         "name": row["name"],
-        "label": row["name"],
+        "label": event_type.label if event_type is not None else row["name"],
         "source": row["source"],
         "occurrences": row["occurrences"],
         "first_seen": row["first_seen"],

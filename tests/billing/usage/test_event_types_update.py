@@ -51,3 +51,49 @@ def test_bad_input_is_422(api_client, frozen_now):
         assert response.status_code == 422 and response.json()["detail"][0]["loc"] == loc, response.content
     assert api_client.patch("/v1/event-types/not-a-uuid", {"label": "x"}, format="json").status_code == 422
     assert EventType.objects.count() == 0
+
+
+def _labels(api_client, path="/v1/events/"):
+    return [(e["name"], e["label"]) for e in api_client.get(path, {"sorting": "timestamp"}).json()["items"]]
+
+
+def test_events_take_their_label_from_the_metadata_path_the_type_names(api_client, other_api_client, frozen_now):
+    llm = {"vendor": "acme", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2}
+    metadatas = [
+        ("email_sent", {"subject": "Welcome", "_llm": {**llm, "model": "small"}}),
+        ("email_sent", {"subject": "  ", "_llm": {**llm, "model": "large"}}),
+        ("email_sent", {"_llm": {**llm, "model": "tiny"}}),
+        ("upload", {"subject": "ignored"}),
+    ]
+    events = [
+        {"name": name, "external_customer_id": "u1", "metadata": metadata, "timestamp": f"2026-11-0{day}T00:00:00Z"}
+        for day, (name, metadata) in enumerate(metadatas, start=1)
+    ]
+    assert ingest(api_client, events).status_code == 200
+    assert _labels(api_client) == [("email_sent", "email_sent")] * 3 + [("upload", "upload")]  # no type yet: the name
+    type_id = _ids(api_client)["email_sent"]["id"]
+    patch = lambda body: api_client.patch(f"/v1/event-types/{type_id}", body, format="json")  # noqa: E731
+    assert patch({"label": "E-mail", "label_property_selector": "metadata.subject"}).status_code == 200
+    # A blank or missing value falls back to the type's label; another type is unaffected.
+    assert _labels(api_client) == [
+        ("email_sent", "Welcome"),
+        ("email_sent", "E-mail"),
+        ("email_sent", "E-mail"),
+        ("upload", "upload"),
+    ]
+    assert patch({"label": "E-mail", "label_property_selector": "_llm.model"}).status_code == 200  # without "metadata."
+    assert [label for _name, label in _labels(api_client)] == ["small", "large", "tiny", "upload"]
+    first = api_client.get("/v1/events/", {"sorting": "timestamp"}).json()["items"][0]
+    assert api_client.get(f"/v1/events/{first['id']}").json()["label"] == "small"
+    assert patch({"label": "E-mail", "label_property_selector": "metadata._llm"}).status_code == 200  # an object: no label
+    assert [label for _name, label in _labels(api_client)][:3] == ["E-mail"] * 3
+    # The list of types and of names shows the type's own label, not one event's.
+    assert _ids(api_client)["email_sent"]["label"] == "E-mail"
+    assert {n["name"]: n["label"] for n in api_client.get("/v1/events/names").json()["items"]} == {
+        "email_sent": "E-mail",
+        "upload": "upload",
+    }
+    # Dropping the selector: every event reads the type's label again.
+    assert patch({"label": "Mail", "label_property_selector": " "}).json()["label_property_selector"] is None
+    assert [label for _name, label in _labels(api_client)][:3] == ["Mail"] * 3
+    assert other_api_client.get("/v1/events/").json()["items"] == []

@@ -88,6 +88,13 @@ class BillingConfig(AppConfig):
 
         if dunning_on_renewal_failed not in RENEWAL_PAYMENT_FAILED_HOOKS:
             RENEWAL_PAYMENT_FAILED_HOOKS.append(dunning_on_renewal_failed)
+        # The seats of a subscription end with it. billing.seats reaches the subscriptions (through the portal's
+        # customer sessions), so the subscriptions cannot import it: they call it through their hooks.
+        from billing.seats.services import seats_revoke_for_ended_subscription
+        from billing.subscriptions.services import SUBSCRIPTION_ENDED_HOOKS
+
+        if seats_revoke_for_ended_subscription not in SUBSCRIPTION_ENDED_HOOKS:
+            SUBSCRIPTION_ENDED_HOOKS.append(seats_revoke_for_ended_subscription)
         # Dunning e-mails link into the portal with a customer session (the portal calls dunning, so
         # dunning cannot import the portal: the link is installed here).
         from billing.dunning import emails as dunning_emails

@@ -311,6 +311,28 @@ def seat_revoke(*, seat: CustomerSeat) -> CustomerSeat:
 
 
 @transaction.atomic
+def seats_revoke_for_ended_subscription(subscription: Subscription) -> list[CustomerSeat]:
+    """A subscription ended (``billing.subscriptions.services.SUBSCRIPTION_ENDED_HOOKS``): every seat that is
+    not revoked yet is revoked as by ``seat_revoke``, so claimed holders lose their grants
+    (``benefit_grant.revoked``), pending invitations stop working, and each seat emits
+    ``customer_seat.revoked`` (Polar revokes all seats of a subscription that is no longer active).
+
+    Runs inside the ending transaction, with the subscription locked; locks the seats, ordered by id.
+    Idempotent: revoked seats are skipped, so a second call changes and emits nothing."""
+    seats = list(
+        CustomerSeat.objects.select_for_update(of=("self",))
+        .filter(subscription_id=subscription.pk)
+        .exclude(status=SeatStatus.REVOKED)
+        .select_related("organization", "customer", "member", "subscription", "order")
+        .order_by("pk")
+    )
+    now = clock.now()
+    for seat in seats:
+        _revoke_locked(seat, now=now)
+    return seats
+
+
+@transaction.atomic
 def seat_resend_invitation(*, seat: CustomerSeat) -> CustomerSeat:
     """Send the invitation of a pending seat again, with a new token (the old one stops working) and a new
     expiry. Locks the seat row. A seat that is not pending is 400 ``SeatNotPending``. Emits nothing."""

@@ -55,8 +55,8 @@ from billing.subscriptions.services import (
     subscription_activate_locked,
     subscription_activate_paid,
     subscription_benefits_grant,
-    subscription_benefits_revoke,
     subscription_emit,
+    subscription_ended,
     subscription_lock,
     subscription_period_amount,
     validate_amounts,
@@ -347,7 +347,7 @@ def _revoke_locked(locked: Subscription, *, reason, comment) -> Subscription:
     locked.modified_at = now
     locked.save()
     pending_update_cancel(locked, now)
-    subscription_benefits_revoke(locked)
+    subscription_ended(locked)  # its grants, and its seats with their holders' grants
     events = [WebhookEventType.SUBSCRIPTION_UPDATED]
     if not was_scheduled:
         events.append(WebhookEventType.SUBSCRIPTION_CANCELED)

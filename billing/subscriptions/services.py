@@ -261,6 +261,20 @@ def subscription_benefits_revoke(subscription: Subscription) -> None:
     benefit_services.benefit_grants_revoke_for(customer=subscription.customer, subscription_id=subscription.id)
 
 
+# What else ends with a subscription, from packages this one must not import (they import it): the seats and
+# their holders' grants (``billing.seats``). Installed by ``billing.apps``; each is called with the ended
+# subscription, still locked, inside the transaction that ends it, and must be idempotent.
+SUBSCRIPTION_ENDED_HOOKS: list = []
+
+
+def subscription_ended(subscription: Subscription) -> None:
+    """A subscription just ended (revoked now, or canceled at its period end): revoke its customer's grants,
+    then run the ``SUBSCRIPTION_ENDED_HOOKS``. Call it with the row locked, in the ending transaction."""
+    subscription_benefits_revoke(subscription)
+    for hook in SUBSCRIPTION_ENDED_HOOKS:
+        hook(subscription)
+
+
 def subscription_activate_locked(subscription: Subscription, *, now, emit: bool) -> None:
     """incomplete → active, with the row already locked by the caller."""
     subscription.status = SubscriptionStatus.ACTIVE
@@ -297,7 +311,8 @@ def subscription_end(*, subscription: Subscription) -> Subscription:
     """For the renewal cycle: end a subscription that was set to cancel, at its period end.
 
     The caller holds the row lock (claimed with ``select_for_update(skip_locked=True)``) inside its
-    transaction. Status ``canceled``, ``ended_at = current_period_end``, benefits revoked, emits
+    transaction. Status ``canceled``, ``ended_at = current_period_end``, benefits revoked (the seat holders'
+    too, through ``subscription_ended``), emits
     ``subscription.updated`` + ``subscription.revoked``. Idempotent for an ended subscription.
     """
     if subscription.status == SubscriptionStatus.CANCELED:
@@ -310,7 +325,7 @@ def subscription_end(*, subscription: Subscription) -> Subscription:
     subscription.modified_at = now
     subscription.save()
     pending_update_cancel(subscription, now)
-    subscription_benefits_revoke(subscription)
+    subscription_ended(subscription)
     subscription_emit(subscription, WebhookEventType.SUBSCRIPTION_UPDATED, WebhookEventType.SUBSCRIPTION_REVOKED)
     return subscription
 

@@ -68,6 +68,112 @@ await check("subscriptions.list", async () => {
   for (const subscription of page.items) assert.ok(Array.isArray(subscription.meters));
 });
 
+// Usage: a meter counting this run's events, a product billed by it, the customer subscribed, events ingested
+// for the customer, then what a merchant reads back (events, quantities, customer meters and state, orders).
+const eventName = `ts_call_${suffix}`.replaceAll("-", "_");
+let meter;
+
+await check("meters.create, list and get", async () => {
+  meter = await polar.meters.create({
+    name: `TS tokens ${suffix}`,
+    filter: { conjunction: "and", clauses: [{ property: "name", operator: "eq", value: eventName }] },
+    aggregation: { func: "sum", property: "tokens" },
+  });
+  assert.equal(meter.aggregation.func, "sum");
+  assert.equal(meter.aggregation.property, "tokens");
+  const page = await polar.meters.list({ limit: 100 });
+  assert.deepEqual(
+    page.items.map((item) => item.id),
+    [meter.id],
+  );
+  const fetched = await polar.meters.get(meter.id);
+  assert.equal(fetched.name, `TS tokens ${suffix}`);
+  assert.equal(fetched.filter.clauses[0].value, eventName);
+});
+
+await check("subscriptions.create on a metered product", async () => {
+  const metered = await polar.products.create({
+    name: `TS Usage ${suffix}`,
+    recurring_interval: "month",
+    prices: [{ amount_type: "metered_unit", meter_id: meter.id, unit_amount: "0.5", price_currency: "usd" }],
+  });
+  const subscription = await polar.subscriptions.create({ product_id: metered.id, customer_id: customer.id });
+  assert.equal(subscription.status, "active");
+  assert.equal(subscription.customer_id, customer.id);
+  assert.equal(subscription.amount, 0);
+});
+
+await check("events.ingest", async () => {
+  const result = await polar.events.ingest({
+    events: [
+      { name: eventName, customer_id: customer.id, external_id: `a-${suffix}`, metadata: { tokens: 10 } },
+      { name: eventName, external_customer_id: `ts:${suffix}`, external_id: `b-${suffix}`, metadata: { tokens: 20 } },
+      { name: "ts_other", customer_id: customer.id, metadata: { tokens: 1000 } },
+    ],
+  });
+  assert.equal(result.inserted, 3);
+  const again = await polar.events.ingest({
+    events: [{ name: eventName, customer_id: customer.id, external_id: `a-${suffix}`, metadata: { tokens: 10 } }],
+  });
+  assert.equal(again.inserted, 0);
+  assert.equal(again.duplicates, 1);
+});
+
+await check("events.list", async () => {
+  const page = await polar.events.list({ customer_id: customer.id, sorting: ["timestamp"], limit: 100 });
+  assert.equal(page.items.length, 3);
+  assert.deepEqual(page.items.map((event) => event.name).sort(), [eventName, eventName, "ts_other"].sort());
+  for (const event of page.items) {
+    assert.equal(event.customer_id, customer.id);
+    assert.equal(event.source, "user");
+    assert.equal(event.label, event.name);
+  }
+  const fetched = await polar.events.get(page.items[0].id);
+  assert.equal(fetched.id, page.items[0].id);
+});
+
+await check("meters.quantities", async () => {
+  const day = 24 * 3600 * 1000;
+  const quantities = await polar.meters.quantities(meter.id, {
+    start_timestamp: new Date(Date.now() - 2 * day).toISOString(),
+    end_timestamp: new Date(Date.now() + day).toISOString(),
+    interval: "day",
+    customer_id: customer.id,
+  });
+  assert.equal(quantities.total, 30);
+  assert.equal(quantities.quantities.reduce((sum, bucket) => sum + bucket.quantity, 0), 30);
+});
+
+await check("customers.getState", async () => {
+  const state = await polar.customers.getState(customer.id);
+  assert.equal(state.id, customer.id);
+  assert.equal(state.active_subscriptions.length, 1);
+  const [stateMeter] = state.active_meters.filter((item) => item.meter_id === meter.id);
+  assert.equal(stateMeter.consumed_units, 30);
+  assert.equal(stateMeter.credited_units, 0);
+  const byExternalId = await polar.customers.getStateExternal(`ts:${suffix}`);
+  assert.equal(byExternalId.id, customer.id);
+});
+
+await check("customerMeters.list", async () => {
+  const page = await polar.customerMeters.list({ customer_id: customer.id, meter_id: meter.id });
+  assert.equal(page.items.length, 1);
+  assert.equal(page.items[0].consumed_units, 30);
+  assert.equal(page.items[0].customer_id, customer.id);
+});
+
+await check("orders.list", async () => {
+  const page = await polar.orders.list({ customer_id: customer.id, limit: 10 });
+  assert.equal(page.items.length, 1);
+  const [order] = page.items;
+  assert.equal(order.customer_id, customer.id);
+  assert.equal(order.billing_reason, "subscription_create");
+  assert.equal(order.total_amount, 0);
+  assert.equal(order.status, "paid");
+  const none = await polar.orders.list({ customer_id: "00000000-0000-0000-0000-000000000001" });
+  assert.deepEqual(none.items, []);
+});
+
 await check("404 ResourceNotFound", async () => {
   await fails(polar.products.get("00000000-0000-0000-0000-000000000001"), "ResourceNotFound", 404);
 });

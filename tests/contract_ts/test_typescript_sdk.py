@@ -1,5 +1,7 @@
 """The official TypeScript SDK (@polar-sh/sdk, pinned in package.json / package-lock.json) drives the live
-server for a handful of core operations in the default API version (2026-10) and in 2026-04 (run.mjs).
+server through the core operations in the default API version (2026-10) and in 2026-04 (run.mjs): products,
+customers, checkouts, subscriptions, meters (create, list, get, quantities), events (ingest with a
+duplicate, list, get), customer meters, the customer state and orders, a 404 and a 422.
 
 ``npm ci`` installs it into tests/contract_ts/node_modules (git-ignored) when it is absent. Skipped, saying
 so, only when node or npm is not installed."""
@@ -33,7 +35,7 @@ def test_typescript_sdk_core_operations(typescript_sdk, live_server, contract_to
         cwd=HERE,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     checks = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     failed = [check for check in checks if not check["ok"]]
@@ -44,6 +46,14 @@ def test_typescript_sdk_core_operations(typescript_sdk, live_server, contract_to
         "customers.create and get",
         "checkouts.create",
         "subscriptions.list",
+        "meters.create, list and get",
+        "subscriptions.create on a metered product",
+        "events.ingest",
+        "events.list",
+        "meters.quantities",
+        "customers.getState",
+        "customerMeters.list",
+        "orders.list",
         "404 ResourceNotFound",
         "422 HTTPValidationError",
     ]

@@ -8,6 +8,7 @@ The URLconf routes them at the same paths and operation ids as the rest of ``/v1
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
+from billing import api_examples
 from billing.customer_state import CustomerStateOutput, customer_ids_with_active_subscriptions, customer_state
 from billing.usage import services as usage_services
 from customers import selectors
@@ -36,7 +37,12 @@ class CustomerListCreateApi(CustomerApiBase):
             queryset = queryset.filter(pk__in=active_ids) if active else queryset.exclude(pk__in=active_ids)
         return self.paginated(queryset.order_by(*self.sorting()), CustomerOutput)
 
-    @extend_schema(operation_id="customers:create", request=CustomerCreateInput, responses={201: CustomerOutput})
+    @extend_schema(
+        operation_id="customers:create",
+        request=CustomerCreateInput,
+        examples=api_examples.CUSTOMERS_CREATE,
+        responses={201: CustomerOutput},
+    )
     def post(self, request):
         data = self.parse_body(CustomerCreateInput)
         customer = usage_services.customer_create(organization=self.organization, **data)

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from billing import api_examples
 from billing.benefits import selectors, services
 from billing.benefits.payloads import BenefitGrantOutput
 from billing.benefits.serializers import (
@@ -27,7 +28,12 @@ class BenefitListApi(PolarAPIView):
         queryset = selectors.benefit_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, BenefitOutput)
 
-    @extend_schema(operation_id="benefits:create", request=BenefitCreateInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="benefits:create",
+        request=BenefitCreateInput,
+        examples=api_examples.BENEFITS_CREATE,
+        responses={201: OpenApiTypes.OBJECT},
+    )
     def post(self, request):
         data = self.parse_body(BenefitCreateInput)
         check_organization_id(self, data)

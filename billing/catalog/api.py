@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
+from billing import api_examples
 from billing.catalog import selectors, services
 from billing.catalog.payloads import ProductOutput, ProductPriceHistoryOutput
 from billing.catalog.serializers import (
@@ -27,7 +28,12 @@ class ProductListApi(PolarAPIView):
         queryset = selectors.product_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, ProductOutput)
 
-    @extend_schema(operation_id="products:create", request=ProductCreateInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="products:create",
+        request=ProductCreateInput,
+        examples=api_examples.PRODUCTS_CREATE,
+        responses={201: OpenApiTypes.OBJECT},
+    )
     def post(self, request):
         data = self.parse_body(ProductCreateInput)
         check_organization_id(self, data)
@@ -49,7 +55,12 @@ class ProductDetailApi(PolarAPIView):
     def get(self, request, id):
         return self.respond(ProductOutput(self.get_product(id)).data)
 
-    @extend_schema(operation_id="products:update", request=ProductUpdateInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="products:update",
+        request=ProductUpdateInput,
+        examples=api_examples.PRODUCTS_UPDATE,
+        responses=OpenApiTypes.OBJECT,
+    )
     def patch(self, request, id):
         product = self.get_product(id)
         data = self.parse_body(ProductUpdateInput, partial=True)

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from billing import api_examples
 from billing.checkouts import selectors, services
 from billing.checkouts.payloads import CheckoutOutput, CheckoutPublicConfirmedOutput, CheckoutPublicSerializer
 from billing.checkouts.serializers import (
@@ -44,7 +45,12 @@ class CheckoutListApi(PolarAPIView):
             queryset = queryset.none()
         return self.paginated(queryset.order_by(*self.sorting()), CheckoutOutput)
 
-    @extend_schema(operation_id="checkouts:create", request=CheckoutCreateInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="checkouts:create",
+        request=CheckoutCreateInput,
+        examples=api_examples.CHECKOUTS_CREATE,
+        responses={201: OpenApiTypes.OBJECT},
+    )
     def post(self, request):
         data = self.parse_body(CheckoutCreateInput)
         organization = self.organization
@@ -164,6 +170,7 @@ class CheckoutClientConfirmApi(_CheckoutBySecretApi):
     @extend_schema(
         operation_id="checkouts:client_confirm",
         request=CheckoutConfirmInput,
+        examples=api_examples.CHECKOUTS_CLIENT_CONFIRM,
         responses={
             200: OpenApiTypes.OBJECT,
             402: error_response("The charge was declined (PaymentFailed, with the decline code)."),

@@ -3,6 +3,7 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
+from billing import api_examples
 from billing.custom_fields import selectors, services
 from billing.custom_fields.payloads import CustomFieldOutput
 from billing.custom_fields.serializers import CustomFieldCreateInput, CustomFieldListQuery, CustomFieldUpdateInput
@@ -21,7 +22,12 @@ class CustomFieldListApi(PolarAPIView):
         queryset = selectors.custom_field_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, CustomFieldOutput)
 
-    @extend_schema(operation_id="custom-fields:create", request=CustomFieldCreateInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="custom-fields:create",
+        request=CustomFieldCreateInput,
+        examples=api_examples.CUSTOM_FIELDS_CREATE,
+        responses={201: OpenApiTypes.OBJECT},
+    )
     def post(self, request):
         data = self.parse_body(CustomFieldCreateInput)
         check_organization_id(self, data)

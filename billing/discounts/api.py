@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
+from billing import api_examples
 from billing.discounts import selectors, services
 from billing.discounts.payloads import DiscountOutput
 from billing.discounts.serializers import (
@@ -32,7 +33,12 @@ class DiscountListApi(PolarAPIView):
         queryset = selectors.discount_list(organization=self.organization, **query).order_by(*self.sorting())
         return self.paginated(queryset, DiscountOutput)
 
-    @extend_schema(operation_id="discounts:create", request=DiscountCreateInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="discounts:create",
+        request=DiscountCreateInput,
+        examples=api_examples.DISCOUNTS_CREATE,
+        responses={201: OpenApiTypes.OBJECT},
+    )
     def post(self, request):
         data = self.parse_body(DiscountCreateInput)
         check_organization_id(self, data)

@@ -3,6 +3,7 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
+from billing import api_examples
 from billing.models import Discount, PaymentMethod, Product
 from billing.subscriptions import changes, lifecycle, selectors
 from billing.subscriptions.payloads import SubscriptionOutput
@@ -46,6 +47,7 @@ class SubscriptionListApi(PolarAPIView):
     @extend_schema(
         operation_id="subscriptions:create",
         request=SubscriptionCreateInput,
+        examples=api_examples.SUBSCRIPTIONS_CREATE,
         responses={
             201: OpenApiTypes.OBJECT,
             402: error_response("The charge was declined (PaymentFailed, with the decline code)."),
@@ -97,6 +99,7 @@ class SubscriptionDetailApi(PolarAPIView):
     @extend_schema(
         operation_id="subscriptions:update",
         request=SubscriptionUpdateInput,
+        examples=api_examples.SUBSCRIPTIONS_UPDATE,
         responses={
             200: OpenApiTypes.OBJECT,
             402: error_response("The charge was declined (PaymentFailed, with the decline code)."),

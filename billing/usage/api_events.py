@@ -2,9 +2,11 @@
 
 import orjson
 from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+from billing import api_examples
 from billing.usage import selectors, services
 from billing.usage.payloads import event_name_payload, event_payload, event_type_payload, stored_event_type_payload
 from polar.api.fields import BoundedDateTimeField
@@ -28,7 +30,12 @@ class _ListPayloads:
 class EventsIngestApi(PolarAPIView):
     scope = "events"
 
-    @extend_schema(operation_id="events:ingest", request=None, responses=None)
+    @extend_schema(
+        operation_id="events:ingest",
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
+        examples=api_examples.EVENTS_INGEST,
+    )
     def post(self, request):
         # The body is parsed with orjson here rather than by DRF's JSON parser and a serializer: this is the
         # hot path (1,000 events a request), and validation is done by the service in one pass.

@@ -1,8 +1,10 @@
 """``/v1/meters/``: meters and their quantities."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+from billing import api_examples
 from billing.usage import meters as services
 from billing.usage import selectors
 from billing.usage.api_events import _ListPayloads
@@ -43,7 +45,7 @@ class MeterListApi(PolarAPIView):
             queryset = queryset.none()
         return self.paginated(queryset.order_by(*self.sorting()), _ListPayloads(meter_payload))
 
-    @extend_schema(operation_id="meters:create", request=None, responses=None)
+    @extend_schema(operation_id="meters:create", request=OpenApiTypes.OBJECT, responses=None, examples=api_examples.METERS_CREATE)
     def post(self, request):
         meter = services.meter_create(organization=self.organization, data=_body(request))
         return self.respond(meter_payload(meter), status=201)

@@ -15,6 +15,7 @@ from billing.checkouts import payloads as checkout_payloads
 from billing.checkouts import services as checkout_services
 from billing.checkouts.selectors import checkout_get_by_client_secret
 from billing.checkouts.serializers import CheckoutConfirmInput
+from billing.custom_fields.payloads import attached_custom_fields_output
 from polar import clock, money
 from polar.api.exceptions import flatten_validation_errors
 from polar.errors import PolarError, PolarRequestValidationError
@@ -81,7 +82,50 @@ def _units_label(checkout, product) -> str | None:
     return f"{checkout.units:,} {price.unit_noun(checkout.units, (checkout.locale or 'en')[:2])}"
 
 
-def _page_context(checkout, *, form=None, error=None, field_errors=None, selected_product_id=None):
+# The answers to custom fields are form fields named ``cf_<slug>`` (slugs are letters, digits, - and _).
+_CUSTOM_FIELD_PREFIX = "cf_"
+
+
+def _custom_field_rows(product, answers: dict, field_errors: dict) -> list[dict]:
+    """The questions of ``product`` as the page shows them, with the answer given so far and its error."""
+    rows = []
+    for attached in attached_custom_fields_output(product):
+        field = attached["custom_field"]
+        properties, answer = field["properties"], answers.get(field["slug"])
+        rows.append(
+            {
+                "input": _CUSTOM_FIELD_PREFIX + field["slug"],
+                "type": field["type"],
+                "label": properties.get("form_label") or field["name"],
+                "help": properties.get("form_help_text"),
+                "placeholder": properties.get("form_placeholder"),
+                "required": attached["required"],
+                "value": ""
+                if answer is None or isinstance(answer, bool)
+                else str(answer)[: 10 if field["type"] == "date" else None],
+                "checked": answer is True or answer == "on",
+                "options": properties.get("options", []),
+                "error": field_errors.get(_CUSTOM_FIELD_PREFIX + field["slug"]),
+            }
+        )
+    return rows
+
+
+def _custom_field_answers(post, product) -> dict:
+    """The page's answers as ``custom_field_data``: a ticked box is true (an unticked one is not sent by the
+    browser: false), a blank input is no answer; the service checks the rest as for the API."""
+    answers = {}
+    for attached in attached_custom_fields_output(product):
+        slug, kind = attached["custom_field"]["slug"], attached["custom_field"]["type"]
+        value = post.get(_CUSTOM_FIELD_PREFIX + slug, "").strip()
+        if kind == "checkbox":
+            answers[slug] = bool(value)
+        elif value:
+            answers[slug] = value
+    return answers
+
+
+def _page_context(checkout, *, form=None, error=None, field_errors=None, selected_product_id=None, answers=None):
     products = [link.product for link in checkout.checkout_products.select_related("product").order_by("order")]
     selected = next((p for p in products if str(p.id) == str(selected_product_id)), None) or checkout.product
     preview = checkout_services.checkout_preview(checkout, product=selected, discount=checkout.discount, seats=checkout.seats)
@@ -119,6 +163,9 @@ def _page_context(checkout, *, form=None, error=None, field_errors=None, selecte
         "form": form or {"customer_email": checkout.customer_email or "", "customer_name": checkout.customer_name or ""},
         "error": error,
         "field_errors": field_errors or {},
+        "custom_fields": _custom_field_rows(
+            selected, checkout.custom_field_data if answers is None else answers, field_errors or {}
+        ),
         "sandbox_cards": SANDBOX_TEST_CARDS if getattr(settings, "PAYMENT_PROCESSOR", "sandbox") == "sandbox" else None,
     }
 
@@ -129,6 +176,8 @@ def _split_validation_errors(errors):
     for error in errors:
         loc = [str(part) for part in error.get("loc", ())]
         field = next((_FIELD_FOR_LOC[part] for part in reversed(loc) if part in _FIELD_FOR_LOC), None)
+        if "custom_field_data" in loc[:-1]:
+            field = _CUSTOM_FIELD_PREFIX + loc[-1]
         if field and field not in field_errors:
             message = error["msg"]
             if field == "card_number" and error.get("type") != "missing":
@@ -143,9 +192,10 @@ _ADDRESS_FORM_FIELDS = {f"billing_{name}": name for name in ("line1", "line2", "
 _FORM_FIELDS = ("customer_email", "customer_name", "card_number", "product_id", "discount_code", *_ADDRESS_FORM_FIELDS)
 
 
-def _confirm_input(form: dict) -> dict:
+def _confirm_input(form: dict, answers: dict) -> dict:
     """The page's form as ``checkout_confirm``'s keyword arguments, validated as the public confirm's body."""
     data = {
+        "custom_field_data": answers,
         "customer_email": form["customer_email"] or None,
         "customer_name": form["customer_name"] or None,
         "confirmation_token_id": form["card_number"].replace(" ", "") or None,
@@ -174,17 +224,24 @@ def checkout_page(request, client_secret):
         return render(request, "checkout/page.html", _page_context(checkout))
 
     form = {name: request.POST.get(name, "").strip() for name in _FORM_FIELDS}
+    offered = {str(link.product_id): link.product for link in checkout.checkout_products.select_related("product")}
+    answers = _custom_field_answers(request.POST, offered.get(form["product_id"], checkout.product))
     try:
         # The form goes through the API's own input (CheckoutConfirmInput): a product id that is not a UUID,
         # or an address that is not Polar's Address, is a 422 on the page, never a database error.
-        checkout = checkout_services.checkout_confirm(checkout=checkout, **_confirm_input(form))
+        checkout = checkout_services.checkout_confirm(checkout=checkout, **_confirm_input(form, answers))
     except PolarRequestValidationError as exc:
         checkout.refresh_from_db()
         message, field_errors = _split_validation_errors(exc.errors)
         if not message and not field_errors:
             message = exc.detail if isinstance(exc.detail, str) else "Please check the form."
         context = _page_context(
-            checkout, form=form, error=message, field_errors=field_errors, selected_product_id=form["product_id"]
+            checkout,
+            form=form,
+            error=message,
+            field_errors=field_errors,
+            selected_product_id=form["product_id"],
+            answers=answers,
         )
         return render(request, "checkout/page.html", context, status=422)
     except PolarError as exc:
@@ -197,7 +254,12 @@ def checkout_page(request, client_secret):
             field_errors["card_number"] = _DECLINE_MESSAGES.get(decline, f"Your card was declined ({decline}). Try another card.")
             message = None
         context = _page_context(
-            checkout, form=form, error=message, field_errors=field_errors, selected_product_id=form["product_id"]
+            checkout,
+            form=form,
+            error=message,
+            field_errors=field_errors,
+            selected_product_id=form["product_id"],
+            answers=answers,
         )
         return render(request, "checkout/page.html", context, status=exc.status_code)
     return HttpResponseRedirect(checkout.success_url or f"/checkout/{checkout.client_secret}")

@@ -216,3 +216,35 @@ def test_a_draft_order_checks_and_keeps_the_merchants_answers(api_client, organi
 def test_a_product_without_fields_answers_an_empty_object(api_client, product):
     body = _create(api_client, product, custom_field_data={"anything": 1}).json()
     assert (body["custom_field_data"], body["attached_custom_fields"]) == ({}, [])
+
+
+def test_the_hosted_page_asks_the_questions_and_keeps_the_answers(api_client, asking):
+    from django.test import Client
+
+    body = _create(api_client, asking, custom_field_data={"vat": "FR123"}).json()
+    browser = Client()
+    page = browser.get(f"/checkout/{body['client_secret']}").content.decode()
+    for expected in ('name="cf_vat" type="text" value="FR123"', 'name="cf_employees" type="number"', 'name="cf_tos"'):
+        assert expected in page, expected
+    assert '<option value="l">Large</option>' in page and 'name="cf_start" type="date"' in page
+    form = {
+        "customer_email": "page@example.com",
+        "card_number": "4242 4242 4242 4242",
+        "product_id": str(asking.id),
+        "cf_vat": "FR123",
+        "cf_employees": "0",
+    }
+    refused = browser.post(f"/checkout/{body['client_secret']}", form)
+    assert refused.status_code == 422
+    html = refused.content.decode()
+    # Each wrong answer is shown next to its question; what the buyer typed is kept.
+    assert 'id="error_cf_employees" role="alert">Input should be greater than or equal to 1<' in html
+    assert 'id="error_cf_tos" role="alert">Input should be True<' in html
+    assert 'name="cf_employees" type="number" value="0"' in html
+    assert not Subscription.objects.exists()
+
+    paid = browser.post(f"/checkout/{body['client_secret']}", {**form, "cf_employees": "25", "cf_tos": "on", "cf_size": "s"})
+    assert paid.status_code == 302, paid.content.decode()[:2000]
+    expected = {**EMPTY, "vat": "FR123", "employees": 25, "tos": True, "size": "s"}
+    assert Subscription.objects.get().custom_field_data == expected
+    assert Order.objects.get().custom_field_data == expected

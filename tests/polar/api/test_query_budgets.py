@@ -40,7 +40,7 @@ LIST_BUDGETS = {
     # the subscriptions billing each pair and their metered prices, 2). Not paginated in SQL: every
     # row of the organization is computed, then the page is cut (see the report of issue 20).
     "/v1/customer-meters/": 17,
-    "/v1/events/": 2,
+    "/v1/events/": 3,  # + the merchant's event types, for the labels (label_property_selector): one query a page
     "/v1/webhooks/endpoints": 2,
     "/v1/webhooks/deliveries": 2,  # attempts joined to their delivery, endpoint and event in one SELECT
     "/v1/refunds/": 2,
@@ -71,7 +71,7 @@ GET_BUDGETS = {
     "/v1/license-keys/{license_key}": 2,
     "/v1/meters/{meter}": 1,
     "/v1/customer-meters/{customer_meter}": 9,  # + the running amount's subscription and prices (2)
-    "/v1/events/{event}": 1,
+    "/v1/events/{event}": 2,  # + the event types, for its label
     "/v1/webhooks/endpoints/{endpoint}": 1,
     "/v1/disputes/{dispute}": 1,
     "/v1/payouts/{payout}": 1,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0026_approval_requests'),
+        ('billing', '0027_event_rollups'),
     ]
 
     operations = [

@@ -115,3 +115,15 @@ def _celery_join_flag_reset():
     from celery.result import _set_task_join_will_block
 
     _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
+def _no_audit_actor_left_behind():
+    """Every test starts with no audit actor in auditlog's context variable. auditlog's own ``set_actor``
+    (used directly by tests of how our contexts nest inside it) leaves its value in the variable when it
+    exits, and all tests share one thread: bulk audit writes of a later test (``audit_log_many``) then named
+    that test's user, long deleted, as their actor (a foreign-key error; found by a random-order run).
+    Production code enters contexts only through ``polar.audit``, which puts the outer value back."""
+    from auditlog.context import auditlog_value
+
+    auditlog_value.set({"signal_duid": None})
